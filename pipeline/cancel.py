@@ -1,0 +1,25 @@
+"""Stopping a render: one token, set once, checked by the runner and by every long loop."""
+
+from __future__ import annotations
+
+import threading
+
+from pipeline.errors import Cancelled
+
+
+class CancelToken:
+    """Set once by whoever stops a render; checked by the runner and by providers' loops."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("render stopped")

@@ -1,0 +1,269 @@
+"""Command line: `python -m pipeline render|validate|schema|providers`.
+
+Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason), 2 bad input,
+130 stopped by the user (finished steps stay cached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from pipeline.errors import Cancelled, InputError, StudioError
+from pipeline.events import (
+    Event,
+    RenderCancelled,
+    RenderFailed,
+    RenderFinished,
+    RenderStarted,
+    StepCached,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+STEP_LABELS = {"image": "image", "video": "video", "voice": "voice", "segment": "segment", "mix": "mix"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Reelsmith: storyboard in, video out.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("render", help="render a storyboard (YAML or JSON) to a video file")
+    p.add_argument("storyboard", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="the video file to write")
+    for kind in ("image", "video", "voice"):
+        p.add_argument(f"--{kind}-provider", metavar="NAME", help=f"use this {kind} provider (see `providers`)")
+    p.add_argument("--events", action="store_true", help="print every event as a JSON line instead of a table")
+
+    p = sub.add_parser("validate", help="check a storyboard and report every problem")
+    p.add_argument("storyboard", type=Path)
+
+    sub.add_parser("schema", help="print the storyboard's JSON Schema")
+    sub.add_parser("providers", help="list the providers by step")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "schema":
+            from pipeline.storyboard import storyboard_schema
+
+            print(json.dumps(storyboard_schema(), indent=2))
+            return EXIT_OK
+        if args.command == "providers":
+            return _providers()
+        if args.command == "validate":
+            return _validate(args.storyboard)
+        return _render(args)
+    except InputError as exc:
+        _print_problems(exc)
+        return EXIT_INPUT
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _print_problems(exc: InputError) -> None:
+    count = len(exc.problems)
+    print(f"invalid storyboard ({count} problem{'s' if count != 1 else ''}):", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+
+
+def _providers() -> int:
+    from pipeline.providers import registry
+
+    for kind in ("image", "video", "voice"):
+        print(f"{kind}:")
+        for cls in registry.classes(kind):
+            where = "offline" if cls.offline else f"needs {cls.key_env_var}"
+            print(f"  {cls.name:<12} {cls.label} ({where})")
+    return EXIT_OK
+
+
+def _validate(path: Path) -> int:
+    from pipeline.plan import plan_render
+    from pipeline.storyboard import load_storyboard
+
+    storyboard = load_storyboard(path)
+    plan_render(storyboard)
+    seconds = sum(s.duration for s in storyboard.scenes)
+    print(f"ok: '{storyboard.title}', {len(storyboard.scenes)} scenes, {seconds} s before narration stretching, "
+          f"{storyboard.resolution}, {storyboard.style}")  # fmt: skip
+    return EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pipeline.runner import iter_render
+    from pipeline.storyboard import load_storyboard
+
+    storyboard = load_storyboard(args.storyboard).with_providers(
+        image=args.image_provider, video=args.video_provider, voice=args.voice_provider
+    )
+    # Validate and pre-flight before the display starts, so input errors print cleanly with exit code 2.
+    from pipeline.plan import plan_render
+
+    plan_render(storyboard)
+    job = iter_render(storyboard, args.output)
+    if args.events:
+        view: _View = _JsonLines()
+    elif sys.stdout.isatty():
+        view = _LiveTable(len(storyboard.scenes), storyboard.title)
+    else:
+        view = _PlainLines()
+
+    final: Event | None = None
+    with view:
+        events = iter(job)
+        while True:
+            try:
+                event = next(events)
+            except StopIteration:
+                break
+            except KeyboardInterrupt:
+                view.note("stopping… finished steps stay cached")
+                job.cancel()
+                continue
+            view.show(event)
+            if isinstance(event, (RenderFinished, RenderFailed, RenderCancelled)):
+                final = event
+
+    if isinstance(final, RenderFinished):
+        print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
+              f"{final.executed} steps ran, {final.cached} from cache)")  # fmt: skip
+        return EXIT_OK
+    if isinstance(final, RenderCancelled):
+        print(f"stopped: {final.kept} finished steps kept in the cache; run again to continue", file=sys.stderr)
+        return EXIT_STOPPED
+    if isinstance(final, RenderFailed):
+        if final.kind == "input" and isinstance(job.error, InputError):
+            _print_problems(job.error)
+            return EXIT_INPUT
+        print(f"failed: {final.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    if isinstance(job.error, Cancelled):
+        return EXIT_STOPPED
+    print("failed: the render ended without a result", file=sys.stderr)
+    return EXIT_FAILED
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Views of the event stream
+
+
+class _View:
+    def __enter__(self) -> "_View":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def show(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def note(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+
+class _JsonLines(_View):
+    def show(self, event: Event) -> None:
+        print(json.dumps(event.to_dict()), flush=True)
+
+
+def _where(scene: int | None, step: str) -> str:
+    return f"scene {scene + 1} {step}" if scene is not None else step
+
+
+class _PlainLines(_View):
+    """For logs and CI: one line per step state change, no progress spam."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def show(self, event: Event) -> None:
+        t = f"[{time.monotonic() - self.t0:6.1f}s]"
+        if isinstance(event, RenderStarted):
+            print(f"{t} render {event.render_id}: '{event.title}', {event.scenes} scenes, "
+                  f"providers {event.providers}", flush=True)  # fmt: skip
+        elif isinstance(event, StepStarted):
+            print(f"{t} {_where(event.scene, event.step)}: started ({event.provider})", flush=True)
+        elif isinstance(event, StepCached):
+            print(f"{t} {_where(event.scene, event.step)}: cached", flush=True)
+        elif isinstance(event, StepFinished):
+            print(f"{t} {_where(event.scene, event.step)}: done in {event.seconds:.2f} s", flush=True)
+        elif isinstance(event, StepFailed):
+            print(f"{t} {_where(event.scene, event.step)}: FAILED: {event.reason}", flush=True)
+        elif isinstance(event, StepWarning):
+            print(f"{t} {_where(event.scene, event.step)}: warning: {event.message}", flush=True)
+
+
+class _LiveTable(_View):
+    """A live scenes × steps table on a terminal."""
+
+    def __init__(self, scenes: int, title: str):
+        from rich.console import Console
+        from rich.live import Live
+
+        self.scenes = scenes
+        self.title = title
+        self.state: dict[tuple[int | None, str], str] = {}
+        self.warnings: list[str] = []
+        self.console = Console(stderr=False)
+        self.live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
+
+    def __enter__(self) -> "_LiveTable":
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.live.update(self._table())
+        self.live.__exit__(*exc)
+
+    def note(self, text: str) -> None:
+        self.warnings.append(text)
+        self.live.update(self._table())
+
+    def show(self, event: Event) -> None:
+        key = (getattr(event, "scene", None), getattr(event, "step", ""))
+        if isinstance(event, StepStarted):
+            self.state[key] = "[yellow]running[/]"
+        elif isinstance(event, StepProgress):
+            msg = f" {event.message}" if event.message and event.fraction < 0.2 else ""
+            self.state[key] = f"[yellow]{event.fraction:4.0%}[/]{msg[:18]}"
+        elif isinstance(event, StepCached):
+            self.state[key] = "[cyan]cached[/]"
+        elif isinstance(event, StepFinished):
+            self.state[key] = f"[green]done[/] {event.seconds:.1f}s"
+        elif isinstance(event, StepFailed):
+            self.state[key] = "[red]failed[/]"
+            self.warnings.append(event.reason)
+        elif isinstance(event, StepWarning):
+            self.warnings.append(f"{_where(event.scene, event.step)}: {event.message}")
+        else:
+            return
+        self.live.update(self._table())
+
+    def _table(self):
+        from rich.console import Group
+        from rich.table import Table
+
+        table = Table(title=f"Reelsmith · {self.title}", expand=False)
+        table.add_column("scene", justify="right")
+        for step in STEP_LABELS.values():
+            table.add_column(step)
+        for i in range(self.scenes):
+            table.add_row(str(i + 1), *(self.state.get((i, s), "[dim]queued[/]") for s in STEP_LABELS))
+        track = self.state.get((None, "soundtrack"), "[dim]waiting[/]")
+        join = self.state.get((None, "join"), "[dim]waiting[/]")
+        table.add_row("all", "", "", "", f"join: {join}", f"track: {track}")
+        return Group(table, *self.warnings[-5:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

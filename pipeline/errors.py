@@ -1,0 +1,104 @@
+"""One exception tree for everything Reelsmith raises across a boundary.
+
+    StudioError
+    ├── InputError              bad storyboard / option; carries field-level problems
+    ├── MediaError              ffmpeg or a media file did something unexpected
+    ├── Cancelled               the user stopped the render
+    └── ProviderError           a step's provider could not deliver (names scene, step, reason)
+        ├── MissingKey
+        ├── RateLimited
+        ├── ProviderTimeout
+        ├── Rejected            moderation refused an input
+        ├── QuotaExceeded
+        └── ProviderFailed
+
+Messages never contain API keys: providers build them from the provider's reason only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StudioError(Exception):
+    """Base of every error Reelsmith raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where (a path such as `scenes[2].duration`) and what."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        at = f" (line {self.line})" if self.line else ""
+        return f"{where}{self.message}{at}"
+
+
+class InputError(StudioError):
+    """The storyboard or an option is invalid. `problems` lists every problem found, one per field."""
+
+    def __init__(self, problems: list[Problem] | str):
+        if isinstance(problems, str):
+            problems = [Problem("", problems)]
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class MediaError(StudioError):
+    """A media operation (ffmpeg, decoding, muxing) failed."""
+
+
+class Cancelled(StudioError):
+    """The render was stopped by the user; finished steps stay cached."""
+
+
+class ProviderError(StudioError):
+    """A provider failed a step. `str()` names the scene, the step, the reason and what to do."""
+
+    retryable = False
+
+    def __init__(self, reason: str, *, provider: str = "", advice: str = ""):
+        self.reason = reason
+        self.provider = provider
+        self.advice = advice
+        self.scene: int | None = None
+        self.step: str | None = None
+        super().__init__(reason)
+
+    def at(self, scene: int | None, step: str) -> "ProviderError":
+        self.scene, self.step = scene, step
+        return self
+
+    def __str__(self) -> str:
+        where = f"scene {self.scene + 1} {self.step}" if self.scene is not None else (self.step or "")
+        who = f"{self.provider}: " if self.provider else ""
+        text = f"{where}: {who}{self.reason}" if where else f"{who}{self.reason}"
+        return f"{text} — {self.advice}" if self.advice else text
+
+
+class MissingKey(ProviderError):
+    pass
+
+
+class RateLimited(ProviderError):
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    retryable = True
+
+
+class Rejected(ProviderError):
+    pass
+
+
+class QuotaExceeded(ProviderError):
+    pass
+
+
+class ProviderFailed(ProviderError):
+    pass

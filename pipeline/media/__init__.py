@@ -1,0 +1,1 @@
+"""Media operations: the only package that runs ffmpeg."""

@@ -1,0 +1,116 @@
+"""A scene's segment: its picture fitted to the common format and exact length, and its sound as exact PCM.
+
+Timing rule: a scene lasts its requested duration, stretched when its narration (plus a short lead-in and
+tail) is longer; the picture then holds its last frame, so no word is ever cut. Narration shorter than the
+picture is padded with silence. The segment's audio has exactly frames × rate / fps samples, so picture and
+sound agree to the sample, and the joined sound track is built from PCM and encoded once (no AAC priming gaps).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import MediaError
+from pipeline.media.ffmpeg import TO_BT709, decode_audio, probe, run_ffmpeg, write_wav, x264_args
+from pipeline.cancel import CancelToken
+from pipeline.media.profile import EncodeProfile
+
+# Picture before the first word, and after the last word before the cut.
+NARRATION_LEAD = 0.25
+NARRATION_TAIL = 0.45
+# Narration is levelled to this RMS (dBFS, over its voiced parts) so scenes from different voices match.
+NARRATION_RMS_DBFS = -19.0
+PEAK_CEILING_DBFS = -1.0
+
+SEGMENT_VERSION = "1"
+
+
+def segment_frames(duration: float, narration_seconds: float | None, fps: int) -> int:
+    """Frames in a scene's segment: the requested duration, or longer if the narration needs it."""
+    need = float(duration)
+    if narration_seconds:
+        need = max(need, NARRATION_LEAD + narration_seconds + NARRATION_TAIL)
+    return math.ceil(need * fps - 1e-6)
+
+
+def samples_for_frames(frames: int, profile: EncodeProfile) -> int:
+    return round(frames * profile.audio_rate / profile.fps)
+
+
+def clip_conforms(meta: dict, profile: EncodeProfile, frames: int) -> bool:
+    """Whether a clip can be used as the segment as is (already in the profile, with the right frame count)."""
+    return meta.get("profile") == profile.id and meta.get("frames") == frames
+
+
+def fit_clip(
+    clip: Path,
+    out: Path,
+    frames: int,
+    profile: EncodeProfile,
+    cancel: CancelToken | None = None,
+    watermark: Path | None = None,
+) -> Path:
+    """Re-encode a clip into the profile: cover-fit to size, constant fps, hold the last frame to `frames`."""
+    info = probe(clip)
+    if not info.has_video:
+        raise MediaError(f"{clip.name} has no video stream")
+    w, h = profile.width, profile.height
+    hold = max(0.0, frames / profile.fps - info.duration) + 1.0
+    chain = (
+        f"[0:v]scale={w}:{h}:force_original_aspect_ratio=increase:flags=lanczos,crop={w}:{h},setsar=1,"
+        f"fps={profile.fps},tpad=stop_mode=clone:stop_duration={hold:.3f}"
+    )
+    args: list[str] = ["-i", str(clip)]
+    if watermark is not None:
+        args += ["-loop", "1", "-i", str(watermark)]
+        chain += f"[base];[base][1:v]overlay=W-w-{w // 60}:H-h-{h // 40}:format=auto"
+    chain += f",{TO_BT709}[v]"
+    args += ["-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames)]
+    args += [*x264_args(profile), "-movflags", "+faststart", str(out)]
+    run_ffmpeg(args, cancel, what=f"fitting {clip.name}")
+    return out
+
+
+def build_scene_audio(
+    voice: Path | None, frames: int, profile: EncodeProfile, out: Path, lead: float = NARRATION_LEAD
+) -> Path:
+    """Write the scene's sound as PCM WAV of exactly the segment's length: silence, narration, silence."""
+    total = samples_for_frames(frames, profile)
+    track = np.zeros((total, profile.audio_channels), dtype=np.int16)
+    if voice is not None:
+        speech = level_narration(decode_audio(voice, profile.audio_rate, profile.audio_channels))
+        start = min(round(lead * profile.audio_rate), total)
+        n = min(len(speech), total - start)
+        track[start : start + n] = speech[:n]
+    write_wav(out, track, profile.audio_rate)
+    return out
+
+
+def level_narration(pcm: np.ndarray) -> np.ndarray:
+    """Bring speech to a common loudness with a peak ceiling, and soften its edges so the cut never clicks."""
+    if len(pcm) == 0:
+        return pcm
+    x = pcm.astype(np.float32) / 32768.0
+    # Loudness over the voiced 20 ms windows only, so pauses between sentences do not count as quiet speech.
+    window = 960
+    usable = len(x) // window * window
+    if usable:
+        windows = np.sqrt(np.mean(np.square(x[:usable].reshape(-1, window, x.shape[1])), axis=(1, 2)))
+        voiced = windows > 10 ** (-50 / 20)
+        if voiced.any():
+            rms = float(np.sqrt(np.mean(np.square(windows[voiced]))))
+            gain = 10 ** (NARRATION_RMS_DBFS / 20) / max(rms, 1e-6)
+            peak = float(np.abs(x).max()) * gain
+            ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
+            if peak > ceiling:
+                gain *= ceiling / peak
+            x *= gain
+    fade = min(len(x) // 2, 240)  # 5 ms at 48 kHz
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)[:, None]
+        x[:fade] *= ramp
+        x[-fade:] *= ramp[::-1]
+    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)

@@ -1,0 +1,116 @@
+"""From a storyboard to a plan: per scene, the typed requests each step will make, and a pre-flight check.
+
+Scene graph (keys of later steps are made when their inputs exist, from the inputs' content hashes):
+
+    image ──► video ──┐
+                      ├──► segment (picture, exact frames) ──────────────────────┐
+    voice ────────────┴──► mix (sound, exact samples) ──► soundtrack (all scenes) ┴──► join ──► video + manifest
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.errors import InputError, Problem
+from pipeline.providers import registry
+from pipeline.providers.base import EncodeProfile, ImageRequest, Provider, VoiceRequest
+from pipeline.storyboard import Storyboard
+from pipeline.styles import enhance_prompt
+
+QUALITY_PRESETS = {
+    "low": {"crf": 26, "preset": "ultrafast"},
+    "medium": {"crf": 21, "preset": "superfast"},
+    "high": {"crf": 18, "preset": "veryfast"},
+}
+
+# Per scene, then render-wide (scene None).
+SCENE_STEPS = ("image", "video", "voice", "segment", "mix")
+STEPS = (*SCENE_STEPS, "soundtrack", "join")
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    index: int
+    image: ImageRequest
+    video_prompt: str
+    duration: int
+    seed: int
+    voice: VoiceRequest | None
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    storyboard: Storyboard
+    profile: EncodeProfile
+    scenes: list[ScenePlan]
+    image_provider: Provider
+    video_provider: Provider
+    voice_provider: Provider
+
+    @property
+    def providers(self) -> dict[str, str]:
+        return {
+            "image": self.image_provider.name,
+            "video": self.video_provider.name,
+            "voice": self.voice_provider.name,
+        }
+
+
+def encode_profile(storyboard: Storyboard) -> EncodeProfile:
+    width, height = storyboard.size
+    return EncodeProfile(width=width, height=height, **QUALITY_PRESETS[storyboard.output.quality])
+
+
+def plan_render(storyboard: Storyboard) -> RenderPlan:
+    """Resolve every scene's requests and run each provider's pre-flight check (raises InputError)."""
+    sb = storyboard
+    width, height = sb.size
+    image_p = registry.get("image", sb.image.provider)
+    video_p = registry.get("video", sb.video.provider)
+    voice_p = registry.get("voice", sb.voice.provider)
+
+    problems: list[Problem] = []
+    for section, provider, model in (
+        ("image", image_p, sb.image.model),
+        ("video", video_p, sb.video.model),
+        ("voice", voice_p, sb.voice.model),
+    ):
+        if model and provider.models and model not in provider.models:
+            problems.append(
+                Problem(f"{section}.model", f"'{model}' is not a {provider.name} model; "
+                        f"choose one of: {', '.join(provider.models)}")  # fmt: skip
+            )
+
+    scenes: list[ScenePlan] = []
+    for i, scene in enumerate(sb.scenes):
+        seed = sb.scene_seed(i)
+        image = ImageRequest(
+            prompt=enhance_prompt(scene.image_prompt, sb.style),
+            scene_prompt=scene.image_prompt.strip(),
+            style=sb.style,
+            width=width,
+            height=height,
+            seed=seed,
+            model=image_p.resolve_model(sb.image.model),
+            steps=sb.image.steps,
+            guidance=sb.image.guidance,
+        )
+        voice = None
+        if scene.audio_script.strip():
+            voice = VoiceRequest(
+                text=scene.audio_script.strip(),
+                voice_id=sb.scene_voice_id(i),
+                model=voice_p.resolve_model(sb.voice.model),
+                stability=sb.voice.stability,
+                similarity_boost=sb.voice.similarity_boost,
+            )
+        plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice)
+        for message in image_p.check(image):
+            problems.append(Problem(f"scenes[{i}].image_prompt", message))
+        if voice is not None:
+            for message in voice_p.check(voice):
+                problems.append(Problem(f"scenes[{i}].audio_script", message))
+        scenes.append(plan)
+    if problems:
+        raise InputError(problems)
+    return RenderPlan(sb, encode_profile(sb), scenes, image_p, video_p, voice_p)

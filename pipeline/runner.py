@@ -1,0 +1,453 @@
+"""Run a render: every scene concurrently under per-provider limits, every step cached by its content key.
+
+    for event in iter_render(storyboard, "out.mp4"):      # CLI, studio and API clients all consume events
+        ...
+    result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
+
+Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
+processes release the GIL, so two cores are used. A stop (`CancelToken.cancel()`, or closing the event iterator)
+stops queued steps at once and running ones at their next check; finished steps stay in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from pipeline import __version__
+from pipeline.errors import Cancelled, InputError, MediaError, ProviderError, ProviderFailed, StudioError
+from pipeline.events import (
+    Event,
+    MediaKind,
+    RenderCancelled,
+    RenderFailed,
+    RenderFinished,
+    RenderStarted,
+    StepCached,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+)
+from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION, encode_soundtrack, join_segments, soundtrack_suffix
+from pipeline.media.segment import (
+    NARRATION_LEAD,
+    SEGMENT_VERSION,
+    build_scene_audio,
+    clip_conforms,
+    fit_clip,
+    segment_frames,
+)
+from pipeline.media.watermark import render_watermark
+from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render
+from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest
+from pipeline.store import Asset, Store, step_key
+from pipeline.storyboard import Storyboard
+
+# ffmpeg work that is not a provider's (segment fitting, mixing, joining) shares one limit.
+MEDIA_CONCURRENCY = 2
+
+
+@dataclass
+class SceneResult:
+    index: int
+    image: Asset
+    video: Asset
+    segment: Asset
+    voice: Asset | None
+    mix: Asset
+    frames: int
+
+
+@dataclass
+class RenderResult:
+    render_id: str
+    output: Path
+    manifest: Path
+    duration: float
+    seconds: float
+    scenes: list[SceneResult]
+    executed: dict[str, int] = field(default_factory=dict)
+    cached: dict[str, int] = field(default_factory=dict)
+
+
+class Render:
+    """One render of one storyboard. Use `iter_render` / `render` rather than this class directly."""
+
+    def __init__(
+        self,
+        storyboard: Storyboard,
+        output: str | Path,
+        emit: Callable[[Event], None],
+        *,
+        store: Store | None = None,
+        cancel: CancelToken | None = None,
+        render_id: str | None = None,
+    ):
+        self.storyboard = storyboard
+        self.output = Path(output)
+        self.emit = emit
+        self.store = store or Store()
+        self.cancel = cancel or CancelToken()
+        self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.executed: dict[str, int] = {}
+        self.cached: dict[str, int] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._key_locks: dict[str, asyncio.Lock] = {}
+
+    # -- the run, as numbered steps ------------------------------------------------------------------------
+
+    async def run(self) -> RenderResult:
+        started = time.monotonic()
+        # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
+        plan = plan_render(self.storyboard)
+        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),
+                                plan.providers))  # fmt: skip
+        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
+            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
+        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
+
+        # 2. generate: every scene's sound (voice → mix) and picture (image → video → segment) run concurrently;
+        #    the sound track is encoded as soon as every mix exists, while pictures may still be rendering.
+        #    A failing step does not stop the others: their work is stored and a re-run reuses it.
+        sounds = [asyncio.create_task(self._sound(plan, s)) for s in plan.scenes]
+        pictures = [asyncio.create_task(self._picture(plan, s, sounds[s.index])) for s in plan.scenes]
+        soundtrack = asyncio.create_task(self._soundtrack(plan, sounds))
+        outcomes = await asyncio.gather(*sounds, *pictures, soundtrack, return_exceptions=True)
+        self._raise_first(outcomes)
+        scenes = [
+            SceneResult(i, *pictures[i].result()[:3], *sounds[i].result()) for i in range(len(plan.scenes))
+        ]
+
+        # 3. assemble: stream-copy the pictures and the sound track into the final file
+        final = await self._join(plan, scenes, soundtrack.result())
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, final.path, self.output)
+
+        # 4. the manifest beside the video
+        duration = sum(s.frames for s in scenes) / plan.profile.fps
+        seconds = time.monotonic() - started
+        manifest = self._write_manifest(plan, scenes, final, duration, seconds)
+        return RenderResult(self.render_id, self.output, manifest, duration, seconds, scenes,
+                            dict(self.executed), dict(self.cached))  # fmt: skip
+
+    @staticmethod
+    def _raise_first(outcomes: list[Any]) -> None:
+        errors: list[BaseException] = []
+        for o in outcomes:
+            if isinstance(o, BaseException) and not any(o is e for e in errors):
+                errors.append(o)
+        if not errors:
+            return
+        if any(isinstance(e, (Cancelled, asyncio.CancelledError)) for e in errors):
+            raise Cancelled("render stopped")
+        for e in errors:
+            if not isinstance(e, StudioError):
+                raise e
+        raise errors[0]
+
+    async def _sound(self, plan: RenderPlan, scene: ScenePlan) -> tuple[Asset | None, Asset, int]:
+        """voice → mix: the scene's narration, and its sound at the segment's exact length."""
+        i = scene.index
+        voice = None
+        if scene.voice is not None:
+            provider, request = plan.voice_provider, scene.voice
+            voice = await self._step(
+                i, "voice", provider.name, "audio",
+                step_key("voice", provider=provider.name, version=provider.version, model=request.model,
+                         request=provider.cache_fields(request)),
+                lambda ctx: provider.generate(request, ctx),
+            )  # fmt: skip
+        narration = float(voice.meta["duration"]) if voice else None
+        frames = segment_frames(scene.duration, narration, plan.profile.fps)
+        mix = await self._step(
+            i, "mix", "ffmpeg", "audio",
+            step_key("mix", version=SEGMENT_VERSION, voice=voice.sha256 if voice else None, frames=frames,
+                     fps=plan.profile.fps, rate=plan.profile.audio_rate, channels=plan.profile.audio_channels,
+                     lead=NARRATION_LEAD),
+            lambda ctx: StepOutput(build_scene_audio(voice.path if voice else None, frames, plan.profile,
+                                                     ctx.workdir / "mix.wav"),
+                                   {"frames": frames, "duration": frames / plan.profile.fps}),
+            limit="media",
+        )  # fmt: skip
+        return voice, mix, frames
+
+    async def _picture(
+        self, plan: RenderPlan, scene: ScenePlan, sound: "asyncio.Task[tuple[Asset | None, Asset, int]]"
+    ) -> tuple[Asset, Asset, Asset]:
+        """image → video → segment (the segment's length waits for the narration's)."""
+        i = scene.index
+        image = await self._step(
+            i, "image", plan.image_provider.name, "image",
+            step_key("image", provider=plan.image_provider.name, version=plan.image_provider.version,
+                     request=plan.image_provider.cache_fields(scene.image)),
+            lambda ctx: plan.image_provider.generate(scene.image, ctx),
+        )  # fmt: skip
+        request = VideoRequest(
+            image_path=image.path,
+            image_sha256=image.sha256,
+            prompt=scene.video_prompt,
+            duration=scene.duration,
+            width=plan.profile.width,
+            height=plan.profile.height,
+            seed=scene.seed,
+            model=plan.video_provider.resolve_model(plan.storyboard.video.model),
+            public_figure_threshold=plan.storyboard.video.content_moderation.public_figure_threshold,
+            delivery=plan.profile,
+        )
+        video = await self._step(
+            i, "video", plan.video_provider.name, "video",
+            step_key("video", provider=plan.video_provider.name, version=plan.video_provider.version,
+                     request=plan.video_provider.cache_fields(request)),
+            lambda ctx: plan.video_provider.generate(request, ctx),
+        )  # fmt: skip
+        _, _, frames = await sound
+        watermark = plan.storyboard.output.watermark
+        segment = await self._step(
+            i, "segment", "ffmpeg", "video",
+            step_key("segment", version=SEGMENT_VERSION, clip=video.sha256, frames=frames,
+                     profile=plan.profile.id, watermark=watermark),
+            lambda ctx: self._make_segment(plan, video, frames, watermark, ctx),
+            limit="media",
+        )  # fmt: skip
+        return image, video, segment
+
+    def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
+        if not watermark and clip_conforms(clip.meta, plan.profile, frames):
+            ctx.progress(1.0, "clip already in the delivery format: used as is")
+            return StepOutput(clip.path, {"frames": frames, "reencoded": False})
+        mark = render_watermark(ctx.workdir / "mark.png", plan.profile.height) if watermark else None
+        ctx.progress(0.1, "encoding the segment")
+        out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, plan.profile, ctx.cancel, mark)
+        return StepOutput(out, {"frames": frames, "reencoded": True})
+
+    async def _soundtrack(self, plan: RenderPlan, sounds: list["asyncio.Task[Any]"]) -> Asset:
+        mixes: list[Asset] = [mix for _, mix, _ in await asyncio.gather(*sounds)]
+        fmt = plan.storyboard.output.format
+        key = step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE,
+                       rate=plan.profile.audio_rate, mixes=[m.sha256 for m in mixes])  # fmt: skip
+
+        def produce(ctx: StepContext) -> StepOutput:
+            ctx.progress(0.05, "encoding the sound track once")
+            out = encode_soundtrack([m.path for m in mixes], ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}",
+                                    plan.profile, fmt, ctx.cancel)  # fmt: skip
+            return StepOutput(out, {"duration": sum(m.meta["frames"] for m in mixes) / plan.profile.fps})
+
+        return await self._step(None, "soundtrack", "ffmpeg", "audio", key, produce, limit="media")
+
+    async def _join(self, plan: RenderPlan, scenes: list[SceneResult], soundtrack: Asset) -> Asset:
+        fmt = plan.storyboard.output.format
+        key = step_key("join", version=JOIN_VERSION, profile=plan.profile.id, format=fmt,
+                       segments=[s.segment.sha256 for s in scenes], soundtrack=soundtrack.sha256)  # fmt: skip
+
+        def produce(ctx: StepContext) -> StepOutput:
+            ctx.progress(0.05, "joining the scenes")
+            out = join_segments([s.segment.path for s in scenes], soundtrack.path, ctx.workdir / f"final.{fmt}",
+                                plan.profile, fmt, ctx.cancel)  # fmt: skip
+            return StepOutput(out, {"duration": sum(s.frames for s in scenes) / plan.profile.fps})
+
+        return await self._step(None, "join", "ffmpeg", "video", key, produce, limit="media")
+
+    # -- one cached step -----------------------------------------------------------------------------------
+
+    async def _step(
+        self,
+        scene: int | None,
+        step: str,
+        provider: str,
+        media: MediaKind,
+        key: str,
+        produce: Callable[[StepContext], StepOutput],
+        limit: str | None = None,
+    ) -> Asset:
+        lock = self._key_locks.setdefault(key, asyncio.Lock())
+        async with lock:  # two scenes asking for the same output make it once
+            asset = await asyncio.to_thread(self.store.get, key)
+            if asset is not None:
+                self.cached[step] = self.cached.get(step, 0) + 1
+                self.emit(StepCached(scene, step, provider, str(asset.path), media))
+                return asset
+            async with self._limits[limit or provider]:
+                self.cancel.check()
+                self.emit(StepStarted(scene, step, provider))
+                self.executed[step] = self.executed.get(step, 0) + 1
+                workdir = self.store.workdir(step)
+                ctx = StepContext(
+                    workdir,
+                    self.cancel,
+                    on_progress=lambda f, m: self.emit(StepProgress(scene, step, f, m)),
+                    on_warning=lambda m: self.emit(StepWarning(scene, step, m)),
+                )
+                started = time.monotonic()
+                try:
+                    out = await asyncio.to_thread(produce, ctx)
+                    asset = await asyncio.to_thread(self.store.put, key, out.path, out.meta)
+                except Cancelled:
+                    raise
+                except ProviderError as exc:
+                    exc.at(scene, step)
+                    self.emit(StepFailed(scene, step, provider, str(exc)))
+                    raise
+                except MediaError as exc:
+                    self.emit(StepFailed(scene, step, provider, str(exc)))
+                    raise
+                except Exception as exc:  # a bug or an unexpected library error: report it, don't crash the UI
+                    error = ProviderFailed(f"unexpected error: {type(exc).__name__}: {exc}", provider=provider)
+                    error.at(scene, step)
+                    self.emit(StepFailed(scene, step, provider, str(error)))
+                    raise error from exc
+                finally:
+                    shutil.rmtree(workdir, ignore_errors=True)
+            info = {k: v for k, v in asset.meta.items() if isinstance(v, (int, float, str, bool))}
+            self.emit(StepFinished(scene, step, provider, str(asset.path), media,
+                                   round(time.monotonic() - started, 3), info))  # fmt: skip
+            return asset
+
+    # -- manifest ------------------------------------------------------------------------------------------
+
+    def _write_manifest(
+        self, plan: RenderPlan, scenes: list[SceneResult], final: Asset, duration: float, seconds: float
+    ) -> Path:
+        def ref(asset: Asset | None) -> dict[str, Any] | None:
+            if asset is None:
+                return None
+            return {"sha256": asset.sha256, "key": asset.key, "path": str(asset.path),
+                    **{k: v for k, v in asset.meta.items() if k != "sentences"}}  # fmt: skip
+
+        sb = plan.storyboard
+        manifest = {
+            "reelsmith": __version__,
+            "render_id": self.render_id,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "title": sb.title,
+            "output": {
+                "path": str(self.output.resolve()),
+                "sha256": final.sha256,
+                "format": sb.output.format,
+                "width": plan.profile.width,
+                "height": plan.profile.height,
+                "fps": plan.profile.fps,
+                "duration": round(duration, 3),
+            },
+            "providers": plan.providers,
+            "scenes": [
+                {
+                    "index": s.index,
+                    "requested_duration": plan.scenes[s.index].duration,
+                    "duration": round(s.frames / plan.profile.fps, 3),
+                    "frames": s.frames,
+                    "narration_seconds": s.voice.meta.get("duration") if s.voice else None,
+                    "steps": {"image": ref(s.image), "video": ref(s.video), "voice": ref(s.voice),
+                              "segment": ref(s.segment), "mix": ref(s.mix)},  # fmt: skip
+                }
+                for s in scenes
+            ],
+            "stats": {"seconds": round(seconds, 3), "executed": self.executed, "cached": self.cached},
+            "storyboard": sb.model_dump(mode="json"),
+        }
+        path = manifest_path(self.output)
+        path.write_text(json.dumps(manifest, indent=2))
+        return path
+
+
+def manifest_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".manifest.json")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Synchronous faces
+
+
+_DONE = object()
+
+
+class RenderJob:
+    """A render running in a background thread; iterate it for its events as they happen.
+
+    The last event is RenderFinished, RenderFailed or RenderCancelled; afterwards `result` (or `error`) is set.
+    Leaving the iteration early (a client that goes away, a Stop button) cancels the render; finished steps
+    stay cached.
+    """
+
+    def __init__(
+        self,
+        storyboard: Storyboard,
+        output: str | Path,
+        *,
+        store: Store | None = None,
+        cancel: CancelToken | None = None,
+        render_id: str | None = None,
+    ):
+        self.cancel_token = cancel or CancelToken()
+        self._events: queue.Queue[Any] = queue.Queue()
+        self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
+                              render_id=render_id)  # fmt: skip
+        self.render_id = self._render.render_id
+        self.result: RenderResult | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name=f"render-{self.render_id}", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+    def _work(self) -> None:
+        job, put = self._render, self._events.put
+        try:
+            r = self.result = asyncio.run(job.run())
+            put(RenderFinished(str(r.output), str(r.manifest), round(r.duration, 3), round(r.seconds, 3),
+                               sum(r.executed.values()), sum(r.cached.values())))  # fmt: skip
+        except Cancelled as exc:
+            self.error = exc
+            put(RenderCancelled("render stopped", kept=sum(job.executed.values())))
+        except InputError as exc:
+            self.error = exc
+            put(RenderFailed(str(exc), [str(p) for p in exc.problems], "input"))
+        except (ProviderError, MediaError) as exc:
+            self.error = exc
+            put(RenderFailed(str(exc), [str(exc)], "media" if isinstance(exc, MediaError) else "provider"))
+        except BaseException as exc:  # noqa: BLE001 - reported, never a silent thread death
+            self.error = exc
+            put(RenderFailed(f"unexpected error: {type(exc).__name__}: {exc}", [], "provider"))
+        finally:
+            put(_DONE)
+
+    def __iter__(self) -> Iterator[Event]:
+        try:
+            while (item := self._events.get()) is not _DONE:
+                yield item
+        finally:
+            if self._thread.is_alive():
+                self.cancel()
+                self._thread.join()
+
+
+def iter_render(storyboard: Storyboard, output: str | Path, **kwargs: Any) -> RenderJob:
+    """Start a render in the background; iterate the returned job for its events."""
+    return RenderJob(storyboard, output, **kwargs)
+
+
+def render(
+    storyboard: Storyboard,
+    output: str | Path,
+    *,
+    on_event: Callable[[Event], None] | None = None,
+    store: Store | None = None,
+    cancel: CancelToken | None = None,
+) -> RenderResult:
+    """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
+
+    `on_event` may be called from worker threads.
+    """
+    job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel)
+    return asyncio.run(job.run())

@@ -1,0 +1,114 @@
+"""The command line: exit codes, messages, schema, and a real render."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.media import ffprobe, streams
+
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)  # fmt: skip
+
+
+def test_schema_prints_json_schema():
+    res = run("schema")
+    assert res.returncode == 0
+    schema = json.loads(res.stdout)
+    assert schema["title"] == "Storyboard" and "scenes" in schema["properties"]
+
+
+def test_validate_ok_and_bad(tmp_path):
+    res = run("validate", "assets/examples/short-story.yaml")
+    assert res.returncode == 0 and res.stdout.startswith("ok: 'The Lighthouse Keeper', 3 scenes")
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenes:\n  - image_prompt: a\n    durration: 5\n  - image_prompt: b\n    duration: 14\n")
+    res = run("validate", str(bad))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert res.stderr.splitlines() == [
+        "invalid storyboard (2 problems):",
+        "  - scenes[0].durration: unknown field; did you mean 'duration'? (line 3)",
+        "  - scenes[1].duration: 14 is above the maximum of 10 seconds (line 5)",
+    ]
+
+
+def test_render_with_unknown_provider_is_bad_input(tmp_path):
+    res = run("render", "assets/examples/short-story.yaml", "-o", str(tmp_path / "x.mp4"), "--video-provider", "sora")
+    assert res.returncode == 2
+    assert "video.provider: 'sora' is not a known video provider" in res.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_render_missing_file_is_bad_input(tmp_path):
+    res = run("render", str(tmp_path / "none.yaml"), "-o", str(tmp_path / "x.mp4"))
+    assert res.returncode == 2 and "storyboard file not found" in res.stderr
+
+
+def test_providers_lists_the_offline_ones():
+    res = run("providers")
+    assert res.returncode == 0
+    for name in ("draft", "motion", "piper"):
+        assert f"  {name} " in res.stdout
+
+
+@pytest.mark.slow
+def test_render_end_to_end_with_progress_lines(tmp_path):
+    sb = tmp_path / "sb.yaml"
+    sb.write_text("title: cli\nscenes:\n  - image_prompt: A mountain at sunset\n    audio_script: Hello there.\n"
+                  "    duration: 2\n")  # fmt: skip
+    out = tmp_path / "out.mp4"
+    home = {"REELSMITH_HOME": str(tmp_path / "home")}
+    res = run("render", str(sb), "-o", str(out), env_extra=home)
+    assert res.returncode == 0, res.stderr
+    assert "scene 1 image: started (draft)" in res.stdout
+    assert "scene 1 video: done in" in res.stdout
+    assert res.stdout.strip().splitlines()[-1].startswith(f"done: {out}")
+    report = ffprobe(out)
+    assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
+    assert (tmp_path / "out.manifest.json").exists()
+
+    res = run("render", str(sb), "-o", str(out), "--events", env_extra=home)
+    events = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert {e["type"] for e in events} >= {"RenderStarted", "StepCached", "RenderFinished"}
+    assert not any(e["type"] == "StepStarted" for e in events)
+
+
+@pytest.mark.slow
+def test_provider_failure_exits_1_naming_scene_step_and_reason(tmp_path):
+    # A corrupt cached image makes the video step fail for a real reason, through the real CLI.
+    from pipeline.plan import plan_render
+    from pipeline.providers import registry
+    from pipeline.store import Store, step_key
+    from pipeline.storyboard import parse_storyboard
+
+    text = "title: f\nscenes:\n  - image_prompt: A lighthouse\n    duration: 2\n"
+    (tmp_path / "sb.yaml").write_text(text)
+    home = tmp_path / "home"
+    os.environ["REELSMITH_HOME"] = str(home)
+    try:
+        plan = plan_render(parse_storyboard(text))
+        provider = registry.get("image", "draft")
+        key = step_key("image", provider="draft", version=provider.version,
+                       request=provider.cache_fields(plan.scenes[0].image))  # fmt: skip
+        broken = tmp_path / "broken.png"
+        broken.write_bytes(b"not a png")
+        with Store() as store:
+            store.put(key, broken)
+    finally:
+        os.environ.pop("REELSMITH_HOME", None)
+    res = run("render", str(tmp_path / "sb.yaml"), "-o", str(tmp_path / "x.mp4"), env_extra={"REELSMITH_HOME": str(home)})
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert res.stderr.startswith("failed: scene 1 video: motion: ")

@@ -1,0 +1,234 @@
+"""The scene runner: caching by content key, concurrency, cancellation, failures, events."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from pipeline.errors import Cancelled, Rejected
+from pipeline.events import RenderCancelled, RenderFailed, RenderFinished, StepCached, StepFinished, StepStarted
+from pipeline.runner import iter_render, render
+from pipeline.store import Store
+from pipeline.storyboard import validate_storyboard
+from tests.fakes import storyboard_dict
+
+
+def _run(sb, out):
+    events = []
+    result = render(sb, out, on_event=events.append)
+    return result, events
+
+
+def _ran(events):
+    """(scene, step) of every step that executed, sorted; the join (scene None) sorts first."""
+    return sorted(((-1 if e.scene is None else e.scene), e.step) for e in _started(events))
+
+
+def _started(events, step=None):
+    return [e for e in events if isinstance(e, StepStarted) and (step is None or e.step == step)]
+
+
+def test_unchanged_rerender_executes_no_step(test_providers, tmp_path):
+    sb = validate_storyboard(storyboard_dict(scenes=3))
+    first, events = _run(sb, tmp_path / "a.mp4")
+    assert len(_started(events)) == 3 * 5 + 2  # image, video, voice, segment, mix per scene; soundtrack, join
+    calls = len(test_providers.calls)
+
+    second, events = _run(sb, tmp_path / "b.mp4")
+    assert _started(events) == []
+    assert len(test_providers.calls) == calls
+    assert sum(second.cached.values()) == 3 * 5 + 2
+    assert (tmp_path / "b.mp4").read_bytes() == (tmp_path / "a.mp4").read_bytes()
+
+
+def test_narration_edit_reruns_only_that_voice_its_mix_and_the_join(test_providers, tmp_path):
+    data = storyboard_dict(scenes=3)
+    _run(validate_storyboard(data), tmp_path / "a.mp4")
+    before = {k: test_providers.count(k) for k in ("image", "video", "voice")}
+
+    data["scenes"][1]["audio_script"] = "hello there 9"  # same length: the picture keeps its frames
+    _, events = _run(validate_storyboard(data), tmp_path / "b.mp4")
+    assert _ran(events) == [(-1, "join"), (-1, "soundtrack"), (1, "mix"), (1, "voice")]
+    assert test_providers.count("voice") == before["voice"] + 1
+    assert test_providers.count("image") == before["image"]
+    assert test_providers.count("video") == before["video"]
+
+
+def test_longer_narration_also_refits_that_scenes_picture(test_providers, tmp_path):
+    data = storyboard_dict(scenes=2)
+    _run(validate_storyboard(data), tmp_path / "a.mp4")
+    data["scenes"][0]["audio_script"] = "a much longer narration that needs more time than two seconds " * 2
+    result, events = _run(validate_storyboard(data), tmp_path / "b.mp4")
+    assert _ran(events) == [(-1, "join"), (-1, "soundtrack"), (0, "mix"), (0, "segment"), (0, "voice")]
+    assert result.scenes[0].frames > 2 * 24  # stretched to fit every word
+
+
+def test_reordering_scenes_reuses_every_generated_asset(test_providers, tmp_path):
+    data = storyboard_dict(scenes=3)
+    _run(validate_storyboard(data), tmp_path / "a.mp4")
+    data["scenes"].reverse()
+    _, events = _run(validate_storyboard(data), tmp_path / "b.mp4")
+    assert _ran(events) == [(-1, "join"), (-1, "soundtrack")]
+
+
+def test_identical_scenes_are_generated_once(test_providers, tmp_path):
+    data = storyboard_dict(scenes=1)
+    data["scenes"] = data["scenes"] * 3
+    _run(validate_storyboard(data), tmp_path / "a.mp4")
+    assert test_providers.count("image") == 1
+    assert test_providers.count("video") == 1
+    assert test_providers.count("voice") == 1
+
+
+def test_scenes_run_concurrently(test_providers, tmp_path):
+    test_providers.delay = {"image": 0.4, "voice": 0.4}
+    _run(validate_storyboard(storyboard_dict(scenes=3)), tmp_path / "a.mp4")
+    images = [c for c in test_providers.calls if c.kind == "image"]
+    assert len(images) == 3
+    # All three image steps were running at one moment: the latest start is before the earliest end.
+    assert max(c.start for c in images) < min(c.end for c in images)
+    voices = [c for c in test_providers.calls if c.kind == "voice"]
+    assert max(c.start for c in voices) < min(c.end for c in images), "voice runs beside the images"
+
+
+def test_cancel_stops_queued_work_and_keeps_finished_steps(test_providers, tmp_path):
+    test_providers.delay = {"video": 5.0}
+    sb = validate_storyboard(storyboard_dict(scenes=2))
+    job = iter_render(sb, tmp_path / "a.mp4")
+    seen = []
+    for event in job:
+        seen.append(event)
+        if isinstance(event, StepStarted) and event.step == "video":
+            job.cancel()
+    assert isinstance(seen[-1], RenderCancelled)
+    assert isinstance(job.error, Cancelled)
+    assert not (tmp_path / "a.mp4").exists()
+    assert not any(isinstance(e, StepFinished) and e.step == "video" for e in seen)
+    # Cancelling took far less than the 5 s the video step would have needed.
+    video_calls = [c for c in test_providers.calls if c.kind == "video"]
+    assert all(c.end is None for c in video_calls)
+
+    test_providers.delay = {}
+    _, events = _run(sb, tmp_path / "a.mp4")
+    cached = {(e.scene, e.step) for e in events if isinstance(e, StepCached)}
+    assert {(0, "image"), (1, "image"), (0, "voice"), (1, "voice")} <= cached
+    assert test_providers.count("image") == 2
+
+
+def test_leaving_the_event_stream_cancels_the_render(test_providers, tmp_path):
+    test_providers.delay = {"video": 5.0}
+    job = iter_render(validate_storyboard(storyboard_dict(scenes=1)), tmp_path / "a.mp4")
+    for event in job:
+        if isinstance(event, StepStarted) and event.step == "video":
+            break
+    stream = iter(job)
+    stream.close()
+    assert job.cancel_token.cancelled
+
+
+def test_failure_names_scene_step_and_reason_and_keeps_other_scenes(test_providers, tmp_path):
+    test_providers.fail = {
+        "scene 2": Rejected("the image prompt was refused by moderation", provider="test-image",
+                            advice="reword the image prompt")  # fmt: skip
+    }
+    job = iter_render(validate_storyboard(storyboard_dict(scenes=3)), tmp_path / "a.mp4")
+    events = list(job)
+    final = events[-1]
+    assert isinstance(final, RenderFailed)
+    assert final.reason == (
+        "scene 3 image: test-image: the image prompt was refused by moderation — reword the image prompt"
+    )
+    # The other scenes finished and were stored: a re-run after fixing scene 3 pays only for scene 3.
+    test_providers.fail = {}
+    calls_before = len(test_providers.calls)
+    _, again = _run(validate_storyboard(storyboard_dict(scenes=3)), tmp_path / "a.mp4")
+    ran = {(e.scene, e.step) for e in _started(again) if e.step in ("image", "video", "voice")}
+    assert ran == {(2, "image"), (2, "video")}
+    assert len(test_providers.calls) == calls_before + 2
+
+
+def test_events_stream_in_order_and_finish_with_the_result(test_providers, tmp_path):
+    job = iter_render(validate_storyboard(storyboard_dict(scenes=2)), tmp_path / "a.mp4")
+    events = list(job)
+    assert events[0].type == "RenderStarted"
+    assert isinstance(events[-1], RenderFinished)
+    assert job.result is not None and job.result.output.exists()
+    for scene in (0, 1):
+        order = [e.step for e in events if isinstance(e, StepFinished) and e.scene == scene]
+        assert order.index("image") < order.index("video") < order.index("segment")
+        assert order.index("voice") < order.index("mix")
+    order = [(e.scene, e.step) for e in events if isinstance(e, StepFinished)]
+    assert order.index((None, "soundtrack")) < order.index((None, "join"))
+    first_preview = next(e for e in events if isinstance(e, StepFinished))
+    assert first_preview.media in ("image", "audio") and first_preview.path
+
+
+def test_cache_index_never_holds_pickles(test_providers, tmp_path):
+    _run(validate_storyboard(storyboard_dict(scenes=1)), tmp_path / "a.mp4")
+    store = Store()
+    keys = list(store.index.iterkeys())
+    assert keys
+    for key in keys:
+        record = store.index.get(key)
+        assert isinstance(record, dict) and set(record) == {"sha256", "path", "meta"}
+    store.close()
+
+
+def test_a_missing_media_file_is_regenerated_not_served(test_providers, tmp_path):
+    sb = validate_storyboard(storyboard_dict(scenes=1))
+    result, _ = _run(sb, tmp_path / "a.mp4")
+    result.scenes[0].image.path.unlink()
+    _, events = _run(sb, tmp_path / "b.mp4")
+    assert [(e.scene, e.step) for e in _started(events)] == [(0, "image")]
+
+
+def test_progress_callback_may_come_from_threads(test_providers, tmp_path):
+    names = set()
+    render(validate_storyboard(storyboard_dict(scenes=1)), tmp_path / "a.mp4",
+           on_event=lambda e: names.add(threading.current_thread().name))  # fmt: skip
+    assert names
+
+
+@pytest.mark.parametrize("scenes", [1, 4])
+def test_manifest_lists_every_scene_and_cache_hits(test_providers, tmp_path, scenes):
+    import json
+
+    result, _ = _run(validate_storyboard(storyboard_dict(scenes=scenes)), tmp_path / "a.mp4")
+    manifest = json.loads(result.manifest.read_text())
+    assert result.manifest == tmp_path / "a.manifest.json"
+    assert len(manifest["scenes"]) == scenes
+    assert manifest["output"]["duration"] == pytest.approx(result.duration)
+    assert manifest["stats"]["executed"]["image"] == scenes
+
+
+@pytest.mark.parametrize(
+    "fmt, vcodec, acodec",
+    [("mp4", "h264", "aac"), ("mov", "h264", "aac"), ("webm", "vp9", "opus")],
+)
+def test_output_formats(test_providers, tmp_path, fmt, vcodec, acodec):
+    from tests.media import ffprobe, streams
+
+    sb = validate_storyboard(storyboard_dict(scenes=2, output={"format": fmt}))
+    result, _ = _run(sb, tmp_path / f"a.{fmt}")
+    report = ffprobe(result.output)
+    (video,) = streams(report, "video")
+    (audio,) = streams(report, "audio")
+    assert (video["codec_name"], audio["codec_name"]) == (vcodec, acodec)
+    assert float(report["format"]["duration"]) == pytest.approx(result.duration, abs=0.1)
+
+
+def test_watermark_is_burnt_into_the_picture_and_keyed(test_providers, tmp_path):
+    import numpy as np
+
+    from tests.media import frame_at
+
+    plain, _ = _run(validate_storyboard(storyboard_dict(scenes=1)), tmp_path / "a.mp4")
+    marked, events = _run(validate_storyboard(storyboard_dict(scenes=1, output={"watermark": True})),
+                          tmp_path / "b.mp4")  # fmt: skip
+    assert _ran(events) == [(-1, "join"), (0, "segment")]  # only the picture's segment and the join change
+    a = frame_at(plain.output, 1.0, 1280, 720).astype(int)
+    b = frame_at(marked.output, 1.0, 1280, 720).astype(int)
+    corner = np.abs(a[-80:, -360:] - b[-80:, -360:]).mean()
+    elsewhere = np.abs(a[:300, :600] - b[:300, :600]).mean()
+    assert corner > 5 and elsewhere < 2
