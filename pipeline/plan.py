@@ -18,9 +18,9 @@ from pipeline.storyboard import Storyboard
 from pipeline.styles import enhance_prompt
 
 QUALITY_PRESETS = {
-    "low": {"crf": 26, "preset": "ultrafast"},
-    "medium": {"crf": 21, "preset": "superfast"},
-    "high": {"crf": 18, "preset": "veryfast"},
+    "low": {"crf": 26, "preset": "superfast"},
+    "medium": {"crf": 21, "preset": "veryfast"},
+    "high": {"crf": 18, "preset": "faster"},
 }
 
 # Per scene, then render-wide (scene None).

@@ -44,11 +44,13 @@ from pipeline.media.segment import (
     NARRATION_LEAD,
     SEGMENT_VERSION,
     build_scene_audio,
-    clip_conforms,
+    clip_in_profile,
     fit_clip,
+    hold_last_frame,
     segment_frames,
 )
 from pipeline.media.watermark import render_watermark
+from pipeline.memory import tune_allocator
 from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render
 from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest
 from pipeline.store import Asset, Store, step_key
@@ -94,6 +96,7 @@ class Render:
         cancel: CancelToken | None = None,
         render_id: str | None = None,
     ):
+        tune_allocator()
         self.storyboard = storyboard
         self.output = Path(output)
         self.emit = emit
@@ -223,9 +226,16 @@ class Render:
         return image, video, segment
 
     def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
-        if not watermark and clip_conforms(clip.meta, plan.profile, frames):
-            ctx.progress(1.0, "clip already in the delivery format: used as is")
-            return StepOutput(clip.path, {"frames": frames, "reencoded": False})
+        if not watermark and clip_in_profile(clip.meta, plan.profile):
+            clip_frames = clip.meta["frames"]
+            if clip_frames == frames:
+                ctx.progress(1.0, "clip already in the delivery format: used as is")
+                return StepOutput(clip.path, {"frames": frames, "reencoded": False})
+            if clip_frames < frames:
+                ctx.progress(0.1, "holding the last frame for the narration")
+                out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, plan.profile,
+                                      ctx.cancel)  # fmt: skip
+                return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
         mark = render_watermark(ctx.workdir / "mark.png", plan.profile.height) if watermark else None
         ctx.progress(0.1, "encoding the segment")
         out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, plan.profile, ctx.cancel, mark)
@@ -272,13 +282,19 @@ class Render:
     ) -> Asset:
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:  # two scenes asking for the same output make it once
-            asset = await asyncio.to_thread(self.store.get, key)
+            # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
+            asset = self.store.get(key)
             if asset is not None:
                 self.cached[step] = self.cached.get(step, 0) + 1
                 self.emit(StepCached(scene, step, provider, str(asset.path), media))
                 return asset
             async with self._limits[limit or provider]:
                 self.cancel.check()
+                asset = self.store.get(key)  # a twin step may have made it while this one waited
+                if asset is not None:
+                    self.cached[step] = self.cached.get(step, 0) + 1
+                    self.emit(StepCached(scene, step, provider, str(asset.path), media))
+                    return asset
                 self.emit(StepStarted(scene, step, provider))
                 self.executed[step] = self.executed.get(step, 0) + 1
                 workdir = self.store.workdir(step)

@@ -13,6 +13,7 @@ from pipeline.media.join import encode_soundtrack, join_segments
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import (
     NARRATION_LEAD,
+    NARRATION_RMS_DBFS,
     build_scene_audio,
     fit_clip,
     level_narration,
@@ -59,7 +60,7 @@ def test_levelling_brings_quiet_and_loud_voices_together():
     loud = np.stack([np.sin(2 * np.pi * 200 * t) * 30000] * 2, axis=1).astype(np.int16)
     a, b = (level_narration(x).astype(np.float32) for x in (quiet, loud))
     rms = [20 * np.log10(np.sqrt(np.mean(np.square(x / 32768)))) for x in (a, b)]
-    assert abs(rms[0] - rms[1]) < 0.5 and abs(rms[0] - (-19)) < 1.0
+    assert abs(rms[0] - rms[1]) < 0.5 and abs(rms[0] - NARRATION_RMS_DBFS) < 1.0
     assert np.abs(b).max() <= 32767 * 10 ** (-1 / 20) + 1
 
 
@@ -167,3 +168,52 @@ def test_fit_clip_scales_crops_and_holds_the_last_frame(tmp_path):
     assert video["pix_fmt"] == "yuv420p" and video["r_frame_rate"] == "24/1"
     assert int(video["nb_read_frames"]) == 60
     assert float(video["duration"]) == pytest.approx(2.5, abs=1 / 24)
+
+
+def test_hold_last_frame_lengthens_without_reencoding_the_clip(tmp_path):
+    from pipeline.media.segment import hold_last_frame
+
+    clip = _video(tmp_path / "clip.mp4", 30, 100)
+    out = hold_last_frame(clip, 30, tmp_path / "held.mp4", 50, PROFILE)
+    (video,) = streams(ffprobe(out), "video")
+    assert int(video["nb_read_frames"]) == 50
+    assert float(video["duration"]) == pytest.approx(50 / 24, abs=1 / 48)
+    # The clip's own packets are copied byte for byte: its first frame decodes identically.
+    from tests.media import frame_at
+
+    assert np.array_equal(frame_at(out, 0, 320, 180), frame_at(clip, 0, 320, 180))
+    held = frame_at(out, 45 / 24, 320, 180).astype(int)
+    last = frame_at(clip, 29 / 24, 320, 180).astype(int)
+    assert np.abs(held - last).mean() < 2
+
+
+def test_encoder_budget_lets_two_720p_run_together_but_not_two_1080p():
+    import threading
+
+    from pipeline.media.ffmpeg import EncoderBudget
+
+    budget = EncoderBudget(360)
+    small, large = EncoderBudget.cost_mb(1280, 720), EncoderBudget.cost_mb(1920, 1080)
+    budget.acquire(small)
+    budget.acquire(small)  # fits: returns at once
+    budget.release(small)
+    budget.release(small)
+
+    budget.acquire(large)
+    second = threading.Thread(target=budget.acquire, args=(large,))
+    second.start()
+    second.join(timeout=0.3)
+    assert second.is_alive(), "a second 1080p encoder must wait"
+    budget.release(large)
+    second.join(timeout=2)
+    assert not second.is_alive()
+    budget.release(large)
+    assert budget.used_mb == 0
+
+
+def test_an_encoder_larger_than_the_budget_still_runs_alone():
+    from pipeline.media.ffmpeg import EncoderBudget
+
+    budget = EncoderBudget(100)
+    budget.acquire(EncoderBudget.cost_mb(1920, 1080))
+    budget.release(EncoderBudget.cost_mb(1920, 1080))

@@ -6,7 +6,10 @@ Nothing needs a system ffmpeg. Every ffmpeg process in Reelsmith is started from
 from __future__ import annotations
 
 import functools
+import os
+import queue
 import subprocess
+import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +29,23 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: Sequence[str], cancel: CancelToken | None = None, what: str = "ffmpeg") -> None:
-    """Run ffmpeg with `args`; stop it promptly when `cancel` is set; raise MediaError with its last words."""
+def run_ffmpeg(
+    args: Sequence[str],
+    cancel: CancelToken | None = None,
+    what: str = "ffmpeg",
+    encodes: tuple[int, int] | None = None,
+) -> None:
+    """Run ffmpeg with `args`; stop it promptly when `cancel` is set; raise MediaError with its last words.
+
+    `encodes=(width, height)` when the run encodes video, so it waits for room in the encoder memory budget.
+    """
+    if encodes is not None:
+        cost = EncoderBudget.cost_mb(*encodes)
+        ENCODERS.acquire(cost, cancel)
+        try:
+            return run_ffmpeg(args, cancel, what)
+        finally:
+            ENCODERS.release(cost)
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -47,6 +65,40 @@ def run_ffmpeg(args: Sequence[str], cancel: CancelToken | None = None, what: str
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
         raise MediaError(f"{what} failed: {' | '.join(tail) or f'exit code {proc.returncode}'}")
+
+
+class EncoderBudget:
+    """Limits how much memory x264 encoders may hold at once, process-wide.
+
+    An x264 encoder holds tens of frames (threads, lookahead, references): measured ~170 MB at 720p and ~300 MB at
+    1080p with our settings. Two at 720p fit the default budget; at 1080p they take turns, which costs little time
+    because one encoder already uses both cores. An encoder larger than the whole budget still runs, alone.
+    """
+
+    def __init__(self, budget_mb: float):
+        self.budget_mb = budget_mb
+        self.used_mb = 0.0
+        self._cond = threading.Condition()
+
+    @staticmethod
+    def cost_mb(width: int, height: int) -> float:
+        return 40.0 + 130.0 * (width * height) / (1280 * 720)
+
+    def acquire(self, cost_mb: float, cancel: CancelToken | None = None) -> None:
+        with self._cond:
+            while self.used_mb > 0 and self.used_mb + cost_mb > self.budget_mb:
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled("render stopped")
+                self._cond.wait(timeout=0.1)
+            self.used_mb += cost_mb
+
+    def release(self, cost_mb: float) -> None:
+        with self._cond:
+            self.used_mb = max(0.0, self.used_mb - cost_mb)
+            self._cond.notify_all()
+
+
+ENCODERS = EncoderBudget(float(os.environ.get("REELSMITH_ENCODER_MEMORY_MB", "360")))
 
 
 # Every segment is converted with the same matrix and tagged the same, whatever its source.
@@ -71,55 +123,117 @@ def x264_args(profile: EncodeProfile) -> list[str]:
     ]  # fmt: skip
 
 
-class FrameEncoder:
-    """Encode RGB frames (numpy HxWx3 uint8) straight into an H.264 file in the given profile.
+def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BT.709 limited-range planar YUV 4:2:0 (what every segment is tagged as), chroma averaged over 2×2."""
+    x = rgb.astype(np.float32) / 255.0
+    kr, kb = 0.2126, 0.0722
+    y = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
+    cb = (x[..., 2] - y) / (2 * (1 - kb))
+    cr = (x[..., 0] - y) / (2 * (1 - kr))
+    h, w = y.shape
+    h2, w2 = h // 2 * 2, w // 2 * 2
 
-    x264 (and the BT.709 colour conversion) run in ffmpeg's own process, so drawing and encoding use both cores.
+    def quarter(c: np.ndarray) -> np.ndarray:
+        c = c[:h2, :w2].reshape(h2 // 2, 2, w2 // 2, 2).mean(axis=(1, 3))
+        return np.clip(np.round(128 + 224 * c), 16, 240).astype(np.uint8)
+
+    return np.clip(np.round(16 + 219 * y), 16, 235).astype(np.uint8), quarter(cb), quarter(cr)
+
+
+class FrameEncoder:
+    """Encode frames straight into an H.264 file in the given profile.
+
+    `write(rgb)` takes HxWx3 uint8 RGB (ffmpeg converts to BT.709); `write_yuv(y, u, v)` takes planes already in
+    BT.709 limited range (cheaper: half the bytes, no conversion). Frames are piped by a writer thread and x264
+    runs in its own process, so drawing, piping and encoding overlap on both cores.
     """
 
-    def __init__(self, path: Path, profile: EncodeProfile, cancel: CancelToken | None = None):
+    def __init__(
+        self, path: Path, profile: EncodeProfile, cancel: CancelToken | None = None, planar: bool = False
+    ):
         self.path = path
         self.profile = profile
         self.cancel = cancel
         self.frames = 0
         w, h = profile.width, profile.height
+        self._cost = EncoderBudget.cost_mb(w, h)
+        ENCODERS.acquire(self._cost, cancel)
+        self._released = False
+        source = ["-pix_fmt", "yuv420p"] if planar else ["-pix_fmt", "rgb24"]
+        convert = [] if planar else ["-vf", TO_BT709]
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(profile.fps), "-i", "-",
-            "-vf", TO_BT709, *x264_args(profile), "-movflags", "+faststart", str(path),
+            "-f", "rawvideo", *source, "-s", f"{w}x{h}", "-r", str(profile.fps), "-i", "-",
+            *convert, *x264_args(profile), "-movflags", "+faststart", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._broken = False
+        self._writer = threading.Thread(target=self._pump, name="frame-writer", daemon=True)
+        self._writer.start()
 
-    def write(self, rgb: np.ndarray) -> None:
+    def _pump(self) -> None:
+        assert self._proc.stdin is not None
+        while (chunk := self._queue.get()) is not None:
+            if self._broken:
+                continue
+            try:
+                self._proc.stdin.write(chunk)
+            except (BrokenPipeError, ValueError):
+                self._broken = True
+        try:
+            self._proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def _put(self, data: bytes) -> None:
         if self.cancel is not None and self.cancel.cancelled:
             self.abort()
             raise Cancelled("render stopped")
-        try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
-        except BrokenPipeError:
+        if self._broken:
             self._fail()
+        self._queue.put(data)
         self.frames += 1
 
+    def write(self, rgb: np.ndarray) -> None:
+        self._put(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
+
+    def write_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        self._put(b"".join((y.tobytes(), u.tobytes(), v.tobytes())))
+
     def close(self) -> None:
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.close()
-        except BrokenPipeError:
-            pass
+        self._queue.put(None)
+        self._writer.join()
         self._proc.wait()
-        if self._proc.returncode != 0:
+        self._release()
+        if self._proc.returncode != 0 or self._broken:
             self._fail()
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            ENCODERS.release(self._cost)
 
     def abort(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        self._release()
+        if self._writer.is_alive():
+            self._broken = True
+            while self._writer.is_alive():
+                try:
+                    self._queue.put(None, timeout=0.05)
+                except queue.Full:
+                    try:
+                        self._queue.get_nowait()
+                    except queue.Empty:
+                        pass
 
     def _fail(self) -> None:
         self.abort()
         err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
-        raise MediaError(f"encoding {self.path.name} failed: {err.strip()[-300:]}")
+        raise MediaError(f"encoding {self.path.name} failed: {err.strip()[-300:] or 'the encoder stopped'}")
 
     def __enter__(self) -> "FrameEncoder":
         return self

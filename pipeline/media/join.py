@@ -86,7 +86,7 @@ def join_segments(
     else:
         args += ["-c:v", "copy", "-movflags", "+faststart"]
     args += [str(out)]
-    run_ffmpeg(args, cancel, what="joining the scenes")
+    run_ffmpeg(args, cancel, what="joining the scenes", encodes=(profile.width, profile.height) if fmt == "webm" else None)
     return out
 
 

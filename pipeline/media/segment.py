@@ -9,12 +9,22 @@ sound agree to the sample, and the joined sound track is built from PCM and enco
 from __future__ import annotations
 
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.errors import MediaError
-from pipeline.media.ffmpeg import TO_BT709, decode_audio, probe, run_ffmpeg, write_wav, x264_args
+from pipeline.media.ffmpeg import (
+    TO_BT709,
+    FrameEncoder,
+    decode_audio,
+    ffmpeg_exe,
+    probe,
+    run_ffmpeg,
+    write_wav,
+    x264_args,
+)
 from pipeline.cancel import CancelToken
 from pipeline.media.profile import EncodeProfile
 
@@ -22,10 +32,10 @@ from pipeline.media.profile import EncodeProfile
 NARRATION_LEAD = 0.25
 NARRATION_TAIL = 0.45
 # Narration is levelled to this RMS (dBFS, over its voiced parts) so scenes from different voices match.
-NARRATION_RMS_DBFS = -19.0
+NARRATION_RMS_DBFS = -17.0  # about -16 LUFS, the usual loudness for web video
 PEAK_CEILING_DBFS = -1.0
 
-SEGMENT_VERSION = "1"
+SEGMENT_VERSION = "2"
 
 
 def segment_frames(duration: float, narration_seconds: float | None, fps: int) -> int:
@@ -40,9 +50,47 @@ def samples_for_frames(frames: int, profile: EncodeProfile) -> int:
     return round(frames * profile.audio_rate / profile.fps)
 
 
-def clip_conforms(meta: dict, profile: EncodeProfile, frames: int) -> bool:
-    """Whether a clip can be used as the segment as is (already in the profile, with the right frame count)."""
-    return meta.get("profile") == profile.id and meta.get("frames") == frames
+def clip_in_profile(meta: dict, profile: EncodeProfile) -> bool:
+    """Whether a clip was encoded in the delivery profile (so it can be stream-copied, not re-encoded)."""
+    return meta.get("profile") == profile.id and isinstance(meta.get("frames"), int)
+
+
+def hold_last_frame(
+    clip: Path, clip_frames: int, out: Path, frames: int, profile: EncodeProfile, cancel: CancelToken | None = None
+) -> Path:
+    """Lengthen a clip that is already in the profile by holding its last frame, without re-encoding the clip.
+
+    Only the still tail is encoded (a still encodes at hundreds of frames a second); clip and tail are then
+    joined by stream copy. Identical encoder settings give identical stream parameters, so the copy is valid.
+    """
+    extra = frames - clip_frames
+    if extra <= 0:
+        raise MediaError(f"nothing to hold: the clip has {clip_frames} frames, the segment needs {frames}")
+    y, u, v = last_frame_planes(clip, profile.width, profile.height)
+    tail = out.parent / "hold.mp4"
+    with FrameEncoder(tail, profile, cancel, planar=True) as encoder:
+        for _ in range(extra):
+            encoder.write_yuv(y, u, v)
+    listing = out.parent / "hold.ffconcat"
+    listing.write_text(f"ffconcat version 1.0\nfile '{clip.resolve()}'\nfile '{tail.resolve()}'\n")
+    run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(out)],
+               cancel, what=f"lengthening {clip.name}")  # fmt: skip
+    return out
+
+
+def last_frame_planes(clip: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clip's final picture as its decoded Y, U, V planes (no colour conversion, so no drift)."""
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-sseof", "-0.5", "-i", str(clip), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+        capture_output=True,
+    )  # fmt: skip
+    luma, chroma = width * height, (width // 2) * (height // 2)
+    size = luma + 2 * chroma
+    if raw.returncode != 0 or len(raw.stdout) < size:
+        raise MediaError(f"cannot read the last frame of {clip.name}: {raw.stderr.decode(errors='replace')[-200:]}")
+    frame = np.frombuffer(raw.stdout[-size:], dtype=np.uint8)
+    return (frame[:luma].reshape(height, width), frame[luma : luma + chroma].reshape(height // 2, width // 2),
+            frame[luma + chroma :].reshape(height // 2, width // 2))  # fmt: skip
 
 
 def fit_clip(
@@ -70,7 +118,7 @@ def fit_clip(
     chain += f",{TO_BT709}[v]"
     args += ["-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames)]
     args += [*x264_args(profile), "-movflags", "+faststart", str(out)]
-    run_ffmpeg(args, cancel, what=f"fitting {clip.name}")
+    run_ffmpeg(args, cancel, what=f"fitting {clip.name}", encodes=(w, h))
     return out
 
 

@@ -137,7 +137,7 @@ def _glow(img: np.ndarray, cx: float, cy: float, radius: float, colour: RGB, str
 class DraftImageProvider(ImageProvider):
     name = "draft"
     label = "Draft renderer (offline)"
-    version = "1"
+    version = "2"
     default_model = "draft-v1"
     models = ("draft-v1",)
     max_concurrency = 2
@@ -406,7 +406,7 @@ class DraftImageProvider(ImageProvider):
         short = min(w, h)
         size = max(14, round(short * 0.042))
         font = ImageFont.load_default(size=size)
-        chars = max(16, int(w * 0.84 / (size * 0.52)))
+        chars = max(16, int(w * 0.72 / (size * 0.52)))
         lines = textwrap.wrap(" ".join(prompt.split()), width=chars)
         if len(lines) > 3:
             lines = lines[:3]
@@ -414,8 +414,12 @@ class DraftImageProvider(ImageProvider):
         line_h = round(size * 1.3)
         pad = round(size * 0.7)
         box_h = line_h * len(lines) + 2 * pad
-        margin = round(short * 0.04)
-        box = (margin, h - margin - box_h, w - margin, h - margin)
+        text_w = max(d for d in (ImageFont.load_default(size=size).getlength(line) for line in lines))
+        # Inside the title-safe area (the inner 80%), so a camera move over the frame never cuts the caption.
+        safe_x, safe_y = round(w * 0.12), round(h * 0.1)
+        box_w = min(w - 2 * safe_x, round(text_w) + 2 * pad)
+        left = (w - box_w) // 2
+        box = (left, h - safe_y - box_h, left + box_w, h - safe_y)
         overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
         d = ImageDraw.Draw(overlay)
         d.rounded_rectangle(box, radius=round(size * 0.6), fill=(8, 10, 18, 150))
@@ -425,7 +429,7 @@ class DraftImageProvider(ImageProvider):
         label = f"{ {'3d': '3D'}.get(style, style.upper()) } · DRAFT"
         lb = d.textbbox((0, 0), label, font=label_font)
         lp = round(size * 0.35)
-        d.rounded_rectangle((margin, margin, margin + lb[2] + 2 * lp, margin + lb[3] + 2 * lp), radius=lp,
-                            fill=(8, 10, 18, 120))  # fmt: skip
-        d.text((margin + lp, margin + lp), label, font=label_font, fill=(255, 255, 255, 230))
+        lx, ly = round(w * 0.08), round(h * 0.08)
+        d.rounded_rectangle((lx, ly, lx + lb[2] + 2 * lp, ly + lb[3] + 2 * lp), radius=lp, fill=(8, 10, 18, 120))
+        d.text((lx + lp, ly + lp), label, font=label_font, fill=(255, 255, 255, 230))
         picture.paste(Image.alpha_composite(picture.convert("RGBA"), overlay).convert("RGB"))

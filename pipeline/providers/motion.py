@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.media.ffmpeg import FrameEncoder
+from pipeline.media.ffmpeg import FrameEncoder, rgb_to_yuv420
 from pipeline.providers.base import StepContext, StepOutput, VideoProvider, VideoRequest, register
 
 
@@ -61,7 +61,8 @@ def parse_camera_move(prompt: str) -> CameraMove:
     if "glide" in found and not (pan_x or pan_y):
         pan_x = 1.0
     zoom_amount = 0.12 * speed
-    pan_zoom = 1.0 + 0.10 * speed  # room to travel without showing an edge
+    # Room to travel without showing an edge; fast pans travel further but keep the title-safe area in view.
+    pan_zoom = 1.0 + {0.5: 0.05, 1.0: 0.10, 2.0: 0.16}[speed]
     labels: list[str] = []
     if "out" in found:
         z0, z1 = 1.0 + zoom_amount, 1.0
@@ -115,7 +116,7 @@ def _load_cover(path, width: int, height: int, max_zoom: float) -> np.ndarray:
 class MotionVideoProvider(VideoProvider):
     name = "motion"
     label = "Camera-motion renderer (offline)"
-    version = "1"
+    version = "2"
     default_model = "motion-v1"
     models = ("motion-v1",)
     max_concurrency = 2
@@ -138,23 +139,30 @@ class MotionVideoProvider(VideoProvider):
         move = parse_camera_move(request.prompt)
         frames = round(request.duration * profile.fps)
         max_zoom = max(move.zoom_from, move.zoom_to)
-        src = _load_cover(request.image_path, width, height, max_zoom)
-        k = src.shape[1] / width  # source pixels per frame pixel at zoom 1
+        # The still is converted to the delivery colour space once; each frame warps its three planes.
+        planes = rgb_to_yuv420(_load_cover(request.image_path, width, height, max_zoom))
+        k = planes[0].shape[1] / width  # source pixels per frame pixel at zoom 1
+        src_w, src_h = planes[0].shape[1], planes[0].shape[0]
         out = ctx.workdir / "clip.mp4"
         path = camera_path(move, frames)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         ctx.progress(0.0, f"camera: {move.label}")
-        with FrameEncoder(out, profile, ctx.cancel) as encoder:
+        with FrameEncoder(out, profile, ctx.cancel, planar=True) as encoder:
             for i, (zoom, cx, cy) in enumerate(path):
                 s = k / zoom
                 # Inverse map (frame pixel → source pixel), pixel centres aligned.
-                tx = cx * src.shape[1] - (width / 2.0) * s + 0.5 * s - 0.5
-                ty = cy * src.shape[0] - (height / 2.0) * s + 0.5 * s - 0.5
-                m = np.array([[s, 0.0, tx], [0.0, s, ty]], dtype=np.float64)
-                frame = cv2.warpAffine(
-                    src, m, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                    borderMode=cv2.BORDER_REFLECT,
+                tx = cx * src_w - (width / 2.0) * s + 0.5 * s - 0.5
+                ty = cy * src_h - (height / 2.0) * s + 0.5 * s - 0.5
+                luma = np.array([[s, 0.0, tx], [0.0, s, ty]])
+                # The same move on the half-size chroma planes (chroma sample u sits at luma 2u + 0.5).
+                chroma = np.array([[s, 0.0, (0.5 * s + tx - 0.5) / 2], [0.0, s, (0.5 * s + ty - 0.5) / 2]])
+                encoder.write_yuv(
+                    cv2.warpAffine(planes[0], luma, (width, height), flags=flags, borderMode=cv2.BORDER_REFLECT),
+                    cv2.warpAffine(planes[1], chroma, (width // 2, height // 2), flags=flags,
+                                   borderMode=cv2.BORDER_REFLECT),
+                    cv2.warpAffine(planes[2], chroma, (width // 2, height // 2), flags=flags,
+                                   borderMode=cv2.BORDER_REFLECT),
                 )  # fmt: skip
-                encoder.write(frame)
                 ctx.progress((i + 1) / frames)
         return StepOutput(
             out, {"profile": profile.id, "frames": frames, "duration": frames / profile.fps, "camera": move.label}

