@@ -27,7 +27,14 @@ PROMPTS = [
     ("An old lighthouse on a cliff under a starry sky", "zoom out"),
     ("A desert with dunes under a blazing sun", "fast zoom in"),
 ]
-NARRATION = "The light changes slowly here, and nobody is in a hurry to see it go."
+NARRATIONS = [
+    "The light changes slowly here, and nobody is in a hurry to see it go.",
+    "In this city the rain never stops. It just changes colour.",
+    "Listen. The sea has been saying the same thing for a million years.",
+    "He walked for hours, and the forest walked with him.",
+    "For forty years, the keeper kept the light burning on the edge of the world.",
+    "By noon the dunes had moved again, and the old road was gone.",
+]
 
 
 def storyboard(scenes: int, resolution: str) -> dict:
@@ -36,7 +43,7 @@ def storyboard(scenes: int, resolution: str) -> dict:
         "resolution": resolution,
         "scenes": [
             {"image_prompt": f"{PROMPTS[i % 6][0]} (shot {i + 1})", "video_prompt": PROMPTS[i % 6][1],
-             "audio_script": NARRATION, "duration": 5}  # fmt: skip
+             "audio_script": f"{NARRATIONS[i % 6]} Shot {i + 1}.", "duration": 5}  # fmt: skip
             for i in range(scenes)
         ],
     }

@@ -134,9 +134,11 @@ def _render(args: argparse.Namespace) -> int:
             if isinstance(event, (RenderFinished, RenderFailed, RenderCancelled)):
                 final = event
 
+    # With --events, stdout carries only JSON lines; the summary goes to stderr.
+    summary = sys.stderr if args.events else sys.stdout
     if isinstance(final, RenderFinished):
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
-              f"{final.executed} steps ran, {final.cached} from cache)")  # fmt: skip
+              f"{final.executed} steps ran, {final.cached} from cache)", file=summary)  # fmt: skip
         return EXIT_OK
     if isinstance(final, RenderCancelled):
         print(f"stopped: {final.kept} finished steps kept in the cache; run again to continue", file=sys.stderr)

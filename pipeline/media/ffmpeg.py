@@ -119,6 +119,7 @@ def x264_args(profile: EncodeProfile) -> list[str]:
         "-r", str(profile.fps),
         "-video_track_timescale", str(profile.timescale),
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+        *(["-x264-params", profile.x264_params] if profile.x264_params else []),
         "-an",
     ]  # fmt: skip
 

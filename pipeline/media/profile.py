@@ -16,6 +16,7 @@ class EncodeProfile:
     crf: int = 20
     preset: str = "veryfast"
     pix_fmt: str = "yuv420p"
+    x264_params: str = ""
     gop: int = 48
     timescale: int = 12288
     audio_rate: int = 48000
@@ -23,6 +24,7 @@ class EncodeProfile:
 
     @property
     def id(self) -> str:
+        tuned = f"-{self.x264_params}" if self.x264_params else ""
         return "h264-{width}x{height}-{fps}fps-crf{crf}-{preset}-{pix_fmt}-g{gop}-ts{timescale}".format(
             **dataclasses.asdict(self)
-        )
+        ) + tuned
