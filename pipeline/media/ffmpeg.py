@@ -13,7 +13,7 @@ import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -168,7 +168,10 @@ class FrameEncoder:
             *convert, *x264_args(profile), "-movflags", "+faststart", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        # Frame buffers reused in turn for planar frames; more of them than can be in flight (queued + writing).
+        self._ring: list[np.ndarray] = []
+        self._ring_next = 0
         self._broken = False
         self._writer = threading.Thread(target=self._pump, name="frame-writer", daemon=True)
         self._writer.start()
@@ -187,7 +190,7 @@ class FrameEncoder:
         except (BrokenPipeError, ValueError):
             pass
 
-    def _put(self, data: bytes) -> None:
+    def _put(self, data: Any) -> None:
         if self.cancel is not None and self.cancel.cancelled:
             self.abort()
             raise Cancelled("render stopped")
@@ -200,7 +203,23 @@ class FrameEncoder:
         self._put(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
 
     def write_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-        self._put(b"".join((y.tobytes(), u.tobytes(), v.tobytes())))
+        py, pu, pv = self.planar_frame()
+        py[:], pu[:], pv[:] = y, u, v
+        self.write_planar_frame()
+
+    def planar_frame(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Writable Y, U, V planes of the next frame buffer: draw into them, then `write_planar_frame()`."""
+        w, h = self.profile.width, self.profile.height
+        if not self._ring:
+            self._ring = [np.empty(w * h * 3 // 2, np.uint8) for _ in range(self._queue.maxsize + 2)]
+        buf = self._ring[self._ring_next]
+        luma, chroma = w * h, (w // 2) * (h // 2)
+        return (buf[:luma].reshape(h, w), buf[luma : luma + chroma].reshape(h // 2, w // 2),
+                buf[luma + chroma :].reshape(h // 2, w // 2))  # fmt: skip
+
+    def write_planar_frame(self) -> None:
+        self._put(memoryview(self._ring[self._ring_next]))
+        self._ring_next = (self._ring_next + 1) % len(self._ring)
 
     def close(self) -> None:
         self._queue.put(None)

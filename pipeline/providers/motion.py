@@ -119,7 +119,7 @@ class MotionVideoProvider(VideoProvider):
     version = "2"
     default_model = "motion-v1"
     models = ("motion-v1",)
-    max_concurrency = 2
+    max_concurrency = 1
 
     def cache_fields(self, request: VideoRequest) -> dict[str, Any]:
         # Only the parsed move changes the picture: rewording a prompt into the same move reuses the clip.
@@ -158,13 +158,12 @@ class MotionVideoProvider(VideoProvider):
                 luma = np.array([[s, 0.0, tx], [0.0, s, ty]])
                 # The same move on the half-size chroma planes (chroma sample u sits at luma 2u + 0.5).
                 chroma = np.array([[s, 0.0, (0.5 * s + tx - 0.5) / 2], [0.0, s, (0.5 * s + ty - 0.5) / 2]])
-                encoder.write_yuv(
-                    cv2.warpAffine(planes[0], luma, (width, height), flags=flags, borderMode=cv2.BORDER_REFLECT),
-                    cv2.warpAffine(planes[1], chroma, (width // 2, height // 2), flags=flags,
-                                   borderMode=cv2.BORDER_REFLECT),
-                    cv2.warpAffine(planes[2], chroma, (width // 2, height // 2), flags=flags,
-                                   borderMode=cv2.BORDER_REFLECT),
-                )  # fmt: skip
+                y, u, v = encoder.planar_frame()  # warped straight into the encoder's buffer: no copies
+                cv2.warpAffine(planes[0], luma, (width, height), dst=y, flags=flags, borderMode=cv2.BORDER_REFLECT)
+                for plane, out_plane in ((planes[1], u), (planes[2], v)):
+                    cv2.warpAffine(plane, chroma, (width // 2, height // 2), dst=out_plane, flags=flags,
+                                   borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+                encoder.write_planar_frame()
                 ctx.progress((i + 1) / frames)
         return StepOutput(
             out, {"profile": profile.id, "frames": frames, "duration": frames / profile.fps, "camera": move.label}
