@@ -14,8 +14,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def _pss_bytes(pid: int) -> int | None:
+    """Proportional set size: shared pages split between the processes sharing them (so a fork, or two ffmpeg
+    processes sharing one binary's pages, is not counted twice as RSS would)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB (from /proc)."""
+    """Memory of a process and all its descendants, in MB: PSS where the kernel reports it, else RSS."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -32,7 +45,8 @@ def tree_rss_mb(pid: int) -> float:
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
-        total += rss.get(p, 0)
+        pss = _pss_bytes(p)
+        total += pss if pss is not None else rss.get(p, 0)
         stack.extend(children.get(p, []))
     return total / 1e6
 

@@ -2,7 +2,7 @@
 
 1. A 30 s 720p storyboard (6 scenes × 5 s, every scene narrated), cold cache: wall time / video length
    (goal ≤ 0.3 on two cores).
-2. A 20-scene 1080p storyboard, cold cache: peak resident memory of the whole process tree (goal ≤ 600 MB).
+2. A 20-scene 1080p storyboard, cold cache: peak memory (PSS) of the whole process tree (goal ≤ 600 MB).
 
 Usage: python bench/render.py [--skip-memory]
 """
@@ -70,11 +70,11 @@ def main() -> None:
         work = Path(tmp)
         wall, peak, length = render(6, "1280x720", work)
         print(f"render 6 scenes 720p: {length:.2f} s of video in {wall:.2f} s wall -> ratio {wall / length:.3f} "
-              f"(goal <= 0.3); peak RSS {peak:.0f} MB")  # fmt: skip
+              f"(goal <= 0.3); peak memory (PSS) {peak:.0f} MB")  # fmt: skip
         if not args.skip_memory:
             wall, peak, length = render(20, "1920x1080", work)
             print(f"render 20 scenes 1080p: {length:.2f} s of video in {wall:.2f} s wall -> ratio "
-                  f"{wall / length:.3f}; peak RSS of the process tree {peak:.0f} MB (goal <= 600 MB)")  # fmt: skip
+                  f"{wall / length:.3f}; peak memory (PSS) of the process tree {peak:.0f} MB (goal <= 600 MB)")  # fmt: skip
 
 
 if __name__ == "__main__":

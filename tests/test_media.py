@@ -192,7 +192,7 @@ def test_encoder_budget_lets_two_720p_run_together_but_not_two_1080p():
 
     from pipeline.media.ffmpeg import EncoderBudget
 
-    budget = EncoderBudget(360)
+    budget = EncoderBudget(280)
     small, large = EncoderBudget.cost_mb(1280, 720), EncoderBudget.cost_mb(1920, 1080)
     budget.acquire(small)
     budget.acquire(small)  # fits: returns at once

@@ -16,7 +16,9 @@ import numpy as np
 
 from pipeline.errors import MediaError
 from pipeline.media.ffmpeg import (
+    ENCODERS,
     TO_BT709,
+    EncoderBudget,
     FrameEncoder,
     decode_audio,
     ffmpeg_exe,
@@ -80,10 +82,17 @@ def hold_last_frame(
 
 def last_frame_planes(clip: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The clip's final picture as its decoded Y, U, V planes (no colour conversion, so no drift)."""
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-sseof", "-0.5", "-i", str(clip), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-        capture_output=True,
-    )  # fmt: skip
+    # Single-threaded: a frame-threaded decoder holds several frames (~90 MB at 1080p) for one picture.
+    cost = EncoderBudget.cost_mb(width, height) / 3
+    ENCODERS.acquire(cost)
+    try:
+        raw = subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-threads", "1", "-sseof", "-0.5", "-i", str(clip),
+             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+            capture_output=True,
+        )  # fmt: skip
+    finally:
+        ENCODERS.release(cost)
     luma, chroma = width * height, (width // 2) * (height // 2)
     size = luma + 2 * chroma
     if raw.returncode != 0 or len(raw.stdout) < size:

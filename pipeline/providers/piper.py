@@ -63,9 +63,9 @@ class PiperVoiceProvider(VoiceProvider):
     models = ("en_US-joe-medium",)
     voices = tuple(_VOICES)
     default_voice = "joe"
-    # Two single-threaded inferences side by side (the session is thread-safe for run): narrations gate every
-    # segment's length, so they should finish early.
-    max_concurrency = 2
+    # One single-threaded inference at a time: each holds ~60 MB while it runs, and the picture work (the long
+    # pole) keeps the other core busy anyway.
+    max_concurrency = 1
 
     def __init__(self) -> None:
         self._loaded: dict[str, Any] = {}
