@@ -1,0 +1,102 @@
+"""The render as a person watches it: a scenes × steps board folded from the engine's events.
+
+Pure Python (no UI library): the studio renders `html()` and shows `latest` previews; tests read the states.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from pipeline.events import (
+    Event,
+    RenderCancelled,
+    RenderFailed,
+    RenderFinished,
+    RenderStarted,
+    StepCached,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+)
+from pipeline.plan import SCENE_STEPS
+
+STEP_TITLES = {"image": "Image", "video": "Clip", "voice": "Narration", "segment": "Segment", "mix": "Mix"}
+# Plain symbols present in every common font (emoji render as empty boxes where no emoji font is installed).
+_ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗"}
+
+
+@dataclass
+class StepState:
+    status: str = "queued"  # queued | running | cached | done | failed
+    fraction: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RenderBoard:
+    scenes: int = 0
+    steps: dict[tuple[int | None, str], StepState] = field(default_factory=dict)
+    latest: dict[str, str] = field(default_factory=dict)  # media kind → path of the newest preview
+    warnings: list[str] = field(default_factory=list)
+    status: str = "waiting"
+    final: str | None = None
+    manifest: str | None = None
+    error: str | None = None
+
+    def apply(self, event: Event) -> bool:
+        """Fold one event in; return True when something a person would see changed."""
+        if isinstance(event, RenderStarted):
+            self.scenes, self.status = event.scenes, "running"
+            return True
+        key = (getattr(event, "scene", None), getattr(event, "step", ""))
+        state = self.steps.setdefault(key, StepState()) if hasattr(event, "step") else None
+        if isinstance(event, StepStarted) and state:
+            state.status = "running"
+        elif isinstance(event, StepProgress) and state:
+            state.status, state.fraction = "running", event.fraction
+            state.detail = event.message or state.detail
+        elif isinstance(event, (StepCached, StepFinished)) and state:
+            state.status = "cached" if isinstance(event, StepCached) else "done"
+            state.fraction = 1.0
+            if event.media and event.step in ("image", "video", "voice"):
+                self.latest[event.media] = event.path
+        elif isinstance(event, StepFailed) and state:
+            state.status, state.detail = "failed", event.reason
+        elif isinstance(event, StepWarning):
+            self.warnings.append(event.message)
+        elif isinstance(event, RenderFinished):
+            self.status, self.final, self.manifest = "done", event.path, event.manifest
+        elif isinstance(event, RenderFailed):
+            self.status, self.error = "failed", event.reason
+        elif isinstance(event, RenderCancelled):
+            self.status = "stopped"
+        else:
+            return False
+        return True
+
+    def state(self, scene: int | None, step: str) -> StepState:
+        return self.steps.get((scene, step), StepState())
+
+    def html(self) -> str:
+        """The workflow view: one row per scene, one cell per step, plus the sound track and the join."""
+        head = "".join(f"<th>{STEP_TITLES[s]}</th>" for s in SCENE_STEPS)
+        rows = []
+        for i in range(self.scenes):
+            cells = "".join(self._cell(self.state(i, s)) for s in SCENE_STEPS)
+            rows.append(f"<tr><th>Scene {i + 1}</th>{cells}</tr>")
+        tail = (f"<tr><th>All</th><td colspan='3'></td>{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
+                f"{self._cell(self.state(None, 'join'), 'Join ')}</tr>")  # fmt: skip
+        status = {"waiting": "Ready", "running": "Rendering…", "done": "Done", "failed": "Failed",
+                  "stopped": "Stopped — finished steps are kept"}[self.status]  # fmt: skip
+        return (f"<div class='board'><p><b>{status}</b></p><table><tr><th></th>{head}</tr>{''.join(rows)}{tail}"
+                f"</table></div>")  # fmt: skip
+
+    @staticmethod
+    def _cell(state: StepState, label: str = "") -> str:
+        text = {"running": f"{state.fraction:.0%}", "cached": "cached", "done": "done", "failed": "failed",
+                "queued": "queued"}[state.status]  # fmt: skip
+        title = f" title='{html.escape(state.detail, quote=True)}'" if state.detail else ""
+        return f"<td class='{state.status}'{title}>{_ICONS[state.status]} {label}{text}</td>"
