@@ -115,11 +115,11 @@ with gr.Blocks(title="Reelsmith studio") as demo:
             validation = gr.Markdown()
             board_view = gr.HTML(RenderBoard().html(), label="Workflow")
     with gr.Row():
-        image_preview = gr.Image(label="Latest image", type="filepath", interactive=False)
-        clip_preview = gr.Video(label="Latest clip", interactive=False)
+        image_preview = gr.Image(label="Latest image", type="filepath", interactive=False, height=320)
+        clip_preview = gr.Video(label="Latest clip", interactive=False, height=320)
         voice_preview = gr.Audio(label="Latest narration", type="filepath", interactive=False)
     with gr.Row():
-        final_video = gr.Video(label="Final video", interactive=False)
+        final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
 
     validate_btn.click(validate, [storyboard_box], [validation], api_name="validate")

@@ -25,12 +25,12 @@ from pipeline.plan import SCENE_STEPS
 
 STEP_TITLES = {"image": "Image", "video": "Clip", "voice": "Narration", "segment": "Segment", "mix": "Mix"}
 # Plain symbols present in every common font (emoji render as empty boxes where no emoji font is installed).
-_ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗"}
+_ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗", "skipped": "–"}
 
 
 @dataclass
 class StepState:
-    status: str = "queued"  # queued | running | cached | done | failed
+    status: str = "queued"  # queued | running | cached | done | failed | skipped (not needed, e.g. no script)
     fraction: float = 0.0
     detail: str = ""
 
@@ -69,6 +69,9 @@ class RenderBoard:
             self.warnings.append(event.message)
         elif isinstance(event, RenderFinished):
             self.status, self.final, self.manifest = "done", event.path, event.manifest
+            for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
+                for step in SCENE_STEPS:
+                    self.steps.setdefault((i, step), StepState(status="skipped"))
         elif isinstance(event, RenderFailed):
             self.status, self.error = "failed", event.reason
         elif isinstance(event, RenderCancelled):
@@ -97,6 +100,6 @@ class RenderBoard:
     @staticmethod
     def _cell(state: StepState, label: str = "") -> str:
         text = {"running": f"{state.fraction:.0%}", "cached": "cached", "done": "done", "failed": "failed",
-                "queued": "queued"}[state.status]  # fmt: skip
+                "queued": "queued", "skipped": "not needed"}[state.status]  # fmt: skip
         title = f" title='{html.escape(state.detail, quote=True)}'" if state.detail else ""
         return f"<td class='{state.status}'{title}>{_ICONS[state.status]} {label}{text}</td>"

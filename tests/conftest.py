@@ -28,3 +28,13 @@ def test_providers():
     providers.register()
     yield providers
     providers.unregister()
+
+
+@pytest.fixture(scope="module")
+def launched_studio(tmp_path_factory):
+    """app.py running on a free port with its own REELSMITH_HOME: (url, home)."""
+    from tests.studio import running_studio
+
+    home = tmp_path_factory.mktemp("studio-home")
+    with running_studio(home) as url:
+        yield url, home

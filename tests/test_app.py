@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.media import ffprobe, streams
 
-ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    port = _free_port()
-    home = tmp_path_factory.mktemp("studio-home")
-    env = {**os.environ, "REELSMITH_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the studio did not start within 90 s")
+def studio(launched_studio):
     from gradio_client import Client
 
-    yield Client(url, verbose=False), home
-    proc.terminate()
-    proc.wait(timeout=20)
+    url, home = launched_studio
+    return Client(url, verbose=False), home
 
 
 def test_validate_returns_the_field_level_message(studio):

@@ -47,6 +47,16 @@ def test_failure_reason_is_kept_and_escaped():
     assert "&lt;bad&gt; &#x27;input&#x27;" in board.html()
 
 
+def test_steps_that_never_ran_read_as_not_needed_once_done():
+    board = RenderBoard()
+    board.apply(RenderStarted("r", "t", 1, [], {}))
+    board.apply(StepFinished(0, "image", "draft", "/m/a.png", "image"))
+    assert board.state(0, "voice").status == "queued"
+    board.apply(RenderFinished("/o.mp4", "/o.manifest.json", 5.0, 2.0, 3, 4))
+    assert board.state(0, "voice").status == "skipped" and board.state(0, "image").status == "done"
+    assert "not needed" in board.html()
+
+
 def test_final_states():
     board = RenderBoard()
     board.apply(RenderFinished("/o.mp4", "/o.manifest.json", 5.0, 2.0, 3, 4))

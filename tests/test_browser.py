@@ -1,0 +1,51 @@
+"""The studio page in headless Chromium (Debian's chromium, driven by Playwright): load, render, play."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `bash .ci/run` installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_render_an_example_and_play_the_final_video(browser, launched_studio):
+    url, _ = launched_studio
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.get_by_role("button", name="ocean-waves").click()
+    page.wait_for_function("() => document.body.innerText.includes('Ocean Waves')")
+    page.get_by_role("button", name="Render", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll('.board b')].some(e => e.textContent === 'Rendering…')",
+                           timeout=30_000)  # fmt: skip
+    page.wait_for_function("() => [...document.querySelectorAll('.board b')].some(e => e.textContent === 'Done')",
+                           timeout=180_000)  # fmt: skip
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].some(v => v.currentSrc.includes('Ocean') && v.readyState >= 2)",
+        timeout=30_000,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "studio-after-render.png"), full_page=True)
+    assert errors == []
+    cells = page.eval_on_selector_all(".board td", "tds => tds.map(td => td.className)")
+    assert cells and all(c in ("done", "cached", "skipped") for c in cells if c), cells
+    assert "skipped" in cells, "the silent second scene's narration reads as not needed"
