@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pipeline.errors import Cancelled, InputError, StudioError
+from pipeline.plan import SCENE_STEPS
 from pipeline.events import (
     Event,
     RenderCancelled,
@@ -29,7 +30,6 @@ from pipeline.events import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_STOPPED = 0, 1, 2, 130
-STEP_LABELS = {"image": "image", "video": "video", "voice": "voice", "segment": "segment", "mix": "mix"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -257,10 +257,10 @@ class _LiveTable(_View):
 
         table = Table(title=f"Reelsmith · {self.title}", expand=False)
         table.add_column("scene", justify="right")
-        for step in STEP_LABELS.values():
+        for step in SCENE_STEPS:
             table.add_column(step)
         for i in range(self.scenes):
-            table.add_row(str(i + 1), *(self.state.get((i, s), "[dim]queued[/]") for s in STEP_LABELS))
+            table.add_row(str(i + 1), *(self.state.get((i, s), "[dim]queued[/]") for s in SCENE_STEPS))
         track = self.state.get((None, "soundtrack"), "[dim]waiting[/]")
         join = self.state.get((None, "join"), "[dim]waiting[/]")
         table.add_row("all", "", "", "", f"join: {join}", f"track: {track}")

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +92,6 @@ class Store:
         self.index.set(key, asset.to_record(self.home))
         return asset
 
-    def alias(self, key: str, asset: Asset, meta: dict[str, Any] | None = None) -> Asset:
-        """Index an existing stored file under another key (a step whose output is its input)."""
-        alias = Asset(key, asset.sha256, asset.path, dict(meta if meta is not None else asset.meta))
-        self.index.set(key, alias.to_record(self.home))
-        return alias
-
     def workdir(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.work))
 
@@ -107,8 +101,3 @@ class Store:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-
-def asset_dict(asset: Asset) -> dict[str, Any]:
-    d = asdict(asset)
-    d["path"] = str(asset.path)
-    return d
