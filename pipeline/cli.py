@@ -247,6 +247,10 @@ class _LiveTable(_View):
             self.warnings.append(event.reason)
         elif isinstance(event, StepWarning):
             self.warnings.append(f"{_where(event.scene, event.step)}: {event.message}")
+        elif isinstance(event, RenderFinished):
+            for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
+                for step in SCENE_STEPS:
+                    self.state.setdefault((i, step), "[dim]– not needed[/]")
         else:
             return
         self.live.update(self._table())
