@@ -50,13 +50,15 @@ def _publish(path: str | None, folder: Path) -> str | None:
     return str(dest)
 
 
+def _needs_fixing(problems: str) -> gr.Error:
+    return gr.Error(f"The storyboard needs fixing:\n{problems}", print_exception=False)
+
+
 def _storyboard(text: str, image: str | None = None, video: str | None = None, voice: str | None = None):
     try:
-        storyboard = parse_storyboard(text or "").with_providers(image=image, video=video, voice=voice)
-        plan_render(storyboard)
+        return parse_storyboard(text or "").with_providers(image=image, video=video, voice=voice)
     except InputError as exc:
-        raise gr.Error(f"The storyboard needs fixing:\n{exc}", print_exception=False) from None
-    return storyboard
+        raise _needs_fixing(str(exc)) from None
 
 
 def validate(text: str) -> str:
@@ -82,8 +84,8 @@ def render(text: str, image: str, video: str, voice: str, request: gr.Request):
         changed = board.apply(event)
         if isinstance(event, StepWarning):
             gr.Warning(event.message)
-        if isinstance(event, RenderFailed):
-            raise gr.Error(event.reason, print_exception=False)
+        if isinstance(event, RenderFailed):  # providers' pre-flight problems arrive here as kind "input"
+            raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
         previews = (board.latest.get("image"), board.latest.get("video"), board.latest.get("audio"))
         now = time.monotonic()
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):

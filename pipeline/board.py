@@ -33,6 +33,7 @@ class StepState:
     status: str = "queued"  # queued | running | cached | done | failed | skipped (not needed, e.g. no script)
     fraction: float = 0.0
     detail: str = ""
+    seconds: float | None = None
 
 
 @dataclass
@@ -61,12 +62,14 @@ class RenderBoard:
         elif isinstance(event, (StepCached, StepFinished)) and state:
             state.status = "cached" if isinstance(event, StepCached) else "done"
             state.fraction = 1.0
+            state.seconds = getattr(event, "seconds", None)
             if event.media and event.step in ("image", "video", "voice"):
                 self.latest[event.media] = event.path
         elif isinstance(event, StepFailed) and state:
             state.status, state.detail = "failed", event.reason
         elif isinstance(event, StepWarning):
-            self.warnings.append(event.message)
+            where = f"scene {event.scene + 1} {event.step}" if event.scene is not None else event.step
+            self.warnings.append(f"{where}: {event.message}")
         elif isinstance(event, RenderFinished):
             self.status, self.final, self.manifest = "done", event.path, event.manifest
             for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
@@ -79,6 +82,10 @@ class RenderBoard:
         else:
             return False
         return True
+
+    @property
+    def failures(self) -> list[str]:
+        return [s.detail for s in self.steps.values() if s.status == "failed"]
 
     def state(self, scene: int | None, step: str) -> StepState:
         return self.steps.get((scene, step), StepState())

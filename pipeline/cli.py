@@ -24,7 +24,6 @@ from pipeline.events import (
     StepCached,
     StepFailed,
     StepFinished,
-    StepProgress,
     StepStarted,
     StepWarning,
 )
@@ -106,10 +105,7 @@ def _render(args: argparse.Namespace) -> int:
     storyboard = load_storyboard(args.storyboard).with_providers(
         image=args.image_provider, video=args.video_provider, voice=args.voice_provider
     )
-    # Validate and pre-flight before the display starts, so input errors print cleanly with exit code 2.
-    from pipeline.plan import plan_render
-
-    plan_render(storyboard)
+    # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
     job = iter_render(storyboard, args.output)
     if args.events:
         view: _View = _JsonLines()
@@ -206,54 +202,48 @@ class _PlainLines(_View):
 
 
 class _LiveTable(_View):
-    """A live scenes × steps table on a terminal."""
+    """A live scenes × steps table on a terminal, drawn from the same RenderBoard the studio shows."""
 
     def __init__(self, scenes: int, title: str):
         from rich.console import Console
         from rich.live import Live
 
-        self.scenes = scenes
-        self.title = title
-        self.state: dict[tuple[int | None, str], str] = {}
-        self.warnings: list[str] = []
-        self.console = Console(stderr=False)
-        self.live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
+        from pipeline.board import RenderBoard
 
-    def __enter__(self) -> "_LiveTable":
-        self.live.__enter__()
-        return self
+        self.title = title
+        self.board = RenderBoard(scenes=scenes)
+        self.notes: list[str] = []
+        self.live = Live(self._table(), console=Console(), refresh_per_second=8, transient=False)
+
+    # The table appears once the render has started: a storyboard that fails pre-flight shows only its problems.
+    started = False
 
     def __exit__(self, *exc: Any) -> None:
-        self.live.update(self._table())
-        self.live.__exit__(*exc)
+        if self.started:
+            self.live.update(self._table())
+            self.live.__exit__(*exc)
 
     def note(self, text: str) -> None:
-        self.warnings.append(text)
-        self.live.update(self._table())
+        self.notes.append(text)
+        if self.started:
+            self.live.update(self._table())
 
     def show(self, event: Event) -> None:
-        key = (getattr(event, "scene", None), getattr(event, "step", ""))
-        if isinstance(event, StepStarted):
-            self.state[key] = "[yellow]running[/]"
-        elif isinstance(event, StepProgress):
-            msg = f" {event.message}" if event.message and event.fraction < 0.2 else ""
-            self.state[key] = f"[yellow]{event.fraction:4.0%}[/]{msg[:18]}"
-        elif isinstance(event, StepCached):
-            self.state[key] = "[cyan]cached[/]"
-        elif isinstance(event, StepFinished):
-            self.state[key] = f"[green]done[/] {event.seconds:.1f}s"
-        elif isinstance(event, StepFailed):
-            self.state[key] = "[red]failed[/]"
-            self.warnings.append(event.reason)
-        elif isinstance(event, StepWarning):
-            self.warnings.append(f"{_where(event.scene, event.step)}: {event.message}")
-        elif isinstance(event, RenderFinished):
-            for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
-                for step in SCENE_STEPS:
-                    self.state.setdefault((i, step), "[dim]– not needed[/]")
-        else:
-            return
-        self.live.update(self._table())
+        if isinstance(event, RenderStarted) and not self.started:
+            self.started = True
+            self.live.__enter__()
+        if self.board.apply(event) and self.started:
+            self.live.update(self._table())
+
+    def _cell(self, scene: int | None, step: str) -> str:
+        state = self.board.state(scene, step)
+        if state.status == "running":
+            msg = f" {state.detail}" if state.detail and state.fraction < 0.2 else ""
+            return f"[yellow]{state.fraction:4.0%}[/]{msg[:18]}"
+        if state.status == "done":
+            return f"[green]done[/] {state.seconds or 0:.1f}s"
+        return {"queued": "[dim]queued[/]", "cached": "[cyan]cached[/]", "failed": "[red]failed[/]",
+                "skipped": "[dim]– not needed[/]"}[state.status]  # fmt: skip
 
     def _table(self):
         from rich.console import Group
@@ -263,12 +253,11 @@ class _LiveTable(_View):
         table.add_column("scene", justify="right")
         for step in SCENE_STEPS:
             table.add_column(step)
-        for i in range(self.scenes):
-            table.add_row(str(i + 1), *(self.state.get((i, s), "[dim]queued[/]") for s in SCENE_STEPS))
-        track = self.state.get((None, "soundtrack"), "[dim]waiting[/]")
-        join = self.state.get((None, "join"), "[dim]waiting[/]")
-        table.add_row("all", "", "", "", f"join: {join}", f"track: {track}")
-        return Group(table, *self.warnings[-5:])
+        for i in range(self.board.scenes):
+            table.add_row(str(i + 1), *(self._cell(i, s) for s in SCENE_STEPS))
+        table.add_row("all", "", "", "", f"join: {self._cell(None, 'join')}",
+                      f"track: {self._cell(None, 'soundtrack')}")  # fmt: skip
+        return Group(table, *(self.board.failures + self.board.warnings + self.notes)[-5:])
 
 
 if __name__ == "__main__":

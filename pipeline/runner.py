@@ -283,17 +283,14 @@ class Render:
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:  # two scenes asking for the same output make it once
             # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
-            asset = self.store.get(key)
+            asset = self._cached(scene, step, provider, media, key)
             if asset is not None:
-                self.cached[step] = self.cached.get(step, 0) + 1
-                self.emit(StepCached(scene, step, provider, str(asset.path), media))
                 return asset
             async with self._limits[limit or provider]:
                 self.cancel.check()
-                asset = self.store.get(key)  # a twin step may have made it while this one waited
+                # Another render (another session) may have made it while this one waited for a slot.
+                asset = self._cached(scene, step, provider, media, key)
                 if asset is not None:
-                    self.cached[step] = self.cached.get(step, 0) + 1
-                    self.emit(StepCached(scene, step, provider, str(asset.path), media))
                     return asset
                 self.emit(StepStarted(scene, step, provider))
                 self.executed[step] = self.executed.get(step, 0) + 1
@@ -328,6 +325,14 @@ class Render:
             self.emit(StepFinished(scene, step, provider, str(asset.path), media,
                                    round(time.monotonic() - started, 3), info))  # fmt: skip
             return asset
+
+    def _cached(self, scene: int | None, step: str, provider: str, media: MediaKind, key: str) -> Asset | None:
+        """The stored output for `key`, reported as a cache hit; None when the step must run."""
+        asset = self.store.get(key)
+        if asset is not None:
+            self.cached[step] = self.cached.get(step, 0) + 1
+            self.emit(StepCached(scene, step, provider, str(asset.path), media))
+        return asset
 
     # -- manifest ------------------------------------------------------------------------------------------
 
