@@ -23,3 +23,8 @@ class CancelToken:
     def check(self) -> None:
         if self._event.is_set():
             raise Cancelled("render stopped")
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking at once (and raising Cancelled) if the render is stopped."""
+        if self._event.wait(max(0.0, seconds)):
+            raise Cancelled("render stopped")

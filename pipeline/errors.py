@@ -5,12 +5,14 @@
     ├── MediaError              ffmpeg or a media file did something unexpected
     ├── Cancelled               the user stopped the render
     └── ProviderError           a step's provider could not deliver (names scene, step, reason)
-        ├── MissingKey
+        ├── MissingKey          no key for a paid provider (env or session)
+        ├── AuthenticationFailed the provider refused the key
+        ├── InvalidRequest      the provider refused the request's shape (a pre-flight gap)
         ├── RateLimited
         ├── ProviderTimeout
-        ├── Rejected            moderation refused an input
-        ├── QuotaExceeded
-        └── ProviderFailed
+        ├── Rejected            moderation refused an input (`refused` names which)
+        ├── QuotaExceeded       out of credits / quota
+        └── ProviderFailed      anything else (5xx are retryable)
 
 Messages never contain API keys: providers build them from the provider's reason only.
 """
@@ -61,10 +63,23 @@ class ProviderError(StudioError):
 
     retryable = False
 
-    def __init__(self, reason: str, *, provider: str = "", advice: str = ""):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        provider: str = "",
+        advice: str = "",
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ):
         self.reason = reason
         self.provider = provider
         self.advice = advice
+        if retryable is not None:
+            self.retryable = retryable
+        self.retry_after = retry_after  # seconds the provider asked us to wait (Retry-After), if it said
+        self.status = status  # the HTTP status, when there was one
         self.scene: int | None = None
         self.step: str | None = None
         super().__init__(reason)
@@ -84,6 +99,14 @@ class MissingKey(ProviderError):
     pass
 
 
+class AuthenticationFailed(ProviderError):
+    pass
+
+
+class InvalidRequest(ProviderError):
+    pass
+
+
 class RateLimited(ProviderError):
     retryable = True
 
@@ -93,7 +116,11 @@ class ProviderTimeout(ProviderError):
 
 
 class Rejected(ProviderError):
-    pass
+    """Moderation refused something; `refused` says what: "image prompt", "motion prompt", "image", "output"."""
+
+    def __init__(self, reason: str, *, refused: str = "", **kwargs):
+        self.refused = refused
+        super().__init__(reason, **kwargs)
 
 
 class QuotaExceeded(ProviderError):

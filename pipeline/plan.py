@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
+from pipeline.credentials import Credentials
 from pipeline.errors import InputError, Problem
 from pipeline.providers import registry
-from pipeline.providers.base import EncodeProfile, ImageRequest, Provider, VoiceRequest
+from pipeline.providers.base import EncodeProfile, ImageRequest, Provider, VideoRequest, VoiceRequest
 from pipeline.storyboard import Storyboard
 from pipeline.styles import enhance_prompt
 
@@ -65,15 +68,25 @@ def encode_profile(storyboard: Storyboard) -> EncodeProfile:
     return EncodeProfile(width=width, height=height, **QUALITY_PRESETS[storyboard.output.quality])
 
 
-def plan_render(storyboard: Storyboard) -> RenderPlan:
-    """Resolve every scene's requests and run each provider's pre-flight check (raises InputError)."""
+def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) -> RenderPlan:
+    """Resolve every scene's requests and run each provider's pre-flight check (raises InputError).
+
+    Pre-flight covers every scene before the first paid call: a paid provider without a key, or a scene 5 that
+    breaks a provider's limits, fails here instead of after scenes 1–4 were paid for.
+    """
     sb = storyboard
+    credentials = credentials if credentials is not None else Credentials.from_env()
     width, height = sb.size
     image_p = registry.get("image", sb.image.provider)
     video_p = registry.get("video", sb.video.provider)
     voice_p = registry.get("voice", sb.voice.provider)
 
     problems: list[Problem] = []
+    for section, provider in (("image", image_p), ("video", video_p), ("voice", voice_p)):
+        usable, why = provider.usable(credentials)
+        if not usable:
+            problems.append(Problem(f"{section}.provider", f"'{provider.name}' {why}: set it on the server, paste "
+                                    "your own key in the Keys panel, or choose an offline provider"))  # fmt: skip
     for section, provider, model in (
         ("image", image_p, sb.image.model),
         ("video", video_p, sb.video.model),
@@ -111,6 +124,20 @@ def plan_render(storyboard: Storyboard) -> RenderPlan:
         plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice)
         for message in image_p.check(image):
             problems.append(Problem(f"scenes[{i}].image_prompt", message))
+        video = VideoRequest(
+            image_path=Path(),
+            image_sha256="",
+            prompt=scene.video_prompt.strip(),
+            duration=scene.duration,
+            width=width,
+            height=height,
+            seed=seed,
+            model=video_p.resolve_model(sb.video.model),
+            public_figure_threshold=sb.video.content_moderation.public_figure_threshold,
+            delivery=encode_profile(sb),
+        )
+        for message in video_p.check(video):
+            problems.append(Problem(f"scenes[{i}].video_prompt", message))
         if voice is not None:
             for message in voice_p.check(voice):
                 problems.append(Problem(f"scenes[{i}].audio_script", message))

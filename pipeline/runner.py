@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline import __version__
+from pipeline.credentials import Credentials
 from pipeline.errors import Cancelled, InputError, MediaError, ProviderError, ProviderFailed, StudioError
 from pipeline.events import (
     Event,
@@ -95,8 +96,10 @@ class Render:
         store: Store | None = None,
         cancel: CancelToken | None = None,
         render_id: str | None = None,
+        credentials: Credentials | None = None,
     ):
         tune_allocator()
+        self.credentials = credentials if credentials is not None else Credentials.from_env()
         self.storyboard = storyboard
         self.output = Path(output)
         self.emit = emit
@@ -113,7 +116,7 @@ class Render:
     async def run(self) -> RenderResult:
         started = time.monotonic()
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
-        plan = plan_render(self.storyboard)
+        plan = plan_render(self.storyboard, self.credentials)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),
                                 plan.providers))  # fmt: skip
         for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
@@ -168,7 +171,7 @@ class Render:
             voice = await self._step(
                 i, "voice", provider.name, "audio",
                 step_key("voice", provider=provider.name, version=provider.version, model=request.model,
-                         request=provider.cache_fields(request)),
+                         request=provider.cache_fields(request), **self._owner(provider)),
                 lambda ctx: provider.generate(request, ctx),
             )  # fmt: skip
         narration = float(voice.meta["duration"]) if voice else None
@@ -193,7 +196,7 @@ class Render:
         image = await self._step(
             i, "image", plan.image_provider.name, "image",
             step_key("image", provider=plan.image_provider.name, version=plan.image_provider.version,
-                     request=plan.image_provider.cache_fields(scene.image)),
+                     request=plan.image_provider.cache_fields(scene.image), **self._owner(plan.image_provider)),
             lambda ctx: plan.image_provider.generate(scene.image, ctx),
         )  # fmt: skip
         request = VideoRequest(
@@ -211,7 +214,7 @@ class Render:
         video = await self._step(
             i, "video", plan.video_provider.name, "video",
             step_key("video", provider=plan.video_provider.name, version=plan.video_provider.version,
-                     request=plan.video_provider.cache_fields(request)),
+                     request=plan.video_provider.cache_fields(request), **self._owner(plan.video_provider)),
             lambda ctx: plan.video_provider.generate(request, ctx),
         )  # fmt: skip
         _, _, frames = await sound
@@ -268,6 +271,13 @@ class Render:
 
         return await self._step(None, "join", "ffmpeg", "video", key, produce, limit="media")
 
+    def _owner(self, provider: Any) -> dict[str, str]:
+        """Paid outputs belong to the key that paid for them: its fingerprint (never the key) is in the cache key,
+        so one user of a shared Space is never served another user's generations."""
+        if not getattr(provider, "paid", False):
+            return {}
+        return {"owner": self.credentials.fingerprint(provider.key_env_var) or "none"}
+
     # -- one cached step -----------------------------------------------------------------------------------
 
     async def _step(
@@ -300,6 +310,8 @@ class Render:
                     self.cancel,
                     on_progress=lambda f, m: self.emit(StepProgress(scene, step, f, m)),
                     on_warning=lambda m: self.emit(StepWarning(scene, step, m)),
+                    credentials=self.credentials,
+                    scene=scene,
                 )
                 started = time.monotonic()
                 try:
@@ -408,11 +420,12 @@ class RenderJob:
         store: Store | None = None,
         cancel: CancelToken | None = None,
         render_id: str | None = None,
+        credentials: Credentials | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
-                              render_id=render_id)  # fmt: skip
+                              render_id=render_id, credentials=credentials)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: RenderResult | None = None
         self.error: BaseException | None = None
@@ -465,10 +478,12 @@ def render(
     on_event: Callable[[Event], None] | None = None,
     store: Store | None = None,
     cancel: CancelToken | None = None,
+    credentials: Credentials | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
-    job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel)
+    job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
+                 credentials=credentials)
     return asyncio.run(job.run())

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
 
 from pipeline.cancel import CancelToken
+from pipeline.credentials import Credentials
 from pipeline.errors import InputError
 from pipeline.media.profile import EncodeProfile
 
@@ -85,9 +86,14 @@ class StepContext:
         on_progress: Callable[[float, str | None], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         min_interval: float = 0.15,
+        credentials: Credentials | None = None,
+        scene: int | None = None,
     ):
         self.workdir = workdir
         self.cancel = cancel
+        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.scene = scene  # 0-based scene index, for messages; None for render-wide steps
+        self._last_fraction = 0.0
         self._on_progress = on_progress
         self._on_warning = on_warning
         self._min_interval = min_interval
@@ -102,7 +108,20 @@ class StepContext:
         last_fraction, last_time = self._last
         if fraction >= 1.0 or message or (now - last_time >= self._min_interval and fraction > last_fraction):
             self._last = (fraction, now)
-            self._on_progress(max(0.0, min(1.0, fraction)), message)
+            self._last_fraction = max(0.0, min(1.0, fraction))
+            self._on_progress(self._last_fraction, message)
+
+    def progress_note(self, message: str) -> None:
+        """A status line ("queued at Runway", "retrying in 5 s") without moving the progress bar."""
+        self.progress(self._last_fraction, message)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (polling, back-off) in a way a Stop interrupts at once."""
+        self.cancel.wait(seconds)
+
+    def key(self, env_var: str, provider: str) -> str:
+        """This step's owner's key for `env_var` (session key over the server's); MissingKey if none."""
+        return self.credentials.require(env_var, provider)
 
     def warn(self, message: str) -> None:
         if self._on_warning is not None:
@@ -128,7 +147,11 @@ class Provider(ABC):
     models: ClassVar[tuple[str, ...]] = ()
     needs_key: ClassVar[bool] = False
     key_env_var: ClassVar[str | None] = None
+    base_url_env_var: ClassVar[str | None] = None
     offline: ClassVar[bool] = True
+    # Paid providers: outputs are private to the key that paid for them (the key's fingerprint is in the cache
+    # key), and pre-flight refuses to start without a key.
+    paid: ClassVar[bool] = False
     max_concurrency: ClassVar[int] = 2
 
     def resolve_model(self, model: str | None) -> str | None:
@@ -143,6 +166,15 @@ class Provider(ABC):
     def check(self, request: Any) -> list[str]:
         """Pre-flight: problems with this request for this provider, before anything slow or paid runs."""
         return []
+
+    def usable(self, credentials: Credentials) -> tuple[bool, str]:
+        """Whether this provider can run now, and why: offline, or which key is present (never the key)."""
+        if not self.needs_key or not self.key_env_var:
+            return True, "offline" if self.offline else "no key needed"
+        source = credentials.source(self.key_env_var)
+        if source is None:
+            return False, f"needs {self.key_env_var}"
+        return True, f"{source} key"
 
 
 class ImageProvider(Provider):

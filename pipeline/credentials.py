@@ -1,0 +1,75 @@
+"""API keys: the server's (environment) and a user's own (pasted into the studio for their session only).
+
+A `Credentials` object is handed down with each render; providers ask it for their key and nothing else ever
+sees one. Keys never enter cache keys, logs, manifests or files: what identifies an owner there is a one-way
+`fingerprint` (used so one user's paid outputs are never served to another, and to label the ledger).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Mapping
+
+from pipeline.errors import MissingKey
+
+# Every key the providers use, with the environment variable it comes from on the server.
+KEY_VARS = ("RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY", "BFL_API_KEY", "HF_TOKEN")
+
+
+class Credentials:
+    """Keys by environment-variable name. `repr` and `str` never show a key."""
+
+    __slots__ = ("_keys", "_sources")
+
+    def __init__(self, keys: Mapping[str, str] | None = None, *, source: str = "session"):
+        self._keys = {k: v.strip() for k, v in (keys or {}).items() if v and v.strip()}
+        self._sources = {k: source for k in self._keys}
+
+    @classmethod
+    def from_env(cls) -> "Credentials":
+        return cls({name: os.environ.get(name, "") for name in KEY_VARS}, source="server")
+
+    def with_session(self, session_keys: Mapping[str, str] | None) -> "Credentials":
+        """These keys, with a user's own keys taking the place of the server's for this user's work."""
+        merged = Credentials()
+        merged._keys = dict(self._keys)
+        merged._sources = dict(self._sources)
+        for name, value in (session_keys or {}).items():
+            if value and value.strip():
+                merged._keys[name] = value.strip()
+                merged._sources[name] = "session"
+        return merged
+
+    def get(self, name: str | None) -> str | None:
+        return self._keys.get(name) if name else None
+
+    def source(self, name: str | None) -> str | None:
+        """'server', 'session' or None: where the key for `name` came from."""
+        return self._sources.get(name) if name else None
+
+    def require(self, name: str, provider: str) -> str:
+        key = self._keys.get(name)
+        if not key:
+            raise MissingKey(
+                f"no API key ({name} is not set)",
+                provider=provider,
+                advice=f"set {name} on the server, paste your own key in the studio's Keys panel, "
+                "or choose an offline provider",
+            )
+        return key
+
+    def fingerprint(self, name: str | None) -> str | None:
+        """A short one-way id of the key for `name` (the owner of the outputs it paid for), or None."""
+        key = self.get(name)
+        if not key:
+            return None
+        return "key-" + hashlib.sha256(b"reelsmith-owner\0" + key.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"Credentials({', '.join(f'{k}=<{self._sources[k]}>' for k in sorted(self._keys))})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # never pickled into a cache or a file
+        raise TypeError("Credentials are not serialisable")
