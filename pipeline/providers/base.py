@@ -88,11 +88,15 @@ class StepContext:
         min_interval: float = 0.15,
         credentials: Credentials | None = None,
         scene: int | None = None,
+        journal: Any = None,
+        step_key: str | None = None,
     ):
         self.workdir = workdir
         self.cancel = cancel
         self.credentials = credentials if credentials is not None else Credentials.from_env()
         self.scene = scene  # 0-based scene index, for messages; None for render-wide steps
+        self._journal = journal  # the durable remote-task journal (pipeline.journal), keyed by this step's key
+        self.step_key = step_key
         self._last_fraction = 0.0
         self._on_progress = on_progress
         self._on_warning = on_warning
@@ -118,6 +122,24 @@ class StepContext:
     def sleep(self, seconds: float) -> None:
         """Wait (polling, back-off) in a way a Stop interrupts at once."""
         self.cancel.wait(seconds)
+
+    # A paid remote task is recorded durably before we wait on it, so a crash, a kill or a refresh re-attaches to
+    # it instead of paying again. Providers: `pending_task()` first; after a submit, `task_submitted(...)`; when
+    # the task ended without an output (failed, cancelled, expired) `task_ended()` so the next run submits anew.
+
+    def pending_task(self) -> dict[str, Any] | None:
+        """A task this step submitted in an earlier run and never finished with: {"id": ..., **extra}."""
+        if self._journal is None or self.step_key is None:
+            return None
+        return self._journal.pending(self.step_key)
+
+    def task_submitted(self, provider: str, task_id: str, **extra: Any) -> None:
+        if self._journal is not None and self.step_key is not None:
+            self._journal.submitted(self.step_key, provider, task_id, **extra)
+
+    def task_ended(self, state: str) -> None:
+        if self._journal is not None and self.step_key is not None:
+            self._journal.ended(self.step_key, state)
 
     def key(self, env_var: str, provider: str) -> str:
         """This step's owner's key for `env_var` (session key over the server's); MissingKey if none."""
