@@ -1,31 +1,54 @@
 """Reelsmith studio: a Gradio Blocks app over the engine in pipeline/ (which holds all the logic).
 
 Run: python app.py  (http://127.0.0.1:7860; offline providers need no keys)
+
+The storyboard's YAML is the single source of truth: the scene table and the settings write it (on user input
+only), and it writes them back whenever it changes (typing, an example, an upload, a reopened project).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 import time
+import uuid
 from pathlib import Path
+from typing import Any, Iterator
 
 import gradio as gr
 
+from pipeline import scenes as scene_ops
 from pipeline.board import RenderBoard
+from pipeline.credentials import KEY_VARS, Credentials
 from pipeline.errors import InputError
-from pipeline.events import RenderFailed, StepWarning
+from pipeline.events import RenderFailed, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.plan import plan_render
+from pipeline.projects import Projects
 from pipeline.providers import registry
-from pipeline.runner import iter_render
-from pipeline.settings import reelsmith_home
-from pipeline.storyboard import parse_storyboard
+from pipeline.runner import iter_render, iter_scene_step
+from pipeline.store import Store
+from pipeline.storyboard import Storyboard, parse_storyboard
+from pipeline.styles import STYLE_PRESETS
 
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
 EXAMPLES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES_DIR.glob("*.yaml"))}
 DEFAULT_STORYBOARD = EXAMPLES.get("short-story", next(iter(EXAMPLES.values()), ""))
-SESSIONS = reelsmith_home() / "sessions"
+# Files a session is shown are linked here, in the system temp dir: Gradio may copy them into its cache from
+# there, but never serves this folder (or anything under REELSMITH_HOME) by path, since no allowed_paths are set.
+SESSIONS = Path(tempfile.gettempdir()) / "reelsmith-sessions"
 UPDATE_INTERVAL = 0.2  # seconds between progress-only refreshes of the page
+RESOLUTIONS = ["1280x720", "1920x1080", "720x1280"]
+PREFERENCES = ("style", "resolution", "image.provider", "video.provider", "voice.provider", "voice.voice_id")
+CSS = (
+    ".board table{border-collapse:collapse}.board td,.board th{padding:4px 10px;border:1px solid #8884}"
+    ".board td.running{background:#fff3c4}.board td.done{background:#d9f7d9}.board td.cached{background:#dcecff}"
+    ".board td.failed{background:#ffd6d6}"
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers: sessions, files, errors
 
 
 def _session_dir(request: gr.Request | None) -> Path:
@@ -54,30 +77,191 @@ def _needs_fixing(problems: str) -> gr.Error:
     return gr.Error(f"The storyboard needs fixing:\n{problems}", print_exception=False)
 
 
-def _storyboard(text: str, image: str | None = None, video: str | None = None, voice: str | None = None):
+def _parse(text: str) -> Storyboard:
     try:
-        return parse_storyboard(text or "").with_providers(image=image, video=video, voice=voice)
+        return parse_storyboard(text or "")
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
 
 
-def validate(text: str) -> str:
-    """Check a storyboard; every problem with its field path and line."""
+def _credentials(keys: dict[str, str] | None) -> Credentials:
+    """The server's keys with this session's own keys over them (kept in server memory for this session)."""
+    return Credentials.from_env().with_session(keys or {})
+
+
+def _edit(fn, *args: Any) -> str:
+    """Apply a storyboard edit; a bad edit is a field-level gr.Error, never a traceback."""
+    try:
+        return fn(*args).to_yaml()
+    except InputError as exc:
+        raise _needs_fixing(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Editor: YAML <-> scene table and settings
+
+
+def form_from_text(text: str) -> list[Any]:
+    """Fill the table and settings from the YAML; while the YAML does not parse, leave them as they are."""
     try:
         storyboard = parse_storyboard(text or "")
-        plan_render(storyboard)
+    except InputError:
+        return [gr.skip()] * (2 + len(scene_ops.SETTING_FIELDS))
+    return [scene_ops.scene_table(storyboard), _summary(storyboard), *scene_ops.settings_of(storyboard)]
+
+
+def _summary(storyboard: Storyboard) -> str:
+    seconds = sum(s.duration for s in storyboard.scenes)
+    pinned = sum(1 for s in storyboard.scenes if s.image)
+    return (f"**{storyboard.title}** · {len(storyboard.scenes)} scenes · {seconds} s before narration · "
+            f"{storyboard.resolution} · {pinned} approved image(s)")  # fmt: skip
+
+
+def text_from_table(text: str, rows: Any) -> str:
+    values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
+    return _edit(scene_ops.apply_scene_table, _parse(text), values)
+
+
+def text_from_settings(text: str, *values: Any) -> str:
+    return _edit(scene_ops.apply_settings, _parse(text), list(values))
+
+
+def add_scene(text: str, number: float) -> str:
+    return _edit(scene_ops.add_scene, _parse(text), int(number or 0) or None)
+
+
+def remove_scene(text: str, number: float) -> str:
+    return _edit(scene_ops.remove_scene, _parse(text), int(number or 1))
+
+
+def move_up(text: str, number: float) -> tuple[str, int]:
+    return _edit(scene_ops.move_scene, _parse(text), int(number or 1), -1), max(1, int(number or 1) - 1)
+
+
+def move_down(text: str, number: float) -> tuple[str, int]:
+    storyboard = _parse(text)
+    return _edit(scene_ops.move_scene, storyboard, int(number or 1), 1), min(len(storyboard.scenes), int(number or 1) + 1)
+
+
+def import_yaml(path: str | None) -> str:
+    if not path:
+        return gr.skip()
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    _parse(text)  # refuse a bad file with its field-level problems
+    return text
+
+
+def export_yaml(text: str, request: gr.Request) -> str:
+    storyboard = _parse(text)
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in storyboard.title.strip() or "storyboard")
+    path = _session_dir(request) / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Keys, providers, preferences
+
+
+def _provider_choices(kind: str, credentials: Credentials) -> list[tuple[str, str]]:
+    choices = []
+    for name in registry.names(kind):
+        usable, why = registry.get(kind, name).usable(credentials)
+        choices.append((f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name))
+    return choices
+
+
+def provider_status(keys: dict[str, str] | None) -> str:
+    """Which providers can run now: offline ones always, paid ones when a key (server or yours) is present."""
+    credentials = _credentials(keys)
+    lines = []
+    for kind in ("image", "video", "voice"):
+        parts = []
+        for name in registry.names(kind):
+            usable, why = registry.get(kind, name).usable(credentials)
+            parts.append(f"{'✓' if usable else '✗'} {name} ({why})")
+        lines.append(f"- **{kind}**: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def use_keys(keys: dict[str, str] | None, *values: str) -> list[Any]:
+    """Keep pasted keys in this session's server memory only (never on disk, in logs or in the browser)."""
+    merged = dict(keys or {})
+    for name, value in zip(KEY_VARS, values):
+        if value and value.strip():
+            merged[name] = value.strip()
+    credentials = _credentials(merged)
+    gr.Info(f"Keys kept for this session only: {', '.join(k for k in merged) or 'none'}")
+    return [merged, *[""] * len(KEY_VARS), provider_status(merged),
+            *(gr.update(choices=_provider_choices(k, credentials)) for k in ("image", "video", "voice"))]  # fmt: skip
+
+
+def forget_keys() -> list[Any]:
+    credentials = _credentials({})
+    return [{}, provider_status({}),
+            *(gr.update(choices=_provider_choices(k, credentials)) for k in ("image", "video", "voice"))]  # fmt: skip
+
+
+def remember_preferences(*values: Any) -> dict[str, Any]:
+    """Style, resolution, providers and voice, kept in this browser's storage (never keys)."""
+    return dict(zip(PREFERENCES, values))
+
+
+def start_session(prefs: dict[str, Any] | None, owner: str | None) -> tuple[str, str, str]:
+    """A fresh page: the default storyboard with the browser's remembered preferences applied, and the browser's
+    private owner id for its project history."""
+    owner = owner or uuid.uuid4().hex
+    text = DEFAULT_STORYBOARD
+    if prefs:
+        try:
+            storyboard = parse_storyboard(text)
+            values = scene_ops.settings_of(storyboard)
+            for name, value in prefs.items():
+                if name in PREFERENCES and value:
+                    values[scene_ops.SETTING_FIELDS.index(name)] = value
+            text = scene_ops.apply_settings(storyboard, values).to_yaml()
+        except (InputError, ValueError):
+            pass  # a preference that no longer exists (a removed provider) is simply not applied
+    return text, owner, owner
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Validate, render, step by step
+
+
+def validate(text: str, keys: dict[str, str] | None = None) -> str:
+    """Check a storyboard; every problem with its field path and line, including the providers' limits."""
+    try:
+        storyboard = parse_storyboard(text or "")
+        plan_render(storyboard, _credentials(keys))
     except InputError as exc:
         return "✗ Needs fixing:\n" + "\n".join(f"- {p}" for p in exc.problems)
     seconds = sum(s.duration for s in storyboard.scenes)
     return f"✓ '{storyboard.title}': {len(storyboard.scenes)} scenes, {seconds} s before narration, {storyboard.resolution}"
 
 
-def render(text: str, image: str, video: str, voice: str, request: gr.Request):
-    """Render the storyboard, streaming the board, each new preview and finally the video and its manifest."""
-    storyboard = _storyboard(text, image, video, voice)
+def render(
+    text: str,
+    image: str | None,
+    video: str | None,
+    voice: str | None,
+    keys: dict[str, str] | None,
+    owner: str | None,
+    project: str | None,
+    request: gr.Request,
+) -> Iterator[tuple[Any, ...]]:
+    """Render the storyboard, streaming the board, each new preview, then the video and its manifest."""
+    try:
+        storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
+    except InputError as exc:
+        raise _needs_fixing(str(exc)) from None
     folder = _session_dir(request)
+    owner = _owner(owner, request)
+    projects = Projects()
+    project = projects.save(owner, storyboard.title, text, project or None)
     board = RenderBoard()
-    job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"))
+    job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
+                      credentials=_credentials(keys))  # fmt: skip
     last = 0.0
     shown: tuple = ()
     for event in job:
@@ -85,31 +269,188 @@ def render(text: str, image: str, video: str, voice: str, request: gr.Request):
         if isinstance(event, StepWarning):
             gr.Warning(event.message)
         if isinstance(event, RenderFailed):  # providers' pre-flight problems arrive here as kind "input"
+            projects.record_render(project, job.render_id, status="failed", storyboard=text,
+                                   providers=storyboard_providers(storyboard))  # fmt: skip
             raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
         previews = (board.latest.get("image"), board.latest.get("video"), board.latest.get("audio"))
         now = time.monotonic()
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):
             shown, last = previews, now
             yield (board.html(), *(_publish(p, folder) for p in previews), _publish(board.final, folder),
-                   _publish(board.manifest, folder))  # fmt: skip
+                   _publish(board.manifest, folder), project)  # fmt: skip
+    if job.result is not None:
+        manifest = Path(job.result.manifest)
+        projects.record_render(project, job.render_id, status="done", storyboard=text,
+                               providers=storyboard_providers(storyboard), duration=job.result.duration,
+                               video=_final_asset(manifest), manifest=str(manifest))  # fmt: skip
 
 
-def _choices(kind: str) -> list[str]:
-    return registry.names(kind)
+def storyboard_providers(storyboard: Storyboard) -> dict[str, str]:
+    return {"image": storyboard.image.provider, "video": storyboard.video.provider, "voice": storyboard.voice.provider}
+
+
+def _final_asset(manifest: Path) -> str:
+    """The final video in the content-addressed store (outlives the session folder the render wrote into)."""
+    data = json.loads(manifest.read_text())
+    path = Store().find(data["output"]["sha256"])
+    return str(path) if path else data["output"]["path"]
+
+
+def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None, request: gr.Request):
+    """Run one scene's step alone; yield (path or None, status line) as it goes."""
+    storyboard = _parse(text)
+    index = int(number or 1) - 1
+    folder = _session_dir(request)
+    job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys))
+    notes: list[str] = []
+    for event in job:
+        if isinstance(event, StepWarning):
+            gr.Warning(event.message)
+        elif isinstance(event, StepCached):
+            notes.append(f"{event.step}: reused ({event.provider}), nothing ran")
+        elif isinstance(event, StepFinished):
+            notes.append(f"{event.step}: made by {event.provider} in {event.seconds:.1f} s")
+        elif isinstance(event, RenderFailed):
+            raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
+        elif isinstance(event, SceneStepDone):
+            yield _publish(event.path, folder), f"Scene {index + 1}: " + "; ".join(notes)
+            return
+        yield None, f"Scene {index + 1}: {step} running… " + "; ".join(notes)
+
+
+def generate_image(text: str, number: float, new_seed: bool, keys: dict[str, str] | None, request: gr.Request):
+    """Generate (or reuse) one scene's image; with new_seed, a different picture (the storyboard gets the seed)."""
+    if new_seed:
+        text = _edit(scene_ops.reroll_image, _parse(text), int(number or 1))
+    for path, status in _scene_step(text, number, "image", keys, request):
+        yield path, status, text
+
+
+def generate_video(text: str, number: float, keys: dict[str, str] | None, request: gr.Request):
+    """One scene's clip from its approved image (required for paid video) or its cached/generated draft image."""
+    yield from _scene_step(text, number, "video", keys, request)
+
+
+def generate_voice(text: str, number: float, keys: dict[str, str] | None, request: gr.Request):
+    """One scene's narration alone."""
+    yield from _scene_step(text, number, "voice", keys, request)
+
+
+def approve_image(text: str, number: float, keys: dict[str, str] | None) -> tuple[str, str]:
+    """Pin the image this scene's settings made: renders and clips use exactly it from now on."""
+    new = _edit(lambda sb, n: scene_ops.approve_image(sb, n, credentials=_credentials(keys)), _parse(text),
+                int(number or 1))  # fmt: skip
+    return new, f"Scene {int(number or 1)}: image approved and pinned"
+
+
+def upload_image(text: str, number: float, path: str | None, request: gr.Request) -> tuple[str, str | None, str]:
+    """Use one's own picture for a scene (fitted to the resolution) and pin it."""
+    if not path:
+        raise gr.Error("Choose an image file to upload.", print_exception=False)
+    new = _edit(scene_ops.upload_image, _parse(text), int(number or 1), path)
+    pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
+    shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
+    return new, shown, f"Scene {int(number or 1)}: your image is pinned"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# History
+
+
+HISTORY_HEADERS = ["project", "title", "updated", "renders", "length (s)", "providers"]
+
+
+def _owner(owner: str | None, request: gr.Request | None) -> str:
+    """Whose projects: the browser's private id, or (for API clients) their session."""
+    return owner or f"session-{request.session_hash if request is not None else 'anonymous'}"
+
+
+def history(owner: str | None, request: gr.Request) -> list[list[Any]]:
+    """This browser's (or API session's) projects, newest first."""
+    owner = _owner(owner, request)
+    return [
+        [p.id, p.title, p.updated.replace("T", " ")[:16], p.renders,
+         round(p.duration, 1) if p.duration else "", " · ".join(p.providers.values())]  # fmt: skip
+        for p in Projects().history(owner)
+    ]
+
+
+def pick_project(evt: gr.SelectData, rows: Any) -> str:
+    values = rows.values.tolist() if hasattr(rows, "values") else rows
+    return values[evt.index[0]][0]
+
+
+def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[str, str, str | None, str | None]:
+    """Reopen a project of this browser's: its storyboard for editing and its newest video."""
+    projects, owner = Projects(), _owner(owner, request)
+    text = projects.storyboard(owner, (project or "").strip())
+    if text is None:
+        raise gr.Error("No such project in your history.", print_exception=False)
+    row = projects.get(owner, project.strip())
+    folder = _session_dir(request)
+    video = _publish(row.video, folder) if row and row.video and Path(row.video).exists() else None
+    manifest = _publish(row.manifest, folder) if row and row.manifest and Path(row.manifest).exists() else None
+    return text, project.strip(), video, manifest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layout
+
+
+def _settings_components() -> list[gr.components.Component]:
+    """One input per scene_ops.SETTING_FIELDS entry, in that order."""
+    credentials = Credentials.from_env()
+    return [
+        gr.Textbox(label="Title", max_lines=1),
+        gr.Dropdown([(p.label, n) for n, p in STYLE_PRESETS.items()], label="Style"),
+        gr.Dropdown(RESOLUTIONS, label="Resolution"),
+        gr.Dropdown(_provider_choices("image", credentials), label="Image provider"),
+        gr.Dropdown(_provider_choices("video", credentials), label="Video provider"),
+        gr.Dropdown(_provider_choices("voice", credentials), label="Voice provider"),
+        gr.Textbox(label="Image model (blank: provider default)", max_lines=1),
+        gr.Slider(1, 50, step=1, label="Image steps"),
+        gr.Slider(1.0, 10.0, step=0.1, label="Guidance"),
+        gr.Number(label="Project seed (blank: derived per scene)", precision=0),
+        gr.Dropdown(["auto", "low"], label="Video moderation: public figure threshold"),
+        gr.Textbox(label="Voice (blank: provider default)", max_lines=1),
+        gr.Slider(0.0, 1.0, step=0.05, label="Voice stability"),
+        gr.Slider(0.0, 1.0, step=0.05, label="Voice similarity"),
+    ]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
+    session_keys = gr.State({})
+    project_id = gr.State("")
+    prefs = gr.BrowserState({}, storage_key="reelsmith-preferences")
+    owner = gr.BrowserState("", storage_key="reelsmith-owner")
+    owner_shadow = gr.State("")
+
     gr.Markdown("# Reelsmith studio\nWrite a storyboard, press **Render**, watch every step, download the video.")
     with gr.Row():
         with gr.Column(scale=3):
-            storyboard_box = gr.Code(DEFAULT_STORYBOARD, language="yaml", label="Storyboard (YAML or JSON)", lines=22)
+            summary = gr.Markdown()
+            scenes_table = gr.Dataframe(
+                headers=scene_ops.TABLE_HEADERS, datatype=["str", "str", "str", "str", "number", "number", "str"],
+                interactive=True, wrap=True, label="Scenes (edit cells; add rows at the end)", static_columns=[6],
+                show_row_numbers=True, max_height=420,
+            )  # fmt: skip
+            with gr.Row():
+                scene_number = gr.Number(1, label="Scene", precision=0, minimum=1, scale=1)
+                add_btn = gr.Button("Add scene after", size="sm")
+                remove_btn = gr.Button("Remove", size="sm")
+                up_btn = gr.Button("Move up", size="sm")
+                down_btn = gr.Button("Move down", size="sm")
+            with gr.Accordion("Storyboard as YAML (import / export)", open=False):
+                storyboard_box = gr.Code(DEFAULT_STORYBOARD, language="yaml", label="Storyboard (YAML or JSON)",
+                                         lines=18)  # fmt: skip
+                with gr.Row():
+                    import_btn = gr.UploadButton("Import YAML", file_types=[".yaml", ".yml", ".json"], size="sm")
+                    export_btn = gr.Button("Export YAML", size="sm")
+                    export_file = gr.File(label="Exported storyboard", interactive=False, height=60)
             gr.Examples([[t] for t in EXAMPLES.values()], inputs=[storyboard_box], label="Examples",
                         example_labels=list(EXAMPLES))  # fmt: skip
         with gr.Column(scale=2):
-            with gr.Accordion("Pipeline configuration", open=True):
-                image_provider = gr.Dropdown(_choices("image"), value="draft", label="Image provider")
-                video_provider = gr.Dropdown(_choices("video"), value="motion", label="Video provider")
-                voice_provider = gr.Dropdown(_choices("voice"), value="piper", label="Voice provider")
+            settings = _settings_components()
             with gr.Row():
                 validate_btn = gr.Button("Validate")
                 render_btn = gr.Button("Render", variant="primary")
@@ -124,24 +465,97 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
 
-    validate_btn.click(validate, [storyboard_box], [validation], api_name="validate")
+    with gr.Tab("Step by step"):
+        gr.Markdown("Generate one scene's image, look at it, regenerate or upload your own, **approve** it, then make "
+                    "its clip and narration. Approved images are pinned: a full render reuses them.")  # fmt: skip
+        with gr.Row():
+            step_scene = gr.Number(1, label="Scene", precision=0, minimum=1)
+            new_seed = gr.Checkbox(False, label="New picture (new seed)")
+            gen_image_btn = gr.Button("Generate image")
+            upload_btn = gr.UploadButton("Upload my image", file_types=["image"])
+            approve_btn = gr.Button("Approve image", variant="primary")
+            gen_video_btn = gr.Button("Generate clip")
+            gen_voice_btn = gr.Button("Generate narration")
+        step_status = gr.Markdown()
+        with gr.Row():
+            step_image = gr.Image(label="Scene image", type="filepath", interactive=False, height=300)
+            step_clip = gr.Video(label="Scene clip", interactive=False, height=300)
+            step_voice = gr.Audio(label="Scene narration", type="filepath", interactive=False)
+
+    with gr.Tab("History"):
+        with gr.Row():
+            refresh_btn = gr.Button("Refresh", size="sm")
+            open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
+            open_btn = gr.Button("Open project", size="sm")
+        history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
+
+    with gr.Tab("Keys & providers"):
+        gr.Markdown("Paste your own keys to use paid providers. They stay in this session's server memory only: "
+                    "never written to disk, logs, files or your browser's storage, used only for your work.")  # fmt: skip
+        key_boxes = [gr.Textbox(label=name, type="password", max_lines=1) for name in KEY_VARS]
+        with gr.Row():
+            keys_btn = gr.Button("Use these keys for this session", variant="primary")
+            forget_btn = gr.Button("Forget my keys")
+        provider_view = gr.Markdown(provider_status({}))
+
+    # -- wiring ----------------------------------------------------------------------------------------------
+    provider_boxes = settings[3:6]
+    form = [scenes_table, summary, *settings]
+    storyboard_box.change(form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden")
+    scenes_table.input(text_from_table, [storyboard_box, scenes_table], [storyboard_box], api_name=False)
+    for box in settings:
+        box.input(text_from_settings, [storyboard_box, *settings], [storyboard_box], api_name=False)
+    pref_boxes = [settings[scene_ops.SETTING_FIELDS.index(n)] for n in PREFERENCES]
+    for box in pref_boxes:
+        box.input(remember_preferences, pref_boxes, [prefs], api_name=False)
+    add_btn.click(add_scene, [storyboard_box, scene_number], [storyboard_box], api_name="add_scene")
+    remove_btn.click(remove_scene, [storyboard_box, scene_number], [storyboard_box], api_name="remove_scene")
+    up_btn.click(move_up, [storyboard_box, scene_number], [storyboard_box, scene_number], api_name="move_scene_up")
+    down_btn.click(move_down, [storyboard_box, scene_number], [storyboard_box, scene_number],
+                   api_name="move_scene_down")  # fmt: skip
+    import_btn.upload(import_yaml, [import_btn], [storyboard_box], api_name="import_storyboard")
+    export_btn.click(export_yaml, [storyboard_box], [export_file], api_name="export_storyboard")
+
+    validate_btn.click(validate, [storyboard_box, session_keys], [validation], api_name="validate")
     render_event = render_btn.click(
         render,
-        [storyboard_box, image_provider, video_provider, voice_provider],
-        [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file],
+        [storyboard_box, *provider_boxes, session_keys, owner_shadow, project_id],
+        [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file, project_id],
         api_name="render",
         concurrency_limit=1,  # two cores: one render at a time, the rest wait in the queue
     )
     stop_btn.click(None, cancels=[render_event], api_name=False)
 
+    gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys],
+                                          [step_image, step_status, storyboard_box], api_name="generate_image",
+                                          concurrency_limit=1)  # fmt: skip
+    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys], [storyboard_box, step_status],
+                      api_name="approve_image")  # fmt: skip
+    upload_btn.upload(upload_image, [storyboard_box, step_scene, upload_btn], [storyboard_box, step_image, step_status],
+                      api_name="upload_image")  # fmt: skip
+    gen_video_event = gen_video_btn.click(generate_video, [storyboard_box, step_scene, session_keys],
+                                          [step_clip, step_status], api_name="generate_video",
+                                          concurrency_limit=1)  # fmt: skip
+    gen_voice_event = gen_voice_btn.click(generate_voice, [storyboard_box, step_scene, session_keys],
+                                          [step_voice, step_status], api_name="generate_voice",
+                                          concurrency_limit=1)  # fmt: skip
+    stop_btn.click(None, cancels=[gen_image_event, gen_video_event, gen_voice_event], api_name=False)
+
+    refresh_btn.click(history, [owner_shadow], [history_table], api_name="history")
+    history_table.select(pick_project, [history_table], [open_id], api_name=False)
+    open_btn.click(open_project, [open_id, owner_shadow], [storyboard_box, project_id, final_video, manifest_file],
+                   api_name="open_project")  # fmt: skip
+
+    keys_btn.click(use_keys, [session_keys, *key_boxes], [session_keys, *key_boxes, provider_view, *provider_boxes],
+                   api_name="set_keys")  # fmt: skip
+    forget_btn.click(forget_keys, None, [session_keys, provider_view, *provider_boxes], api_name="forget_keys")
+
+    demo.load(start_session, [prefs, owner], [storyboard_box, owner, owner_shadow], api_name=False).then(
+        history, [owner_shadow], [history_table], api_name=False
+    )
+
 demo.queue(default_concurrency_limit=2)
 
 if __name__ == "__main__":
-    SESSIONS.mkdir(parents=True, exist_ok=True)
-    demo.launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        allowed_paths=[str(SESSIONS)],
-        css=".board table{border-collapse:collapse}.board td,.board th{padding:4px 10px;border:1px solid #8884}"
-        ".board td.running{background:#fff3c4}.board td.done{background:#d9f7d9}.board td.cached{background:#dcecff}"
-        ".board td.failed{background:#ffd6d6}",
-    )
+    SESSIONS.mkdir(parents=True, exist_ok=True, mode=0o700)
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS)

@@ -94,6 +94,16 @@ class RenderFinished(Event):
 
 
 @dataclass(frozen=True)
+class SceneStepDone(Event):
+    """Step-by-step control finished: the scene's image, clip or narration (made now or reused) is at `path`."""
+
+    scene: int
+    step: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class RenderFailed(Event):
     reason: str
     failures: list[str]

@@ -43,6 +43,7 @@ class ScenePlan:
     duration: int
     seed: int
     voice: VoiceRequest | None
+    pinned_image: str | None = None  # sha256 of an approved image the scene uses instead of generating one
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,9 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
                 stability=sb.voice.stability,
                 similarity_boost=sb.voice.similarity_boost,
             )
-        plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice)
-        for message in image_p.check(image):
+        pinned = scene.image.removeprefix("sha256:") if scene.image else None
+        plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice, pinned)
+        for message in ([] if pinned else image_p.check(image)):
             problems.append(Problem(f"scenes[{i}].image_prompt", message))
         video = VideoRequest(
             image_path=Path(),

@@ -33,6 +33,7 @@ from pipeline.events import (
     RenderFailed,
     RenderFinished,
     RenderStarted,
+    SceneStepDone,
     StepCached,
     StepFailed,
     StepFinished,
@@ -165,15 +166,7 @@ class Render:
     async def _sound(self, plan: RenderPlan, scene: ScenePlan) -> tuple[Asset | None, Asset, int]:
         """voice → mix: the scene's narration, and its sound at the segment's exact length."""
         i = scene.index
-        voice = None
-        if scene.voice is not None:
-            provider, request = plan.voice_provider, scene.voice
-            voice = await self._step(
-                i, "voice", provider.name, "audio",
-                step_key("voice", provider=provider.name, version=provider.version, model=request.model,
-                         request=provider.cache_fields(request), **self._owner(provider)),
-                lambda ctx: provider.generate(request, ctx),
-            )  # fmt: skip
+        voice = await self._voice(plan, scene)
         narration = float(voice.meta["duration"]) if voice else None
         frames = segment_frames(scene.duration, narration, plan.profile.fps)
         mix = await self._step(
@@ -192,13 +185,40 @@ class Render:
         self, plan: RenderPlan, scene: ScenePlan, sound: "asyncio.Task[tuple[Asset | None, Asset, int]]"
     ) -> tuple[Asset, Asset, Asset]:
         """image → video → segment (the segment's length waits for the narration's)."""
-        i = scene.index
-        image = await self._step(
-            i, "image", plan.image_provider.name, "image",
-            step_key("image", provider=plan.image_provider.name, version=plan.image_provider.version,
-                     request=plan.image_provider.cache_fields(scene.image), **self._owner(plan.image_provider)),
-            lambda ctx: plan.image_provider.generate(scene.image, ctx),
+        image = await self._image(plan, scene)
+        video = await self._video(plan, scene, image)
+        _, _, frames = await sound
+        watermark = plan.storyboard.output.watermark
+        segment = await self._step(
+            scene.index, "segment", "ffmpeg", "video",
+            step_key("segment", version=SEGMENT_VERSION, clip=video.sha256, frames=frames,
+                     profile=plan.profile.id, watermark=watermark),
+            lambda ctx: self._make_segment(plan, video, frames, watermark, ctx),
+            limit="media",
         )  # fmt: skip
+        return image, video, segment
+
+    async def _image(self, plan: RenderPlan, scene: ScenePlan) -> Asset:
+        """The scene's picture: the approved (pinned) one when the scene has it, else generated (or cached)."""
+        if scene.pinned_image is not None:
+            path = self.store.find(scene.pinned_image)
+            if path is None:
+                raise InputError(f"scenes[{scene.index}].image: the approved image is no longer in the store; "
+                                 "generate or upload it again")  # fmt: skip
+            self.cached["image"] = self.cached.get("image", 0) + 1
+            self.emit(StepCached(scene.index, "image", "approved", str(path), "image"))
+            return Asset(f"pinned:{scene.pinned_image}", scene.pinned_image, path, {"pinned": True})
+        provider = plan.image_provider
+        return await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
+                                lambda ctx: provider.generate(scene.image, ctx))  # fmt: skip
+
+    def image_key(self, plan: RenderPlan, scene: ScenePlan) -> str:
+        provider = plan.image_provider
+        return step_key("image", provider=provider.name, version=provider.version,
+                        request=provider.cache_fields(scene.image), **self._owner(provider))  # fmt: skip
+
+    async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
+        provider = plan.video_provider
         request = VideoRequest(
             image_path=image.path,
             image_sha256=image.sha256,
@@ -207,26 +227,53 @@ class Render:
             width=plan.profile.width,
             height=plan.profile.height,
             seed=scene.seed,
-            model=plan.video_provider.resolve_model(plan.storyboard.video.model),
+            model=provider.resolve_model(plan.storyboard.video.model),
             public_figure_threshold=plan.storyboard.video.content_moderation.public_figure_threshold,
             delivery=plan.profile,
         )
-        video = await self._step(
-            i, "video", plan.video_provider.name, "video",
-            step_key("video", provider=plan.video_provider.name, version=plan.video_provider.version,
-                     request=plan.video_provider.cache_fields(request), **self._owner(plan.video_provider)),
-            lambda ctx: plan.video_provider.generate(request, ctx),
+        return await self._step(
+            scene.index, "video", provider.name, "video",
+            step_key("video", provider=provider.name, version=provider.version,
+                     request=provider.cache_fields(request), **self._owner(provider)),
+            lambda ctx: provider.generate(request, ctx),
         )  # fmt: skip
-        _, _, frames = await sound
-        watermark = plan.storyboard.output.watermark
-        segment = await self._step(
-            i, "segment", "ffmpeg", "video",
-            step_key("segment", version=SEGMENT_VERSION, clip=video.sha256, frames=frames,
-                     profile=plan.profile.id, watermark=watermark),
-            lambda ctx: self._make_segment(plan, video, frames, watermark, ctx),
-            limit="media",
+
+    async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
+        if scene.voice is None:
+            return None
+        provider, request = plan.voice_provider, scene.voice
+        return await self._step(
+            scene.index, "voice", provider.name, "audio",
+            step_key("voice", provider=provider.name, version=provider.version, model=request.model,
+                     request=provider.cache_fields(request), **self._owner(provider)),
+            lambda ctx: provider.generate(request, ctx),
         )  # fmt: skip
-        return image, video, segment
+
+    async def run_scene(self, index: int, step: str) -> Asset | None:
+        """Step-by-step control: one scene's image, clip (from its approved or cached image) or narration alone.
+
+        Uses the same keys as a full render, so what is made here is reused by it (and vice versa).
+        """
+        plan = plan_render(self.storyboard, self.credentials)
+        if not 0 <= index < len(plan.scenes):
+            raise InputError(f"scene: {index + 1} is not a scene of this storyboard (1–{len(plan.scenes)})")
+        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
+            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
+        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
+        scene = plan.scenes[index]
+        if step == "image":
+            return await self._image(plan, scene)
+        if step == "video":
+            if scene.pinned_image is None and plan.video_provider.paid:
+                # A person never pays for a clip made from a picture they have not seen and approved.
+                raise InputError(f"scenes[{index}].image: approve (or upload) this scene's image before "
+                                 f"generating its clip with {plan.video_provider.label or plan.video_provider.name}")
+            return await self._video(plan, scene, await self._image(plan, scene))
+        if step == "voice":
+            if scene.voice is None:
+                raise InputError(f"scenes[{index}].audio_script: this scene has no narration to speak")
+            return await self._voice(plan, scene)
+        raise InputError(f"step: '{step}' is not one of image, video, voice")
 
     def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
         if not watermark and clip_in_profile(clip.meta, plan.profile):
@@ -421,13 +468,15 @@ class RenderJob:
         cancel: CancelToken | None = None,
         render_id: str | None = None,
         credentials: Credentials | None = None,
+        scene_step: tuple[int, str] | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
+        self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
                               render_id=render_id, credentials=credentials)  # fmt: skip
         self.render_id = self._render.render_id
-        self.result: RenderResult | None = None
+        self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name=f"render-{self.render_id}", daemon=True)
         self._thread.start()
@@ -438,6 +487,12 @@ class RenderJob:
     def _work(self) -> None:
         job, put = self._render, self._events.put
         try:
+            if self.scene_step is not None:
+                index, step = self.scene_step
+                asset = self.result = asyncio.run(job.run_scene(index, step))
+                if asset is not None:
+                    put(SceneStepDone(index, step, str(asset.path), asset.sha256))
+                return
             r = self.result = asyncio.run(job.run())
             put(RenderFinished(str(r.output), str(r.manifest), round(r.duration, 3), round(r.seconds, 3),
                                sum(r.executed.values()), sum(r.cached.values())))  # fmt: skip
@@ -469,6 +524,11 @@ class RenderJob:
 def iter_render(storyboard: Storyboard, output: str | Path, **kwargs: Any) -> RenderJob:
     """Start a render in the background; iterate the returned job for its events."""
     return RenderJob(storyboard, output, **kwargs)
+
+
+def iter_scene_step(storyboard: Storyboard, scene: int, step: str, **kwargs: Any) -> RenderJob:
+    """Step-by-step control in the background: one scene's image, clip or narration (0-based `scene`)."""
+    return RenderJob(storyboard, "", scene_step=(scene, step), **kwargs)
 
 
 def render(

@@ -92,6 +92,12 @@ class Store:
         self.index.set(key, asset.to_record(self.home))
         return asset
 
+    def find(self, sha256: str) -> Path | None:
+        """The stored file with these bytes (any extension), or None."""
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            return None
+        return next(iter(sorted((self.media / sha256[:2]).glob(f"{sha256}.*"))), None)
+
     def workdir(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.work))
 

@@ -106,6 +106,12 @@ class Scene(_Model):
         json_schema_extra=_unit("seconds"),
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Overrides the project's seed.")
+    image: str | None = Field(
+        None,
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="An approved (pinned) image from the studio's store, 'sha256:<hex>': used instead of "
+        "generating one. Set by approving or uploading an image in the studio.",
+    )
 
     @field_validator("image_prompt")
     @classmethod

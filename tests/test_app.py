@@ -38,8 +38,6 @@ def test_render_streams_updates_and_returns_a_playable_video(studio):
     report = ffprobe(Path(final))
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
     assert Path(manifest).name.endswith(".manifest.json")
-    # Session files stay inside the session's own folder under REELSMITH_HOME.
-    assert len(list((home / "sessions").iterdir())) == 1
 
 
 def test_a_bad_storyboard_is_an_error_not_a_traceback(studio):
@@ -49,3 +47,83 @@ def test_a_bad_storyboard_is_an_error_not_a_traceback(studio):
     assert not job.status().success
     with pytest.raises(Exception, match="malformed YAML"):
         job.result()
+
+
+def _media_files(home: Path, suffix: str) -> set[Path]:
+    return set((home / "media").rglob(f"*{suffix}"))
+
+
+def test_generate_image_then_video_reuses_the_approved_image(studio):
+    client, home = studio
+    text = "title: steps\nscenes:\n  - image_prompt: A red lighthouse on a rock\n    duration: 2\n"
+    image, status, text = client.predict(text, 1, False, api_name="/generate_image")
+    assert Path(image).suffix == ".png" and "made by draft" in status
+    images_before = _media_files(home, ".png")
+    text, status = client.predict(text, 1, api_name="/approve_image")
+    assert "image: sha256:" in text and "approved" in status
+    clip, status = client.predict(text, 1, api_name="/generate_video")
+    assert "image: reused (approved), nothing ran" in status and "video: made by motion" in status
+    assert _media_files(home, ".png") == images_before, "no second image was made"
+    report = ffprobe(Path(clip))
+    assert streams(report, "video")[0]["codec_name"] == "h264"
+    # A new seed is a new picture, and it is no longer approved.
+    image2, status, text2 = client.predict(text, 1, True, api_name="/generate_image")
+    assert "image: sha256:" not in text2 and "seed:" in text2 and "made by draft" in status
+
+
+def test_a_second_session_cannot_read_the_first_ones_files(studio, launched_studio):
+    import json
+    import tempfile
+
+    import httpx
+    from gradio_client import Client
+
+    client, home = studio
+    url = launched_studio[0]
+    text = "title: private\nscenes:\n  - image_prompt: A secret garden at dawn\n    duration: 2\n"
+    client.predict(text, 1, False, api_name="/generate_image")
+    theirs = [p for p in (Path(tempfile.gettempdir()) / "reelsmith-sessions").rglob("*.png")]
+    assert theirs, "the first session was shown its image from its own folder"
+    stored = next(iter(_media_files(home, ".png")))
+    other = Client(url, verbose=False)
+    assert other.session_hash != client.session_hash
+    with httpx.Client(base_url=url) as http:
+        for path in (theirs[0], stored, home / "projects.sqlite3", home / "index" / "cache.db"):
+            response = http.get(f"gradio_api/file={path}")
+            assert response.status_code == 403, (path, response.status_code)
+        # Nor can another session hand the first session's file to the studio as its own input.
+        body = {"data": [{"path": str(theirs[0]), "meta": {"_type": "gradio.FileData"}}],
+                "session_hash": other.session_hash}  # fmt: skip
+        event = http.post("gradio_api/call/import_storyboard", json=body).json()["event_id"]
+        stream = http.get(f"gradio_api/call/import_storyboard/{event}").text
+        assert "event: error" in stream and "event: complete" not in stream, stream
+    # History is per owner: the second session sees none of the first one's projects.
+    assert other.predict(api_name="/history")["data"] == []
+    assert json.dumps(client.predict(api_name="/history")["data"]) != "[]"
+
+
+def test_cancelling_a_render_stops_it_and_the_next_run_reuses_cached_steps(studio):
+    import json
+    import time
+
+    client, home = studio
+    text = ("title: stop me\nscenes:\n"
+            + "".join(f"  - image_prompt: Scene {i} of a long trip across the desert\n"
+                      f"    video_prompt: slow pan right\n    duration: 8\n" for i in range(4)))  # fmt: skip
+    job = client.submit(text, "draft", "motion", "piper", api_name="/render")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(u[2] for u in job.outputs()):  # wait for the first clip
+        time.sleep(0.1)
+    assert any(u[2] for u in job.outputs()), "a clip was made before the stop"
+    job.cancel()
+    time.sleep(1.0)
+    assert not job.status().success
+    clips_after_stop = len(_media_files(home, ".mp4"))
+    time.sleep(2.0)
+    assert len(_media_files(home, ".mp4")) == clips_after_stop, "nothing more is made after the stop"
+
+    again = client.submit(text, "draft", "motion", "piper", api_name="/render")
+    board, image, clip, voice, final, manifest = again.result(timeout=240)
+    stats = json.loads(Path(manifest).read_text())["stats"]
+    assert stats["cached"].get("video", 0) >= 1, stats
+    assert stats["executed"].get("image", 0) < 4, stats

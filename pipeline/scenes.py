@@ -1,0 +1,221 @@
+"""Editing a storyboard scene by scene, and step-by-step control: approve or upload a scene's image.
+
+Pure functions over `Storyboard` (each returns a new, validated storyboard), so the studio, the CLI and programs
+share them. Approving pins the image's content hash into the scene (`image: sha256:…`): every later render and
+clip uses exactly that picture, and the pin travels with the storyboard's YAML.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pipeline.credentials import Credentials
+from pipeline.errors import InputError
+from pipeline.plan import plan_render
+from pipeline.runner import Render
+from pipeline.store import Store, step_key
+from pipeline.storyboard import Scene, Storyboard, validate_storyboard
+
+SCENE_FIELDS = ("image_prompt", "video_prompt", "audio_script", "voice_id", "duration", "seed")
+UPLOAD_VERSION = "1"
+
+
+def _rebuilt(storyboard: Storyboard, scenes: list[dict[str, Any]]) -> Storyboard:
+    data = storyboard.model_dump(mode="json")
+    data["scenes"] = scenes
+    return validate_storyboard(data)
+
+
+def _scene_index(storyboard: Storyboard, number: int) -> int:
+    """1-based scene number (what a person sees) → index, with a clear message when out of range."""
+    if not 1 <= number <= len(storyboard.scenes):
+        raise InputError(f"scene: {number} is not a scene of this storyboard (1–{len(storyboard.scenes)})")
+    return number - 1
+
+
+def add_scene(storyboard: Storyboard, after: int | None = None, **fields: Any) -> Storyboard:
+    """A new scene after scene number `after` (default: at the end)."""
+    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    new = Scene(**{"image_prompt": "A new scene", **fields}).model_dump(mode="json", exclude_none=True)
+    at = len(scenes) if after is None else _scene_index(storyboard, after) + 1
+    scenes.insert(at, new)
+    return _rebuilt(storyboard, scenes)
+
+
+def remove_scene(storyboard: Storyboard, number: int) -> Storyboard:
+    index = _scene_index(storyboard, number)
+    if len(storyboard.scenes) == 1:
+        raise InputError("scenes: a storyboard needs at least one scene")
+    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    del scenes[index]
+    return _rebuilt(storyboard, scenes)
+
+
+def move_scene(storyboard: Storyboard, number: int, offset: int) -> Storyboard:
+    """Move scene `number` by `offset` places (−1 up, +1 down); cached outputs follow their scene."""
+    index = _scene_index(storyboard, number)
+    target = max(0, min(len(storyboard.scenes) - 1, index + offset))
+    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    scenes.insert(target, scenes.pop(index))
+    return _rebuilt(storyboard, scenes)
+
+
+def update_scene(storyboard: Storyboard, number: int, **fields: Any) -> Storyboard:
+    """Change some of a scene's fields. Changing its image prompt or seed drops an approved image."""
+    index = _scene_index(storyboard, number)
+    unknown = set(fields) - set(Scene.model_fields)
+    if unknown:
+        raise InputError(f"scene: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(SCENE_FIELDS)}")
+    current = storyboard.scenes[index].model_dump(mode="json")
+    if any(k in fields and fields[k] != current.get(k) for k in ("image_prompt", "seed")) and "image" not in fields:
+        fields["image"] = None
+    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    scenes[index] = {k: v for k, v in {**current, **fields}.items() if v is not None}
+    return _rebuilt(storyboard, scenes)
+
+
+def reroll_image(storyboard: Storyboard, number: int, rng: random.Random | None = None) -> Storyboard:
+    """Ask for a different picture: a new random seed for the scene (its approval is dropped)."""
+    return update_scene(storyboard, number, seed=(rng or random.SystemRandom()).randrange(2**32))
+
+
+def approve_image(
+    storyboard: Storyboard, number: int, *, store: Store | None = None, credentials: Credentials | None = None
+) -> Storyboard:
+    """Pin the image this scene's settings made (it must have been generated and seen first)."""
+    index = _scene_index(storyboard, number)
+    store = store or Store()
+    credentials = credentials if credentials is not None else Credentials.from_env()
+    plan = plan_render(storyboard, credentials)
+    render = Render(storyboard, "", lambda event: None, store=store, credentials=credentials)
+    asset = store.get(render.image_key(plan, plan.scenes[index]))
+    if asset is None:
+        raise InputError(f"scenes[{index}].image: generate this scene's image first, then approve it")
+    return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
+
+
+def upload_image(storyboard: Storyboard, number: int, path: str | Path, *, store: Store | None = None) -> Storyboard:
+    """Use one's own picture for a scene: fitted (scaled and centre-cropped) to the storyboard's size, then pinned."""
+    index = _scene_index(storyboard, number)
+    store = store or Store()
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img).convert("RGB")
+            fitted = ImageOps.fit(img, storyboard.size, Image.Resampling.LANCZOS)
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise InputError(f"scenes[{index}].image: the uploaded file is not an image Pillow can read ({exc})") from None
+    work = store.workdir("upload")
+    out = work / "upload.png"
+    fitted.save(out, optimize=False)
+    asset = store.put(step_key("upload", version=UPLOAD_VERSION, size=storyboard.size), out, {"uploaded": True})
+    out.unlink(missing_ok=True)
+    work.rmdir()
+    return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
+
+
+def unpin_image(storyboard: Storyboard, number: int) -> Storyboard:
+    return update_scene(storyboard, number, image=None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The storyboard as a table and a settings form (the studio's editor; pure data, no UI library)
+
+TABLE_HEADERS = ["image prompt", "motion prompt", "narration", "voice", "seconds", "seed", "approved image"]
+
+
+def scene_table(storyboard: Storyboard) -> list[list[Any]]:
+    return [
+        [s.image_prompt, s.video_prompt, s.audio_script, s.voice_id or "", s.duration,
+         "" if s.seed is None else s.seed, (s.image or "")[7:19]]  # fmt: skip
+        for s in storyboard.scenes
+    ]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN from an emptied number cell
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def apply_scene_table(storyboard: Storyboard, rows: list[list[Any]]) -> Storyboard:
+    """The storyboard with its scenes as edited in the table (rows added at the end become scenes).
+
+    An approved image stays pinned while its row's image prompt and seed are unchanged.
+    """
+    rows = [r for r in rows if any(_cell(c) is not None for c in r[:6])]
+    old = storyboard.scenes
+    scenes = []
+    for i, row in enumerate(rows):
+        row = list(row) + [None] * (len(TABLE_HEADERS) - len(row))
+        image_prompt, video_prompt, audio_script, voice_id, duration, seed = (_cell(c) for c in row[:6])
+        scene: dict[str, Any] = {
+            "image_prompt": image_prompt or "",
+            "video_prompt": video_prompt or "",
+            "audio_script": audio_script or "",
+            "voice_id": voice_id,
+            "duration": _number(duration, 5),
+            "seed": _number(seed, None),
+        }
+        # The pin follows the scene whose picture it is (matched by prompt and seed, wherever the row moved).
+        for prev in old:
+            if prev.image and prev.image_prompt == scene["image_prompt"] and prev.seed == scene["seed"]:
+                scene["image"] = prev.image
+                break
+        scenes.append({k: v for k, v in scene.items() if v is not None})
+    return _rebuilt(storyboard, scenes)
+
+
+def _number(value: Any, default: Any) -> Any:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value  # validation names the field and what is allowed
+    return int(number) if number.is_integer() else number
+
+
+SETTING_FIELDS = (
+    "title", "style", "resolution",
+    "image.provider", "video.provider", "voice.provider",
+    "image.model", "image.steps", "image.guidance", "image.seed",
+    "video.content_moderation.public_figure_threshold",
+    "voice.voice_id", "voice.stability", "voice.similarity_boost",
+)  # fmt: skip
+
+
+def settings_of(storyboard: Storyboard) -> list[Any]:
+    """The values of SETTING_FIELDS, in order."""
+    data = storyboard.model_dump(mode="json")
+    values = []
+    for dotted in SETTING_FIELDS:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value[part]
+        values.append(value)
+    return values
+
+
+def apply_settings(storyboard: Storyboard, values: list[Any]) -> Storyboard:
+    """The storyboard with SETTING_FIELDS set to `values` (blank text means the provider's default)."""
+    data = storyboard.model_dump(mode="json")
+    for dotted, value in zip(SETTING_FIELDS, values):
+        *parents, last = dotted.split(".")
+        target = data
+        for part in parents:
+            target = target[part]
+        if isinstance(value, str):
+            value = value.strip() or None
+        if last == "provider" and value != target.get("provider"):
+            target["model"] = None  # a model id belongs to its provider
+        if value is None and last not in ("model", "seed", "voice_id"):
+            continue  # a required setting left blank keeps its value
+        target[last] = _number(value, None) if last in ("seed", "steps") else value
+    return validate_storyboard(data)
