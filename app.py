@@ -398,24 +398,35 @@ def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[
 
 
 def _settings_components() -> list[gr.components.Component]:
-    """One input per scene_ops.SETTING_FIELDS entry, in that order."""
+    """One input per scene_ops.SETTING_FIELDS entry, in that order, laid out in groups."""
     credentials = Credentials.from_env()
-    return [
-        gr.Textbox(label="Title", max_lines=1),
-        gr.Dropdown([(p.label, n) for n, p in STYLE_PRESETS.items()], label="Style"),
-        gr.Dropdown(RESOLUTIONS, label="Resolution"),
-        gr.Dropdown(_provider_choices("image", credentials), label="Image provider"),
-        gr.Dropdown(_provider_choices("video", credentials), label="Video provider"),
-        gr.Dropdown(_provider_choices("voice", credentials), label="Voice provider"),
-        gr.Textbox(label="Image model (blank: provider default)", max_lines=1),
-        gr.Slider(1, 50, step=1, label="Image steps"),
-        gr.Slider(1.0, 10.0, step=0.1, label="Guidance"),
-        gr.Number(label="Project seed (blank: derived per scene)", precision=0),
-        gr.Dropdown(["auto", "low"], label="Video moderation: public figure threshold"),
-        gr.Textbox(label="Voice (blank: provider default)", max_lines=1),
-        gr.Slider(0.0, 1.0, step=0.05, label="Voice stability"),
-        gr.Slider(0.0, 1.0, step=0.05, label="Voice similarity"),
-    ]
+    with gr.Row():
+        project = [
+            gr.Textbox(label="Title", max_lines=1, scale=2),
+            gr.Dropdown([(p.label, n) for n, p in STYLE_PRESETS.items()], label="Style", scale=1),
+            gr.Dropdown(RESOLUTIONS, label="Resolution", scale=1),
+        ]
+    with gr.Accordion("Pipeline configuration", open=True):
+        providers = [
+            gr.Dropdown(_provider_choices(kind, credentials), label=f"{kind.capitalize()} provider")
+            for kind in ("image", "video", "voice")
+        ]
+    with gr.Accordion("Advanced settings", open=False):
+        with gr.Row():
+            image = [
+                gr.Textbox(label="Image model (blank: provider default)", max_lines=1),
+                gr.Slider(1, 50, step=1, label="Image steps"),
+                gr.Slider(1.0, 10.0, step=0.1, label="Guidance"),
+                gr.Number(label="Project seed (blank: per scene)", precision=0),
+            ]
+        with gr.Row():
+            video = [gr.Dropdown(["auto", "low"], label="Video moderation: public figure threshold")]
+            voice = [
+                gr.Textbox(label="Voice (blank: provider default)", max_lines=1),
+                gr.Slider(0.0, 1.0, step=0.05, label="Voice stability"),
+                gr.Slider(0.0, 1.0, step=0.05, label="Voice similarity"),
+            ]
+    return [*project, *providers, *image, *video, *voice]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
@@ -430,9 +441,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         with gr.Column(scale=3):
             summary = gr.Markdown()
             scenes_table = gr.Dataframe(
-                headers=scene_ops.TABLE_HEADERS, datatype=["str", "str", "str", "str", "number", "number", "str"],
-                interactive=True, wrap=True, label="Scenes (edit cells; add rows at the end)", static_columns=[6],
-                show_row_numbers=True, max_height=420,
+                headers=scene_ops.TABLE_HEADERS, datatype=["str", "str", "str", "str", "number", "str", "str"],
+                interactive=True, label="Scenes (edit cells; add rows at the end)", static_columns=[6],
+                show_row_numbers=True, max_height=420, column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
             )  # fmt: skip
             with gr.Row():
                 scene_number = gr.Number(1, label="Scene", precision=0, minimum=1, scale=1)
@@ -551,8 +562,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     forget_btn.click(forget_keys, None, [session_keys, provider_view, *provider_boxes], api_name="forget_keys")
 
     demo.load(start_session, [prefs, owner], [storyboard_box, owner, owner_shadow], api_name=False).then(
-        history, [owner_shadow], [history_table], api_name=False
-    )
+        form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden"
+    ).then(history, [owner_shadow], [history_table], api_name=False)
 
 demo.queue(default_concurrency_limit=2)
 
