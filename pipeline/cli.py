@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline render|validate|schema|providers`.
+"""Command line: `python -m pipeline render|validate|scene|projects|schema|providers`.
 
 Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason), 2 bad input,
 130 stopped by the user (finished steps stay cached).
@@ -45,6 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("validate", help="check a storyboard and report every problem")
     p.add_argument("storyboard", type=Path)
 
+    p = sub.add_parser("scene", help="step by step: one scene's image, clip or narration; approve or upload its image")
+    p.add_argument("action", choices=["image", "video", "voice", "approve", "upload", "reroll"],
+                   help="image/video/voice: make (or reuse) that output; approve: pin the scene's current image; "
+                   "upload FILE: pin your own image; reroll: a new seed for a different picture")  # fmt: skip
+    p.add_argument("storyboard", type=Path, help="approve/upload/reroll rewrite this file with the change")
+    p.add_argument("--scene", type=int, required=True, metavar="N", help="scene number, from 1")
+    p.add_argument("--file", type=Path, help="the image to upload (with `upload`)")
+
+    p = sub.add_parser("projects", help="list saved projects (studio and CLI), newest first")
+    p.add_argument("--owner", default="cli", help="whose projects (the CLI saves as 'cli')")
+
     sub.add_parser("schema", help="print the storyboard's JSON Schema")
     sub.add_parser("providers", help="list the providers by step")
 
@@ -59,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _providers()
         if args.command == "validate":
             return _validate(args.storyboard)
+        if args.command == "scene":
+            return _scene(args)
+        if args.command == "projects":
+            return _projects(args.owner)
         return _render(args)
     except InputError as exc:
         _print_problems(exc)
@@ -98,6 +113,47 @@ def _validate(path: Path) -> int:
     return EXIT_OK
 
 
+def _scene(args: argparse.Namespace) -> int:
+    from pipeline import scenes
+    from pipeline.runner import iter_scene_step
+    from pipeline.storyboard import load_storyboard
+
+    storyboard = load_storyboard(args.storyboard)
+    if args.action in ("approve", "upload", "reroll"):
+        if args.action == "upload" and args.file is None:
+            raise InputError("--file: give the image to upload")
+        changed = {
+            "approve": lambda: scenes.approve_image(storyboard, args.scene),
+            "upload": lambda: scenes.upload_image(storyboard, args.scene, args.file),
+            "reroll": lambda: scenes.reroll_image(storyboard, args.scene),
+        }[args.action]()
+        args.storyboard.write_text(changed.to_yaml(), encoding="utf-8")
+        pinned = changed.scenes[args.scene - 1].image
+        print(f"scene {args.scene}: {args.action} done" + (f" (image {pinned})" if pinned else ""))
+        return EXIT_OK
+    index = args.scene - 1
+    if not 0 <= index < len(storyboard.scenes):
+        raise InputError(f"--scene: {args.scene} is not a scene of this storyboard (1–{len(storyboard.scenes)})")
+    job = iter_scene_step(storyboard, index, args.action)
+    view = _PlainLines()
+    for event in job:
+        view.show(event)
+    if job.error is not None:
+        raise job.error
+    print(f"scene {args.scene} {args.action}: {job.result.path}")
+    return EXIT_OK
+
+
+def _projects(owner: str) -> int:
+    from pipeline.projects import Projects
+
+    for p in Projects().history(owner):
+        length = f"{p.duration:.1f} s" if p.duration else "not rendered"
+        print(f"{p.id}  {p.updated[:16].replace('T', ' ')}  {p.title!r}  {length}  "
+              f"{'/'.join(p.providers.values()) or '-'}  {p.video or ''}")  # fmt: skip
+    return EXIT_OK
+
+
 def _render(args: argparse.Namespace) -> int:
     from pipeline.runner import iter_render
     from pipeline.storyboard import load_storyboard
@@ -132,6 +188,7 @@ def _render(args: argparse.Namespace) -> int:
 
     # With --events, stdout carries only JSON lines; the summary goes to stderr.
     summary = sys.stderr if args.events else sys.stdout
+    _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache)", file=summary)  # fmt: skip
@@ -149,6 +206,23 @@ def _render(args: argparse.Namespace) -> int:
         return EXIT_STOPPED
     print("failed: the render ended without a result", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _record_project(path: Path, storyboard: Any, job: Any) -> None:
+    """The CLI's renders join the project history too (owner 'cli'), one project per storyboard file."""
+    from pipeline.projects import Projects
+
+    projects = Projects()
+    text = path.read_text(encoding="utf-8")
+    existing = next((p.id for p in projects.history("cli", 10_000) if p.title == f"{storyboard.title} ({path.name})"), None)
+    project = projects.save("cli", f"{storyboard.title} ({path.name})", text, existing)
+    result = job.result
+    providers = {"image": storyboard.image.provider, "video": storyboard.video.provider,
+                 "voice": storyboard.voice.provider}  # fmt: skip
+    projects.record_render(project, job.render_id, status="done" if result else "failed", storyboard=text,
+                           providers=providers, duration=result.duration if result else None,
+                           video=str(result.output.resolve()) if result else None,
+                           manifest=str(result.manifest) if result else None)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
