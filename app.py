@@ -28,6 +28,7 @@ from pipeline.plan import plan_render
 from pipeline.projects import Projects
 from pipeline.providers import registry
 from pipeline.runner import iter_render, iter_scene_step
+from pipeline.settings import reelsmith_home
 from pipeline.store import Store
 from pipeline.storyboard import Storyboard, parse_storyboard
 from pipeline.styles import STYLE_PRESETS
@@ -262,6 +263,12 @@ def render(
     board = RenderBoard()
     job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
                       credentials=_credentials(keys))  # fmt: skip
+    # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
+    yield from _stream(job, board, folder, projects, project, storyboard, text)
+
+
+def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, project: str, storyboard: Storyboard,
+            text: str) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     last = 0.0
     shown: tuple = ()
     for event in job:
@@ -277,7 +284,8 @@ def render(
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):
             shown, last = previews, now
             yield (board.html(), *(_publish(p, folder) for p in previews), _publish(board.final, folder),
-                   _publish(board.manifest, folder), project)  # fmt: skip
+                   _publish(board.manifest, folder), [(_publish(p, folder), c) for p, c in board.gallery()],
+                   project)  # fmt: skip
     if job.result is not None:
         manifest = Path(job.result.manifest)
         projects.record_render(project, job.render_id, status="done", storyboard=text,
@@ -302,6 +310,10 @@ def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None
     index = int(number or 1) - 1
     folder = _session_dir(request)
     job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys))
+    yield from _scene_events(job, index, step, folder)
+
+
+def _scene_events(job: Any, index: int, step: str, folder: Path):
     notes: list[str] = []
     for event in job:
         if isinstance(event, StepWarning):
@@ -397,6 +409,17 @@ def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[
 # Layout
 
 
+def browser_state_secret() -> str:
+    """Browser-stored preferences are encrypted with a secret kept under REELSMITH_HOME, stable across restarts
+    (Gradio's default is a new secret per launch, which would forget every preference on restart)."""
+    path = reelsmith_home() / "browser-state.secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(uuid.uuid4().hex + uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
 def _settings_components() -> list[gr.components.Component]:
     """One input per scene_ops.SETTING_FIELDS entry, in that order, laid out in groups."""
     credentials = Credentials.from_env()
@@ -426,14 +449,22 @@ def _settings_components() -> list[gr.components.Component]:
                 gr.Slider(0.0, 1.0, step=0.05, label="Voice stability"),
                 gr.Slider(0.0, 1.0, step=0.05, label="Voice similarity"),
             ]
-    return [*project, *providers, *image, *video, *voice]
+    with gr.Accordion("Export", open=False):
+        with gr.Row():
+            output = [
+                gr.Dropdown([("MP4 (H.264/AAC, stream copy)", "mp4"), ("MOV (stream copy)", "mov"),
+                             ("WebM (VP9/Opus, transcoded)", "webm")], label="Format"),  # fmt: skip
+                gr.Dropdown(["low", "medium", "high"], label="Quality"),
+                gr.Checkbox(label="Watermark"),
+            ]
+    return [*project, *providers, *image, *video, *voice, *output]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
     session_keys = gr.State({})
     project_id = gr.State("")
-    prefs = gr.BrowserState({}, storage_key="reelsmith-preferences")
-    owner = gr.BrowserState("", storage_key="reelsmith-owner")
+    prefs = gr.BrowserState({}, storage_key="reelsmith-preferences", secret=browser_state_secret())
+    owner = gr.BrowserState("", storage_key="reelsmith-owner", secret=browser_state_secret())
     owner_shadow = gr.State("")
 
     gr.Markdown("# Reelsmith studio\nWrite a storyboard, press **Render**, watch every step, download the video.")
@@ -472,6 +503,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         image_preview = gr.Image(label="Latest image", type="filepath", interactive=False, height=320)
         clip_preview = gr.Video(label="Latest clip", interactive=False, height=320)
         voice_preview = gr.Audio(label="Latest narration", type="filepath", interactive=False)
+    scene_gallery = gr.Gallery(label="Scenes", columns=6, height=180, allow_preview=True, interactive=False)
     with gr.Row():
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
@@ -531,7 +563,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     render_event = render_btn.click(
         render,
         [storyboard_box, *provider_boxes, session_keys, owner_shadow, project_id],
-        [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file, project_id],
+        [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file, scene_gallery,
+         project_id],
         api_name="render",
         concurrency_limit=1,  # two cores: one render at a time, the rest wait in the queue
     )

@@ -41,6 +41,7 @@ class RenderBoard:
     scenes: int = 0
     steps: dict[tuple[int | None, str], StepState] = field(default_factory=dict)
     latest: dict[str, str] = field(default_factory=dict)  # media kind → path of the newest preview
+    images: dict[int, str] = field(default_factory=dict)  # scene → its picture, as soon as it exists
     warnings: list[str] = field(default_factory=list)
     status: str = "waiting"
     final: str | None = None
@@ -65,6 +66,8 @@ class RenderBoard:
             state.seconds = getattr(event, "seconds", None)
             if event.media and event.step in ("image", "video", "voice"):
                 self.latest[event.media] = event.path
+            if event.step == "image" and event.scene is not None:
+                self.images[event.scene] = event.path
         elif isinstance(event, StepFailed) and state:
             state.status, state.detail = "failed", event.reason
         elif isinstance(event, StepWarning):
@@ -82,6 +85,10 @@ class RenderBoard:
         else:
             return False
         return True
+
+    def gallery(self) -> list[tuple[str, str]]:
+        """Every scene's picture so far, in scene order, captioned."""
+        return [(self.images[i], f"Scene {i + 1}") for i in sorted(self.images)]
 
     @property
     def failures(self) -> list[str]:
@@ -109,4 +116,6 @@ class RenderBoard:
         text = {"running": f"{state.fraction:.0%}", "cached": "cached", "done": "done", "failed": "failed",
                 "queued": "queued", "skipped": "not needed"}[state.status]  # fmt: skip
         title = f" title='{html.escape(state.detail, quote=True)}'" if state.detail else ""
+        if state.status == "running" and state.detail:  # "queued at Runway", "retrying in 5 s"
+            text += f"<br><small>{html.escape(state.detail[:40])}</small>"
         return f"<td class='{state.status}'{title}>{_ICONS[state.status]} {label}{text}</td>"

@@ -188,6 +188,7 @@ SETTING_FIELDS = (
     "image.model", "image.steps", "image.guidance", "image.seed",
     "video.content_moderation.public_figure_threshold",
     "voice.voice_id", "voice.stability", "voice.similarity_boost",
+    "output.format", "output.quality", "output.watermark",
 )  # fmt: skip
 
 

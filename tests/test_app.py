@@ -33,7 +33,8 @@ def test_render_streams_updates_and_returns_a_playable_video(studio):
     assert job.status().success, job.status()
     assert len(updates) >= 3, "progress streams while rendering"
     assert any(u[1] for u in updates[:-1]), "an image preview arrives before the end"
-    board, image, clip, voice, final, manifest = job.result()
+    board, image, clip, voice, final, manifest, gallery = job.result()
+    assert len(gallery) == 1 and gallery[0]["caption"] == "Scene 1"
     assert "Done" in board
     report = ffprobe(Path(final))
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
@@ -123,7 +124,7 @@ def test_cancelling_a_render_stops_it_and_the_next_run_reuses_cached_steps(studi
     assert len(_media_files(home, ".mp4")) == clips_after_stop, "nothing more is made after the stop"
 
     again = client.submit(text, "draft", "motion", "piper", api_name="/render")
-    board, image, clip, voice, final, manifest = again.result(timeout=240)
+    board, image, clip, voice, final, manifest, gallery = again.result(timeout=240)
     stats = json.loads(Path(manifest).read_text())["stats"]
     assert stats["cached"].get("video", 0) >= 1, stats
     assert stats["executed"].get("image", 0) < 4, stats

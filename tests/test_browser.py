@@ -49,3 +49,61 @@ def test_render_an_example_and_play_the_final_video(browser, launched_studio):
     cells = page.eval_on_selector_all(".board td", "tds => tds.map(td => td.className)")
     assert cells and all(c in ("done", "cached", "skipped") for c in cells if c), cells
     assert "skipped" in cells, "the silent second scene's narration reads as not needed"
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")
+    return page, errors
+
+
+def test_preferences_are_remembered_in_the_browser(browser, launched_studio):
+    url, _ = launched_studio
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")
+    style = page.get_by_label("Style")
+    style.click()
+    page.get_by_role("option", name="3D render").click()
+    page.wait_for_function("() => localStorage.getItem('reelsmith-preferences') !== null")
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")
+    style = page.get_by_label("Style")
+    for _ in range(50):  # the page's load event applies the stored preferences a moment after the first paint
+        if style.input_value() == "3D render":
+            break
+        page.wait_for_timeout(200)
+    assert style.input_value() == "3D render"
+    context.close()
+
+
+def test_closing_the_tab_stops_its_render(browser, launched_studio):
+    import time
+
+    url, home = launched_studio
+    page, _ = _open(browser, url)
+    text = "title: Closed tab\nscenes:\n" + "".join(
+        f"  - image_prompt: Mountain pass number {i} in deep snow\n    video_prompt: slow zoom in\n    duration: 10\n"
+        for i in range(6)
+    )
+    page.get_by_text("Storyboard as YAML (import / export)").click()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(text)
+    page.wait_for_function("() => document.body.innerText.includes('Closed tab')")
+    page.get_by_role("button", name="Render", exact=True).click()
+    deadline = time.monotonic() + 60
+    while not list((home / "media").rglob("*.mp4")) and time.monotonic() < deadline:  # the first clip exists
+        time.sleep(0.1)
+    page.close()
+    time.sleep(1.5)
+    clips = len(list((home / "media").rglob("*.mp4")))
+    time.sleep(6.0)
+    assert 1 <= clips < 6
+    assert len(list((home / "media").rglob("*.mp4"))) == clips, "the render went on after its tab closed"
