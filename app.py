@@ -46,6 +46,8 @@ CSS = (
     ".board table{border-collapse:collapse}.board td,.board th{padding:4px 10px;border:1px solid #8884}"
     ".board td.running{background:#fff3c4}.board td.done{background:#d9f7d9}.board td.cached{background:#dcecff}"
     ".board td.failed{background:#ffd6d6}"
+    # Gradio fits the grid to the number of pictures (two scenes = two half-width tiles): keep thumbnails small.
+    "#scene-gallery .grid-container{grid-template-columns:repeat(8,minmax(90px,1fr))!important}"
 )
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -503,7 +505,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         image_preview = gr.Image(label="Latest image", type="filepath", interactive=False, height=320)
         clip_preview = gr.Video(label="Latest clip", interactive=False, height=320)
         voice_preview = gr.Audio(label="Latest narration", type="filepath", interactive=False)
-    scene_gallery = gr.Gallery(label="Scenes", columns=6, height=180, allow_preview=True, interactive=False)
+    scene_gallery = gr.Gallery(label="Scenes", columns=8, height=190, object_fit="contain", allow_preview=True,
+                               interactive=False, elem_id="scene-gallery")  # fmt: skip
     with gr.Row():
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
