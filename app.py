@@ -371,7 +371,7 @@ def upload_image(text: str, number: float, path: str | None, request: gr.Request
 # History
 
 
-HISTORY_HEADERS = ["project", "title", "updated", "renders", "length (s)", "providers"]
+HISTORY_HEADERS = ["project", "title", "updated", "renders", "length (s)", "providers", "final video"]
 
 
 def _owner(owner: str | None, request: gr.Request | None) -> str:
@@ -384,7 +384,8 @@ def history(owner: str | None, request: gr.Request) -> list[list[Any]]:
     owner = _owner(owner, request)
     return [
         [p.id, p.title, p.updated.replace("T", " ")[:16], p.renders,
-         round(p.duration, 1) if p.duration else "", " · ".join(p.providers.values())]  # fmt: skip
+         round(p.duration, 1) if p.duration else "", " · ".join(p.providers.values()),
+         "✓ open to play" if p.video and Path(p.video).exists() else "—"]  # fmt: skip
         for p in Projects().history(owner)
     ]
 
