@@ -128,3 +128,15 @@ def test_cancelling_a_render_stops_it_and_the_next_run_reuses_cached_steps(studi
     stats = json.loads(Path(manifest).read_text())["stats"]
     assert stats["cached"].get("video", 0) >= 1, stats
     assert stats["executed"].get("image", 0) < 4, stats
+
+
+def test_history_lists_a_render_and_reopens_it(studio):
+    client, _ = studio
+    text = "title: reopen me\nscenes:\n  - image_prompt: A quiet library\n    duration: 2\n"
+    client.predict(text, "draft", "motion", "piper", api_name="/render")
+    rows = client.predict(api_name="/history")["data"]
+    row = next(r for r in rows if r[1] == "reopen me")
+    assert row[3] == 1 and row[4] == 2.0 and row[5] == "draft · motion · piper" and row[6].startswith("✓")
+    reopened, video, manifest = client.predict(row[0], api_name="/open_project")
+    assert reopened.strip() == text.strip()
+    assert ffprobe(Path(video))["format"]["duration"].startswith("2.0")
