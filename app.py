@@ -261,7 +261,10 @@ def render(
     folder = _session_dir(request)
     owner = _owner(owner, request)
     projects = Projects()
-    project = projects.save(owner, storyboard.title, text, project or None)
+    # The open project continues while its title does; a new title (an example, an import) is a new project.
+    current = projects.get(owner, project) if project else None
+    project = projects.save(owner, storyboard.title, text, current.id if current and current.title == storyboard.title
+                            else None)  # fmt: skip
     board = RenderBoard()
     job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
                       credentials=_credentials(keys))  # fmt: skip

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline render|validate|scene|projects|schema|providers`.
+"""Command line: `python -m pipeline render|validate|estimate|ledger|scene|projects|schema|providers`.
 
 Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason), 2 bad input,
 130 stopped by the user (finished steps stay cached).
@@ -41,6 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for kind in ("image", "video", "voice"):
         p.add_argument(f"--{kind}-provider", metavar="NAME", help=f"use this {kind} provider (see `providers`)")
     p.add_argument("--events", action="store_true", help="print every event as a JSON line instead of a table")
+    p.add_argument("--budget", type=float, metavar="USD",
+                   help="refuse to start above this estimate, and never spend past it during the render")  # fmt: skip
+
+    p = sub.add_parser("estimate", help="what a render would cost now, per scene and step (cached steps cost $0)")
+    p.add_argument("storyboard", type=Path)
+    for kind in ("image", "video", "voice"):
+        p.add_argument(f"--{kind}-provider", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print the estimate as JSON")
+
+    p = sub.add_parser("ledger", help="what was spent: by day, provider and render")
+    p.add_argument("--json", action="store_true", help="every ledger row as JSON")
 
     p = sub.add_parser("validate", help="check a storyboard and report every problem")
     p.add_argument("storyboard", type=Path)
@@ -70,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _providers()
         if args.command == "validate":
             return _validate(args.storyboard)
+        if args.command == "estimate":
+            return _estimate(args)
+        if args.command == "ledger":
+            return _ledger(args.json)
         if args.command == "scene":
             return _scene(args)
         if args.command == "projects":
@@ -144,6 +159,40 @@ def _scene(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _estimate(args: argparse.Namespace) -> int:
+    from pipeline.estimate import estimate_cost
+    from pipeline.storyboard import load_storyboard
+
+    storyboard = load_storyboard(args.storyboard).with_providers(
+        image=args.image_provider, video=args.video_provider, voice=args.voice_provider
+    )
+    estimate = estimate_cost(storyboard)
+    if args.json:
+        print(json.dumps(estimate.to_dict(), indent=2))
+        return EXIT_OK
+    print(f"{'scene':>5}  {'step':<6} {'provider':<11} {'units':>16} {'cost':>9}  state")
+    for scene, step, provider, units, usd, state in estimate.table():
+        print(f"{scene:>5}  {step:<6} {provider:<11} {units:>16} {usd:>9}  {state}")
+    print(f"total ${estimate.total:.2f} (the cache saves ${estimate.saved:.2f}); prices as of {estimate.prices_as_of}")
+    return EXIT_OK
+
+
+def _ledger(as_json: bool) -> int:
+    from pipeline.ledger import Ledger
+
+    ledger = Ledger()
+    if as_json:
+        print(json.dumps(ledger.rows(), indent=2))
+        return EXIT_OK
+    summary = ledger.summary()
+    for group in ("day", "provider", "render"):
+        print(f"by {group}:")
+        for key, usd in sorted(summary[group].items()):
+            print(f"  {key:<28} ${usd:.4f}")
+    print(f"total ${ledger.total():.4f}")
+    return EXIT_OK
+
+
 def _projects(owner: str) -> int:
     from pipeline.projects import Projects
 
@@ -162,7 +211,7 @@ def _render(args: argparse.Namespace) -> int:
         image=args.image_provider, video=args.video_provider, voice=args.voice_provider
     )
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
-    job = iter_render(storyboard, args.output)
+    job = iter_render(storyboard, args.output, budget=args.budget)
     if args.events:
         view: _View = _JsonLines()
     elif sys.stdout.isatty():
@@ -190,8 +239,9 @@ def _render(args: argparse.Namespace) -> int:
     summary = sys.stderr if args.events else sys.stdout
     _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
+        spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
-              f"{final.executed} steps ran, {final.cached} from cache)", file=summary)  # fmt: skip
+              f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
         return EXIT_OK
     if isinstance(final, RenderCancelled):
         print(f"stopped: {final.kept} finished steps kept in the cache; run again to continue", file=sys.stderr)

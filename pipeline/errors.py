@@ -4,6 +4,7 @@
     ├── InputError              bad storyboard / option; carries field-level problems
     ├── MediaError              ffmpeg or a media file did something unexpected
     ├── Cancelled               the user stopped the render
+    ├── BudgetExceeded          a paid step would take the render past its budget (it was not started)
     └── ProviderError           a step's provider could not deliver (names scene, step, reason)
         ├── MissingKey          no key for a paid provider (env or session)
         ├── AuthenticationFailed the provider refused the key
@@ -56,6 +57,10 @@ class MediaError(StudioError):
 
 class Cancelled(StudioError):
     """The render was stopped by the user; finished steps stay cached."""
+
+
+class BudgetExceeded(StudioError):
+    """A paid step was not started because it would take the render's spend past its budget."""
 
 
 class ProviderError(StudioError):

@@ -25,7 +25,19 @@ from typing import Any, Callable, Iterator
 
 from pipeline import __version__
 from pipeline.credentials import Credentials
-from pipeline.errors import Cancelled, InputError, MediaError, ProviderError, ProviderFailed, StudioError
+from pipeline.journal import Journal
+from pipeline.ledger import Ledger, Spend
+from pipeline.pricing import StepCost, step_cost
+from pipeline.errors import (
+    BudgetExceeded,
+    Cancelled,
+    InputError,
+    MediaError,
+    Problem,
+    ProviderError,
+    ProviderFailed,
+    StudioError,
+)
 from pipeline.events import (
     Event,
     MediaKind,
@@ -83,6 +95,7 @@ class RenderResult:
     scenes: list[SceneResult]
     executed: dict[str, int] = field(default_factory=dict)
     cached: dict[str, int] = field(default_factory=dict)
+    spent: float = 0.0
 
 
 class Render:
@@ -98,9 +111,16 @@ class Render:
         cancel: CancelToken | None = None,
         render_id: str | None = None,
         credentials: Credentials | None = None,
+        budget: float | None = None,
     ):
         tune_allocator()
         self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.budget = budget  # USD: no paid call is made that would take this render's spend past it
+        self.spent = 0.0
+        self._reserved = 0.0
+        self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
+        self._ledger: Ledger | None = None
+        self._journal: Journal | None = None
         self.storyboard = storyboard
         self.output = Path(output)
         self.emit = emit
@@ -118,6 +138,8 @@ class Render:
         started = time.monotonic()
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
         plan = plan_render(self.storyboard, self.credentials)
+        if self.budget is not None:
+            self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),
                                 plan.providers))  # fmt: skip
         for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
@@ -146,7 +168,7 @@ class Render:
         seconds = time.monotonic() - started
         manifest = self._write_manifest(plan, scenes, final, duration, seconds)
         return RenderResult(self.render_id, self.output, manifest, duration, seconds, scenes,
-                            dict(self.executed), dict(self.cached))  # fmt: skip
+                            dict(self.executed), dict(self.cached), self.spent)  # fmt: skip
 
     @staticmethod
     def _raise_first(outcomes: list[Any]) -> None:
@@ -210,16 +232,16 @@ class Render:
             return Asset(f"pinned:{scene.pinned_image}", scene.pinned_image, path, {"pinned": True})
         provider = plan.image_provider
         return await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
-                                lambda ctx: provider.generate(scene.image, ctx))  # fmt: skip
+                                lambda ctx: provider.generate(scene.image, ctx),
+                                cost=self._cost("image", provider, scene.image, scene.image.model))  # fmt: skip
 
     def image_key(self, plan: RenderPlan, scene: ScenePlan) -> str:
         provider = plan.image_provider
         return step_key("image", provider=provider.name, version=provider.version,
                         request=provider.cache_fields(scene.image), **self._owner(provider))  # fmt: skip
 
-    async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
-        provider = plan.video_provider
-        request = VideoRequest(
+    def video_request(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> VideoRequest:
+        return VideoRequest(
             image_path=image.path,
             image_sha256=image.sha256,
             prompt=scene.video_prompt,
@@ -227,27 +249,84 @@ class Render:
             width=plan.profile.width,
             height=plan.profile.height,
             seed=scene.seed,
-            model=provider.resolve_model(plan.storyboard.video.model),
+            model=plan.video_provider.resolve_model(plan.storyboard.video.model),
             public_figure_threshold=plan.storyboard.video.content_moderation.public_figure_threshold,
             delivery=plan.profile,
         )
-        return await self._step(
-            scene.index, "video", provider.name, "video",
-            step_key("video", provider=provider.name, version=provider.version,
-                     request=provider.cache_fields(request), **self._owner(provider)),
-            lambda ctx: provider.generate(request, ctx),
-        )  # fmt: skip
 
-    async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
+    def video_key(self, plan: RenderPlan, request: VideoRequest) -> str:
+        provider = plan.video_provider
+        return step_key("video", provider=provider.name, version=provider.version,
+                        request=provider.cache_fields(request), **self._owner(provider))  # fmt: skip
+
+    def voice_key(self, plan: RenderPlan, scene: ScenePlan) -> str | None:
         if scene.voice is None:
             return None
         provider, request = plan.voice_provider, scene.voice
-        return await self._step(
-            scene.index, "voice", provider.name, "audio",
-            step_key("voice", provider=provider.name, version=provider.version, model=request.model,
-                     request=provider.cache_fields(request), **self._owner(provider)),
-            lambda ctx: provider.generate(request, ctx),
-        )  # fmt: skip
+        return step_key("voice", provider=provider.name, version=provider.version, model=request.model,
+                        request=provider.cache_fields(request), **self._owner(provider))  # fmt: skip
+
+    async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
+        provider, request = plan.video_provider, self.video_request(plan, scene, image)
+        return await self._step(scene.index, "video", provider.name, "video", self.video_key(plan, request),
+                                lambda ctx: provider.generate(request, ctx),
+                                cost=self._cost("video", provider, request, request.model))  # fmt: skip
+
+    async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
+        key = self.voice_key(plan, scene)
+        if key is None or scene.voice is None:
+            return None
+        provider, request = plan.voice_provider, scene.voice
+        return await self._step(scene.index, "voice", provider.name, "audio", key,
+                                lambda ctx: provider.generate(request, ctx),
+                                cost=self._cost("voice", provider, request, request.model))  # fmt: skip
+
+    # -- money: estimate, budget, ledger ------------------------------------------------------------------
+
+    @staticmethod
+    def _cost(step: str, provider: Any, request: Any, model: str | None) -> StepCost | None:
+        return step_cost(step, provider, request, model) if getattr(provider, "paid", False) else None
+
+    def _check_budget(self, plan: RenderPlan) -> None:
+        from pipeline.estimate import estimate_plan
+
+        estimate = estimate_plan(self, plan)
+        if estimate.total > (self.budget or 0) + 1e-9:
+            paid = sorted({s.provider for scene in estimate.scenes for s in scene if s.due > 0})
+            raise InputError([Problem("budget", f"the estimate ${estimate.total:.2f} is above the budget "
+                                      f"${self.budget:.2f}: raise the budget, shorten or remove scenes, approve "
+                                      f"images you already have, or switch {', '.join(paid)} to an offline "
+                                      "provider")])  # fmt: skip
+
+    def _reserve(self, cost: StepCost, scene: int | None) -> None:
+        if self.budget is not None and self.spent + self._reserved + cost.usd > self.budget + 1e-9:
+            where = f"scene {scene + 1} {cost.step}" if scene is not None else cost.step
+            raise BudgetExceeded(
+                f"{where}: not started — it costs ${cost.usd:.2f} and this render has spent ${self.spent:.2f} "
+                f"(+${self._reserved:.2f} running) of its ${self.budget:.2f} budget; finished steps are kept, "
+                "raise the budget to continue"
+            )
+        self._reserved += cost.usd
+
+    def _settle(self, cost: StepCost, scene: int | None, key: str, meta: dict[str, Any], paid: bool) -> None:
+        self._reserved -= cost.usd
+        if not paid:
+            return
+        self.spent = round(self.spent + cost.usd, 6)
+        if self._ledger is None:
+            self._ledger = Ledger()
+        provider_cls = type(self._provider_named(cost.provider))
+        self._ledger.record(Spend(self.render_id, scene, cost.step, cost.provider, cost.model, cost.units, cost.unit,
+                                  cost.usd, meta.get("provider_task_id"),
+                                  self.credentials.fingerprint(getattr(provider_cls, "key_env_var", None)), key))  # fmt: skip
+
+    def _provider_named(self, name: str) -> Any:
+        from pipeline.providers import registry
+
+        for kind in ("image", "video", "voice"):
+            if name in registry.names(kind):
+                return registry.get(kind, name)
+        return None
 
     async def run_scene(self, index: int, step: str) -> Asset | None:
         """Step-by-step control: one scene's image, clip (from its approved or cached image) or narration alone.
@@ -336,19 +415,28 @@ class Render:
         key: str,
         produce: Callable[[StepContext], StepOutput],
         limit: str | None = None,
+        cost: StepCost | None = None,
     ) -> Asset:
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:  # two scenes asking for the same output make it once
             # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
             asset = self._cached(scene, step, provider, media, key)
             if asset is not None:
+                if cost is not None:
+                    self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
                 return asset
             async with self._limits[limit or provider]:
                 self.cancel.check()
                 # Another render (another session) may have made it while this one waited for a slot.
                 asset = self._cached(scene, step, provider, media, key)
                 if asset is not None:
+                    if cost is not None:
+                        self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
                     return asset
+                if cost is not None:
+                    self._reserve(cost, scene)  # raises BudgetExceeded before any paid call
+                    if self._journal is None:
+                        self._journal = Journal()
                 self.emit(StepStarted(scene, step, provider))
                 self.executed[step] = self.executed.get(step, 0) + 1
                 workdir = self.store.workdir(step)
@@ -359,11 +447,17 @@ class Render:
                     on_warning=lambda m: self.emit(StepWarning(scene, step, m)),
                     credentials=self.credentials,
                     scene=scene,
+                    journal=self._journal if cost is not None else None,
+                    step_key=key,
                 )
                 started = time.monotonic()
+                paid = False
                 try:
                     out = await asyncio.to_thread(produce, ctx)
+                    paid = True
                     asset = await asyncio.to_thread(self.store.put, key, out.path, out.meta)
+                    if cost is not None and self._journal is not None:
+                        await asyncio.to_thread(self._journal.ended, key, "stored")
                 except Cancelled:
                     raise
                 except ProviderError as exc:
@@ -380,6 +474,11 @@ class Render:
                     raise error from exc
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)
+                    if cost is not None:
+                        await asyncio.to_thread(self._settle, cost, scene, key, out.meta if paid else {}, paid)
+                        if paid:
+                            self.costs[(scene, step)] = {"usd": cost.usd, "cached": False, "units": cost.units,
+                                                         "unit": cost.unit}  # fmt: skip
             info = {k: v for k, v in asset.meta.items() if isinstance(v, (int, float, str, bool))}
             self.emit(StepFinished(scene, step, provider, str(asset.path), media,
                                    round(time.monotonic() - started, 3), info))  # fmt: skip
@@ -429,10 +528,15 @@ class Render:
                     "narration_seconds": s.voice.meta.get("duration") if s.voice else None,
                     "steps": {"image": ref(s.image), "video": ref(s.video), "voice": ref(s.voice),
                               "segment": ref(s.segment), "mix": ref(s.mix)},  # fmt: skip
+                    "cost": {step: self.costs[(s.index, step)] for step in ("image", "video", "voice")
+                             if (s.index, step) in self.costs},  # fmt: skip
+                    "cost_usd": round(sum(c["usd"] for (i, _), c in self.costs.items() if i == s.index), 6),
                 }
                 for s in scenes
             ],
             "stats": {"seconds": round(seconds, 3), "executed": self.executed, "cached": self.cached},
+            "cost": {"spent_usd": round(self.spent, 6), "budget_usd": self.budget,
+                     "saved_by_cache_usd": round(sum(c.get("saved", 0.0) for c in self.costs.values()), 6)},
             "storyboard": sb.model_dump(mode="json"),
         }
         path = manifest_path(self.output)
@@ -469,12 +573,13 @@ class RenderJob:
         render_id: str | None = None,
         credentials: Credentials | None = None,
         scene_step: tuple[int, str] | None = None,
+        budget: float | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
-                              render_id=render_id, credentials=credentials)  # fmt: skip
+                              render_id=render_id, credentials=credentials, budget=budget)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -502,6 +607,9 @@ class RenderJob:
         except InputError as exc:
             self.error = exc
             put(RenderFailed(str(exc), [str(p) for p in exc.problems], "input"))
+        except BudgetExceeded as exc:
+            self.error = exc
+            put(RenderFailed(str(exc), [str(exc)], "budget"))
         except (ProviderError, MediaError) as exc:
             self.error = exc
             put(RenderFailed(str(exc), [str(exc)], "media" if isinstance(exc, MediaError) else "provider"))
@@ -539,11 +647,12 @@ def render(
     store: Store | None = None,
     cancel: CancelToken | None = None,
     credentials: Credentials | None = None,
+    budget: float | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials)
+                 credentials=credentials, budget=budget)
     return asyncio.run(job.run())

@@ -1,0 +1,54 @@
+"""Before a run: what each scene's steps would cost now, with what the cache already holds at $0.
+
+Uses the render's own step keys, so "cached" here means exactly "will not run". A clip's key depends on its
+image's bytes: when the image is not made yet, the clip cannot be cached and is priced in full.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.credentials import Credentials
+from pipeline.plan import RenderPlan, plan_render
+from pipeline.pricing import CostEstimate, StepCost, step_cost
+from pipeline.store import Asset, Store
+from pipeline.storyboard import Storyboard
+
+
+def estimate_cost(
+    storyboard: Storyboard, *, credentials: Credentials | None = None, store: Store | None = None
+) -> CostEstimate:
+    """The cost of rendering `storyboard` now, per scene and step (raises InputError like a render would)."""
+    from pipeline.runner import Render
+
+    render = Render(storyboard, "", lambda event: None, store=store or Store(), credentials=credentials)
+    return estimate_plan(render, plan_render(storyboard, render.credentials))
+
+
+def estimate_plan(render: Any, plan: RenderPlan) -> CostEstimate:
+    store: Store = render.store
+    estimate = CostEstimate(plan.storyboard.title)
+    for scene in plan.scenes:
+        steps: list[StepCost] = []
+        image: Asset | None
+        if scene.pinned_image is not None:
+            path = store.find(scene.pinned_image)
+            image = Asset("pinned", scene.pinned_image, path) if path else None
+            steps.append(StepCost("image", "approved", None, 1, "image", 0.0, cached=True))
+        else:
+            image = store.get(render.image_key(plan, scene))
+            steps.append(step_cost("image", plan.image_provider, scene.image, scene.image.model,
+                                   cached=image is not None))  # fmt: skip
+        if image is not None:
+            request = render.video_request(plan, scene, image)
+            cached = store.get(render.video_key(plan, request)) is not None
+        else:
+            request, cached = render.video_request(plan, scene, Asset("", "", Path())), False
+        steps.append(step_cost("video", plan.video_provider, request, request.model, cached=cached))
+        if scene.voice is not None:
+            key = render.voice_key(plan, scene)
+            steps.append(step_cost("voice", plan.voice_provider, scene.voice, scene.voice.model,
+                                   cached=key is not None and store.get(key) is not None))  # fmt: skip
+        estimate.scenes.append(steps)
+    return estimate

@@ -1,0 +1,69 @@
+"""The remote-job journal: a paid task's id is on disk before we wait on it, so nothing is ever paid twice.
+
+Keyed by the step's cache key: submit → `submitted(key, provider, task id)` (fsync'd) → poll → download → store by
+content hash → index the key → `ended(key, "stored")`. A render restarted after a crash, a kill, a server restart or
+a page refresh finds the pending task under the same key and re-attaches to it instead of submitting again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import reelsmith_home
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    step_key TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    state TEXT NOT NULL,
+    submitted TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Journal:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else reelsmith_home() / "journal.sqlite3"
+        with closing(self._connect()) as db, db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")  # the commit fsyncs: a SIGKILL right after never loses the task id
+        return db
+
+    def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                (step_key, provider, task_id, json.dumps(extra), _now(), _now()),
+            )
+
+    def pending(self, step_key: str) -> dict[str, Any] | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT * FROM tasks WHERE step_key = ? AND state = 'pending'", (step_key,)).fetchone()
+        if row is None:
+            return None
+        return {"id": row["task_id"], "provider": row["provider"], **json.loads(row["extra"])}
+
+    def ended(self, step_key: str, state: str) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE tasks SET state = ?, updated = ? WHERE step_key = ?", (state, _now(), step_key))
+
+    def all(self) -> list[dict[str, Any]]:
+        with closing(self._connect()) as db:
+            return [dict(r) for r in db.execute("SELECT * FROM tasks ORDER BY submitted").fetchall()]
