@@ -62,14 +62,14 @@ def is_retryable(error: BaseException) -> bool:
 def only_refused(error: BaseException) -> bool:
     """For paid creates: retry only what proves the provider did not accept the request."""
     if isinstance(error, RateLimited):
-        return True
+        return error.retryable  # a hard cap (e.g. a daily limit) is a RateLimited that says retryable=False
     return isinstance(error, ProviderFailed) and error.retryable and error.status is None and "refused" in error.reason
 
 
 def http_error(exc: BaseException, provider: str) -> ProviderError | None:
     """httpx transport failures (timeouts, refused connections) as our errors; None for anything else."""
     if isinstance(exc, httpx.TimeoutException):
-        return ProviderTimeout(f"no answer within {TIMEOUT.read:.0f} s ({type(exc).__name__})", provider=provider,
+        return ProviderTimeout(f"no answer in time ({type(exc).__name__})", provider=provider,
                                advice="the provider is slow or unreachable; try again later")  # fmt: skip
     if isinstance(exc, httpx.ConnectError):
         return ProviderFailed("connection refused or unreachable", provider=provider, retryable=True,
