@@ -16,6 +16,7 @@ nothing was created (429, connection refused) are retried.
 from __future__ import annotations
 
 import email.utils
+import os
 import time
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
@@ -33,6 +34,14 @@ TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 ATTEMPTS = 3
 MAX_WAIT = 60.0  # never sleep longer than this for one retry, whatever Retry-After says
 BACKOFF = 1.0  # first back-off in seconds (doubled each time) when the provider gave no Retry-After
+
+
+def poll_interval(default: float) -> float:
+    """Seconds between polls of a remote task: the provider's advice, or REELSMITH_POLL_INTERVAL (tests, proxies)."""
+    try:
+        return float(os.environ.get("REELSMITH_POLL_INTERVAL") or default)
+    except ValueError:
+        return default
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:

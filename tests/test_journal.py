@@ -1,0 +1,106 @@
+"""Never pay twice: a CLI render SIGKILLed at any moment and started again submits each Runway task once.
+
+The fake Runway server runs in this process; the CLI runs as a real subprocess that we kill with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.media import ffprobe, streams
+from tests.wire.runway import FakeRunway
+from tests.wire.server import Reply
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parent.parent
+KEY = "canary-journal-runway-key"
+BOARD = """
+title: Kill me
+resolution: 1280x720
+image: {provider: draft}
+video: {provider: runway}
+voice: {provider: piper}
+scenes:
+""" + "".join(f"  - {{image_prompt: 'Harbour number {i} at dawn', video_prompt: slow pan right, duration: 2}}\n"
+              for i in range(3))  # fmt: skip
+CREATE = r"/v1/image_to_video"
+
+
+@pytest.fixture
+def runway():
+    server = FakeRunway(KEY, default_plan=("PENDING",) + ("RUNNING",) * 12 + ("SUCCEEDED",)).start()
+    yield server
+    server.stop()
+
+
+def _start(runway: FakeRunway, home: Path, board: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "REELSMITH_HOME": str(home), "RUNWAYML_API_SECRET": KEY, "RUNWAYML_BASE_URL": runway.url,
+           "REELSMITH_POLL_INTERVAL": "0.05", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "render", str(board), "-o", str(out)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def _wait(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
+    home, board, out = tmp_path / "home", tmp_path / "board.yaml", tmp_path / "out.mp4"
+    board.write_text(BOARD)
+
+    # 1. Killed before anything was submitted.
+    proc = _start(runway, home, board, out)
+    time.sleep(0.3)
+    _kill(proc)
+    assert runway.count("POST", CREATE) == 0
+
+    # 2. Killed after a submit, while the task runs at Runway.
+    proc = _start(runway, home, board, out)
+    _wait(lambda: runway.count("POST", CREATE) >= 1)
+    time.sleep(0.1)
+    _kill(proc)
+    submitted = runway.count("POST", CREATE)
+    assert 1 <= submitted <= 3
+
+    # 3. Killed after a task succeeded, while its output downloads (the download hangs).
+    runway.script("GET", r"/outputs/.*", [Reply(hang=30)])
+    proc = _start(runway, home, board, out)
+    _wait(lambda: runway.count("GET", r"/outputs/.*") >= 1)
+    time.sleep(0.2)
+    _kill(proc)
+
+    # 4. Started again: it re-attaches to every pending task and finishes.
+    proc = _start(runway, home, board, out)
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, output
+    assert runway.count("POST", CREATE) == 3, "each scene's clip was paid for exactly once"
+    report = ffprobe(out)
+    assert len(streams(report, "video")) == 1 and float(report["format"]["duration"]) == pytest.approx(6.0, abs=0.1)
+
+    # 5. Unchanged re-render: no request to Runway at all.
+    before = len(runway.requests)
+    proc = _start(runway, home, board, tmp_path / "again.mp4")
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    assert len(runway.requests) == before
+
+    # The key is in none of the files the renders wrote.
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in output
