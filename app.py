@@ -23,7 +23,8 @@ from pipeline import scenes as scene_ops
 from pipeline.board import RenderBoard
 from pipeline.credentials import KEY_VARS, Credentials
 from pipeline.errors import InputError
-from pipeline.events import RenderFailed, SceneStepDone, StepCached, StepFinished, StepWarning
+from pipeline.estimate import estimate_cost
+from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
 from pipeline.providers import registry
@@ -243,11 +244,29 @@ def validate(text: str, keys: dict[str, str] | None = None) -> str:
     return f"✓ '{storyboard.title}': {len(storyboard.scenes)} scenes, {seconds} s before narration, {storyboard.resolution}"
 
 
+COST_HEADERS = ["scene", "step", "provider", "units", "price", "state"]
+
+
+def estimate(text: str, image: str | None, video: str | None, voice: str | None, keys: dict[str, str] | None = None):
+    """What rendering now would cost, per scene and step: cached steps are $0, offline ones free."""
+    try:
+        storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
+        cost = estimate_cost(storyboard, credentials=_credentials(keys))
+    except InputError as exc:
+        raise _needs_fixing(str(exc)) from None
+    will_run = sum(1 for scene in cost.scenes for s in scene if not s.cached)
+    summary = (f"**Estimate: ${cost.total:.2f}** for {will_run} step(s) that will run; the cache saves "
+               f"${cost.saved:.2f}. Prices as of {cost.prices_as_of}."
+               + ("" if cost.total == 0 else f" Set a budget of at least ${cost.total:.2f} to render."))  # fmt: skip
+    return cost.table(), summary
+
+
 def render(
     text: str,
     image: str | None,
     video: str | None,
     voice: str | None,
+    budget: float | None,
     keys: dict[str, str] | None,
     owner: str | None,
     project: str | None,
@@ -258,6 +277,14 @@ def render(
         storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
+    try:
+        cost = estimate_cost(storyboard, credentials=_credentials(keys))
+    except InputError as exc:
+        raise _needs_fixing(str(exc)) from None
+    if cost.total > 0 and not budget:
+        # Paid work starts only when the person has seen the price and set a budget that covers it.
+        raise gr.Error(f"This render will cost ${cost.total:.2f} (see Cost). Set a budget of at least "
+                       f"${cost.total:.2f} to confirm.", print_exception=False)  # fmt: skip
     folder = _session_dir(request)
     owner = _owner(owner, request)
     projects = Projects()
@@ -267,7 +294,7 @@ def render(
                             else None)  # fmt: skip
     board = RenderBoard()
     job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
-                      credentials=_credentials(keys))  # fmt: skip
+                      credentials=_credentials(keys), budget=budget or None)  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
     yield from _stream(job, board, folder, projects, project, storyboard, text)
 
@@ -284,6 +311,8 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
             projects.record_render(project, job.render_id, status="failed", storyboard=text,
                                    providers=storyboard_providers(storyboard))  # fmt: skip
             raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
+        if isinstance(event, RenderFinished) and job.result is not None and job.result.spent:
+            gr.Info(f"Spent ${job.result.spent:.2f} on this render (ledger: python -m pipeline ledger)")
         previews = (board.latest.get("image"), board.latest.get("video"), board.latest.get("audio"))
         now = time.monotonic()
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):
@@ -499,6 +528,13 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                         example_labels=list(EXAMPLES))  # fmt: skip
         with gr.Column(scale=2):
             settings = _settings_components()
+            with gr.Accordion("Cost", open=True):
+                with gr.Row():
+                    budget_box = gr.Number(0, label="Budget in USD (0: none; needed when paid steps will run)", minimum=0,
+                                           scale=2)  # fmt: skip
+                    estimate_btn = gr.Button("Estimate cost", scale=1)
+                cost_summary = gr.Markdown("Offline providers are free. Press **Estimate cost** to price a render.")
+                cost_table = gr.Dataframe(headers=COST_HEADERS, interactive=False, max_height=240, visible=True)
             with gr.Row():
                 validate_btn = gr.Button("Validate")
                 render_btn = gr.Button("Render", variant="primary")
@@ -567,9 +603,11 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     export_btn.click(export_yaml, [storyboard_box], [export_file], api_name="export_storyboard")
 
     validate_btn.click(validate, [storyboard_box, session_keys], [validation], api_name="validate")
+    estimate_btn.click(estimate, [storyboard_box, *provider_boxes, session_keys], [cost_table, cost_summary],
+                       api_name="estimate_cost")  # fmt: skip
     render_event = render_btn.click(
         render,
-        [storyboard_box, *provider_boxes, session_keys, owner_shadow, project_id],
+        [storyboard_box, *provider_boxes, budget_box, session_keys, owner_shadow, project_id],
         [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file, scene_gallery,
          project_id],
         api_name="render",

@@ -140,3 +140,11 @@ def test_history_lists_a_render_and_reopens_it(studio):
     reopened, video, manifest = client.predict(row[0], api_name="/open_project")
     assert reopened.strip() == text.strip()
     assert ffprobe(Path(video))["format"]["duration"].startswith("2.0")
+
+
+def test_estimate_cost_prices_every_step(studio):
+    client, _ = studio
+    text = "title: priced\nscenes:\n  - image_prompt: A meadow\n    audio_script: Hello.\n    duration: 3\n"
+    table, summary = client.predict(text, "draft", "motion", "piper", api_name="/estimate_cost")
+    assert [row[1] for row in table["data"]] == ["image", "video", "voice"]
+    assert table["data"][1][3] == "3 seconds" and "**Estimate: $0.00**" in summary
