@@ -147,3 +147,18 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
     if problems:
         raise InputError(problems)
     return RenderPlan(sb, encode_profile(sb), scenes, image_p, video_p, voice_p)
+
+
+def unapproved_images(plan: RenderPlan) -> list[Problem]:
+    """A full render with a paid video provider pays for clips only from images a person approved (unless the
+    storyboard says `video.require_approval: false`)."""
+    video = plan.video_provider
+    if not video.paid or not plan.storyboard.video.require_approval:
+        return []
+    return [
+        Problem(f"scenes[{s.index}].image", f"approve this scene's image before paying {video.label or video.name} "
+                f"for its clip (studio: Step by step → Approve; CLI: python -m pipeline scene approve STORYBOARD "
+                f"--scene {s.index + 1}), or set video.require_approval: false")  # fmt: skip
+        for s in plan.scenes
+        if s.pinned_image is None
+    ]

@@ -65,7 +65,7 @@ from pipeline.media.segment import (
 )
 from pipeline.media.watermark import render_watermark
 from pipeline.memory import tune_allocator
-from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render
+from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images
 from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest
 from pipeline.store import Asset, Store, step_key
 from pipeline.storyboard import Storyboard
@@ -138,6 +138,8 @@ class Render:
         started = time.monotonic()
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
         plan = plan_render(self.storyboard, self.credentials)
+        if problems := unapproved_images(plan):
+            raise InputError(problems)
         if self.budget is not None:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),

@@ -67,6 +67,11 @@ class VideoSettings(_Model):
     provider: str = Field("motion", description="Video provider name (motion is offline).")
     model: str | None = Field(None, description="Model id; the provider's default when omitted.")
     content_moderation: ContentModeration = Field(default_factory=ContentModeration)
+    require_approval: bool = Field(
+        True,
+        description="With a paid video provider, make clips only from approved (seen) images. Set false to "
+        "let a render generate images and pay for their clips in one go.",
+    )
 
     _v = field_validator("provider")(lambda cls, v: _check_provider("video", v))
 

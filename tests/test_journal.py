@@ -25,7 +25,7 @@ BOARD = """
 title: Kill me
 resolution: 1280x720
 image: {provider: draft}
-video: {provider: runway}
+video: {provider: runway, require_approval: false}
 voice: {provider: piper}
 scenes:
 """ + "".join(f"  - {{image_prompt: 'Harbour number {i} at dawn', video_prompt: slow pan right, duration: 2}}\n"

@@ -18,7 +18,7 @@ from pipeline.storyboard import parse_storyboard
 BOARD = """
 title: Paid
 image: {provider: test-image}
-video: {provider: test-video}
+video: {provider: test-video, require_approval: false}
 voice: {provider: test-voice}
 scenes:
   - {image_prompt: A harbour at dawn, audio_script: Twelve chars, duration: 2}
@@ -116,3 +116,11 @@ def test_another_key_never_gets_the_first_keys_paid_outputs(paid, tmp_path):
     assert estimate_cost(sb, credentials=other).total == pytest.approx(0.4515)
     render(sb, tmp_path / "b.mp4", credentials=other)
     assert sum(c.kind == "video" for c in paid.calls) == 2 * videos
+
+
+def test_a_paid_render_needs_approved_images_unless_told_otherwise(paid, tmp_path):
+    sb = parse_storyboard(BOARD.replace(", require_approval: false", ""))
+    with pytest.raises(InputError) as caught:
+        render(sb, tmp_path / "out.mp4", credentials=KEYS)
+    assert [p.path for p in caught.value.problems] == ["scenes[0].image", "scenes[1].image", "scenes[2].image"]
+    assert "approve this scene's image before paying" in str(caught.value) and paid.calls == []
