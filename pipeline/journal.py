@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.settings import reelsmith_home
+from pipeline.db import Database, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -29,28 +28,20 @@ CREATE TABLE IF NOT EXISTS tasks (
 """
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
 
 class Journal:
     def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else reelsmith_home() / "journal.sqlite3"
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+        self.db = Database("journal.sqlite3", _SCHEMA, durable=True, path=path)
+        self.path = self.db.path
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # the commit fsyncs: a SIGKILL right after never loses the task id
-        return db
+        return self.db.connect()
 
     def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
         with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                (step_key, provider, task_id, json.dumps(extra), _now(), _now()),
+                (step_key, provider, task_id, json.dumps(extra), utc_now(), utc_now()),
             )
 
     def pending(self, step_key: str) -> dict[str, Any] | None:
@@ -62,7 +53,7 @@ class Journal:
 
     def ended(self, step_key: str, state: str) -> None:
         with closing(self._connect()) as db, db:
-            db.execute("UPDATE tasks SET state = ?, updated = ? WHERE step_key = ?", (state, _now(), step_key))
+            db.execute("UPDATE tasks SET state = ?, updated = ? WHERE step_key = ?", (state, utc_now(), step_key))
 
     def all(self) -> list[dict[str, Any]]:
         with closing(self._connect()) as db:

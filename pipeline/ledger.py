@@ -8,11 +8,10 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.settings import reelsmith_home
+from pipeline.db import Database, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -51,23 +50,18 @@ class Spend:
 
 class Ledger:
     def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else reelsmith_home() / "ledger.sqlite3"
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+        self.db = Database("ledger.sqlite3", _SCHEMA, durable=True, path=path)
+        self.path = self.db.path
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # money: every row is on disk when record() returns
-        return db
+        return self.db.connect()
 
     def record(self, spend: Spend) -> None:
         with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT INTO spend (time, render_id, scene, step, provider, model, units, unit, usd, task_id,"
                 " key_fingerprint, step_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (datetime.now(timezone.utc).isoformat(timespec="seconds"), spend.render_id, spend.scene, spend.step,
+                (utc_now(), spend.render_id, spend.scene, spend.step,
                  spend.provider, spend.model, spend.units, spend.unit, spend.usd, spend.task_id,
                  spend.key_fingerprint, spend.step_key),
             )  # fmt: skip

@@ -12,11 +12,10 @@ import sqlite3
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.settings import reelsmith_home
+from pipeline.db import Database, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -43,9 +42,6 @@ CREATE INDEX IF NOT EXISTS renders_project ON renders (project_id, created);
 """
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
 
 @dataclass(frozen=True)
 class ProjectRow:
@@ -63,20 +59,15 @@ class ProjectRow:
 
 class Projects:
     def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else reelsmith_home() / "projects.sqlite3"
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+        self.db = Database("projects.sqlite3", _SCHEMA, durable=False, path=path)
+        self.path = self.db.path
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA journal_mode = WAL")
-        return db
+        return self.db.connect()
 
     def save(self, owner: str, title: str, storyboard: str, project_id: str | None = None) -> str:
         """Create or update a project's storyboard; returns its id. Another owner's id is never updated."""
-        now = _now()
+        now = utc_now()
         with closing(self._connect()) as db, db:
             if project_id:
                 cur = db.execute(
@@ -105,9 +96,9 @@ class Projects:
         with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT OR REPLACE INTO renders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (render_id, project_id, _now(), status, duration, json.dumps(providers), video, manifest, storyboard),
+                (render_id, project_id, utc_now(), status, duration, json.dumps(providers), video, manifest, storyboard),
             )
-            db.execute("UPDATE projects SET updated = ? WHERE id = ?", (_now(), project_id))
+            db.execute("UPDATE projects SET updated = ? WHERE id = ?", (utc_now(), project_id))
 
     def history(self, owner: str, limit: int = 100) -> list[ProjectRow]:
         """The owner's projects, newest first, each with its newest finished render (if any)."""
