@@ -69,6 +69,30 @@ def encode_profile(storyboard: Storyboard) -> EncodeProfile:
     return EncodeProfile(width=width, height=height, **QUALITY_PRESETS[storyboard.output.quality])
 
 
+def video_request(
+    storyboard: Storyboard,
+    scene: ScenePlan,
+    provider: Provider,
+    profile: EncodeProfile,
+    image_path: Path = Path(),
+    image_sha256: str = "",
+) -> VideoRequest:
+    """The clip request for a scene (before its image exists, pre-flight checks it with an empty image)."""
+    width, height = storyboard.size
+    return VideoRequest(
+        image_path=image_path,
+        image_sha256=image_sha256,
+        prompt=scene.video_prompt,
+        duration=scene.duration,
+        width=width,
+        height=height,
+        seed=scene.seed,
+        model=provider.resolve_model(storyboard.video.model),
+        public_figure_threshold=storyboard.video.content_moderation.public_figure_threshold,
+        delivery=profile,
+    )
+
+
 def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) -> RenderPlan:
     """Resolve every scene's requests and run each provider's pre-flight check (raises InputError).
 
@@ -126,19 +150,7 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
         plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice, pinned)
         for message in ([] if pinned else image_p.check(image)):
             problems.append(Problem(f"scenes[{i}].image_prompt", message))
-        video = VideoRequest(
-            image_path=Path(),
-            image_sha256="",
-            prompt=scene.video_prompt.strip(),
-            duration=scene.duration,
-            width=width,
-            height=height,
-            seed=seed,
-            model=video_p.resolve_model(sb.video.model),
-            public_figure_threshold=sb.video.content_moderation.public_figure_threshold,
-            delivery=encode_profile(sb),
-        )
-        for message in video_p.check(video):
+        for message in video_p.check(video_request(sb, plan, video_p, encode_profile(sb))):
             problems.append(Problem(f"scenes[{i}].video_prompt", message))
         if voice is not None:
             for message in voice_p.check(voice):

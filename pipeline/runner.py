@@ -65,7 +65,7 @@ from pipeline.media.segment import (
 )
 from pipeline.media.watermark import render_watermark
 from pipeline.memory import tune_allocator
-from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images
+from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
 from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest
 from pipeline.store import Asset, Store, step_key
 from pipeline.storyboard import Storyboard
@@ -243,18 +243,7 @@ class Render:
                         request=provider.cache_fields(scene.image), **self._owner(provider))  # fmt: skip
 
     def video_request(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> VideoRequest:
-        return VideoRequest(
-            image_path=image.path,
-            image_sha256=image.sha256,
-            prompt=scene.video_prompt,
-            duration=scene.duration,
-            width=plan.profile.width,
-            height=plan.profile.height,
-            seed=scene.seed,
-            model=plan.video_provider.resolve_model(plan.storyboard.video.model),
-            public_figure_threshold=plan.storyboard.video.content_moderation.public_figure_threshold,
-            delivery=plan.profile,
-        )
+        return video_request(plan.storyboard, scene, plan.video_provider, plan.profile, image.path, image.sha256)
 
     def video_key(self, plan: RenderPlan, request: VideoRequest) -> str:
         provider = plan.video_provider
