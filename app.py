@@ -211,10 +211,12 @@ def remember_preferences(*values: Any) -> dict[str, Any]:
     return dict(zip(PREFERENCES, values))
 
 
-def start_session(prefs: dict[str, Any] | None, owner: str | None) -> tuple[str, str, str]:
+def start_session(text: str, prefs: dict[str, Any] | None, owner: str | None) -> tuple[Any, str, str]:
     """A fresh page: the default storyboard with the browser's remembered preferences applied, and the browser's
-    private owner id for its project history."""
+    private owner id for its project history. What the person already typed or picked is never replaced."""
     owner = owner or uuid.uuid4().hex
+    if (text or "").strip() != DEFAULT_STORYBOARD.strip():
+        return gr.skip(), owner, owner
     text = DEFAULT_STORYBOARD
     if prefs:
         try:
@@ -359,7 +361,8 @@ def _scene_events(job: Any, index: int, step: str, folder: Path):
         elif isinstance(event, RenderFailed):
             raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
         elif isinstance(event, SceneStepDone):
-            yield _publish(event.path, folder), f"Scene {index + 1}: " + "; ".join(notes)
+            paid = f" — paid ${job.spent:.2f} (see the ledger)" if job.spent else ""
+            yield _publish(event.path, folder), f"Scene {index + 1}: " + "; ".join(notes) + paid
             return
         yield None, f"Scene {index + 1}: {step} running… " + "; ".join(notes)
 
@@ -639,7 +642,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                    api_name="set_keys")  # fmt: skip
     forget_btn.click(forget_keys, None, [session_keys, provider_view, *provider_boxes], api_name="forget_keys")
 
-    demo.load(start_session, [prefs, owner], [storyboard_box, owner, owner_shadow], api_name=False).then(
+    demo.load(start_session, [storyboard_box, prefs, owner], [storyboard_box, owner, owner_shadow], api_name=False).then(
         form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden"
     ).then(history, [owner_shadow], [history_table], api_name=False)
 

@@ -492,7 +492,7 @@ class Render:
             if asset is None:
                 return None
             return {"sha256": asset.sha256, "key": asset.key, "path": str(asset.path),
-                    **{k: v for k, v in asset.meta.items() if k != "sentences"}}  # fmt: skip
+                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "alignment")}}  # fmt: skip
 
         sb = plan.storyboard
         manifest = {
@@ -579,6 +579,11 @@ class RenderJob:
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
+
+    @property
+    def spent(self) -> float:
+        """USD this job has paid providers so far (also in the ledger)."""
+        return self._render.spent
 
     def _work(self) -> None:
         job, put = self._render, self._events.put

@@ -32,6 +32,7 @@ def test_render_an_example_and_play_the_final_video(browser, launched_studio):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
+    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")  # the page has loaded
     page.get_by_role("button", name="ocean-waves").click()
     page.wait_for_function("() => document.body.innerText.includes('Ocean Waves')")
     page.get_by_role("button", name="Render", exact=True).click()

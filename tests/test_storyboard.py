@@ -102,7 +102,7 @@ def test_blank_prompt_and_wrong_types():
 
 def test_unknown_provider_names_the_known_ones():
     (msg,) = problems("image:\n  provider: drafty\nscenes:\n  - image_prompt: a\n")
-    assert msg == "image.provider: 'drafty' is not a known image provider; did you mean 'draft'? (known: draft) (line 2)"
+    assert msg == "image.provider: 'drafty' is not a known image provider; did you mean 'draft'? (known: bfl, draft, hf) (line 2)"
 
 
 def test_malformed_yaml_reports_the_line():

@@ -15,4 +15,4 @@ from pipeline.providers.base import (  # noqa: F401
 )
 
 # Built-ins register themselves on import; a new provider is one more module and one more line here.
-from pipeline.providers import draft, motion, piper, runway  # noqa: E402,F401
+from pipeline.providers import bfl, draft, elevenlabs, hf, motion, piper, runway  # noqa: E402,F401
