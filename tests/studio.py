@@ -21,11 +21,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_studio(home: Path, timeout: float = 90) -> Iterator[str]:
+def running_studio(home: Path, timeout: float = 90, env: dict[str, str] | None = None,
+                   log: Path | None = None) -> Iterator[str]:  # fmt: skip
+    """The studio on a free port; its output goes to `log` (read it after the block) or is discarded."""
     port = free_port()
     env = {**os.environ, "REELSMITH_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT), **(env or {})}  # fmt: skip
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + timeout
@@ -35,7 +38,7 @@ def running_studio(home: Path, timeout: float = 90) -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"the studio exited: {proc.stdout.read() if proc.stdout else ''}")
+                    raise RuntimeError(f"the studio exited: {log.read_text() if log else ''}")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the studio did not start within {timeout:.0f} s")
                 time.sleep(0.3)
@@ -46,3 +49,5 @@ def running_studio(home: Path, timeout: float = 90) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log:
+            out.close()
