@@ -77,6 +77,27 @@ def _publish(path: str | None, folder: Path) -> str | None:
     return str(dest)
 
 
+# Each session's running jobs, so a person's Stop also cancels their paid remote tasks. Gradio's own cancel (which
+# also removes a queued render) and a page going away only close the generator: paid tasks then keep running,
+# journalled, and the next render of the same steps picks them up instead of paying again.
+_RUNNING: dict[str, set[Any]] = {}
+
+
+def _watch(job: Any, request: gr.Request | None) -> Iterator[Any]:
+    key = (request.session_hash if request is not None else None) or ""
+    _RUNNING.setdefault(key, set()).add(job)
+    try:
+        yield from job
+    finally:
+        _RUNNING.get(key, set()).discard(job)
+
+
+def stop(request: gr.Request) -> None:
+    """The Stop button: cancel this session's renders and their paid remote tasks (finished steps stay cached)."""
+    for job in list(_RUNNING.get(request.session_hash or "", ())):
+        job.cancel()
+
+
 def _needs_fixing(problems: str) -> gr.Error:
     return gr.Error(f"The storyboard needs fixing:\n{problems}", print_exception=False)
 
@@ -298,14 +319,14 @@ def render(
     job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
                       credentials=_credentials(keys), budget=budget or None)  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
-    yield from _stream(job, board, folder, projects, project, storyboard, text)
+    yield from _stream(job, board, folder, projects, project, storyboard, text, request)
 
 
 def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, project: str, storyboard: Storyboard,
-            text: str) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+            text: str, request: gr.Request | None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     last = 0.0
     shown: tuple = ()
-    for event in job:
+    for event in _watch(job, request):
         changed = board.apply(event)
         if isinstance(event, StepWarning):
             gr.Warning(event.message)
@@ -346,12 +367,12 @@ def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None
     index = int(number or 1) - 1
     folder = _session_dir(request)
     job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys))
-    yield from _scene_events(job, index, step, folder)
+    yield from _scene_events(job, index, step, folder, request)
 
 
-def _scene_events(job: Any, index: int, step: str, folder: Path):
+def _scene_events(job: Any, index: int, step: str, folder: Path, request: gr.Request | None):
     notes: list[str] = []
-    for event in job:
+    for event in _watch(job, request):
         if isinstance(event, StepWarning):
             gr.Warning(event.message)
         elif isinstance(event, StepCached):
@@ -616,7 +637,6 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         api_name="render",
         concurrency_limit=1,  # two cores: one render at a time, the rest wait in the queue
     )
-    stop_btn.click(None, cancels=[render_event], api_name=False)
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",
@@ -631,7 +651,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     gen_voice_event = gen_voice_btn.click(generate_voice, [storyboard_box, step_scene, session_keys],
                                           [step_voice, step_status], api_name="generate_voice",
                                           concurrency_limit=1)  # fmt: skip
-    stop_btn.click(None, cancels=[gen_image_event, gen_video_event, gen_voice_event], api_name=False)
+
+    stop_btn.click(stop, None, None, cancels=[render_event, gen_image_event, gen_video_event, gen_voice_event],
+                   api_name="stop")  # fmt: skip
 
     refresh_btn.click(history, [owner_shadow], [history_table], api_name="history")
     history_table.select(pick_project, [history_table], [open_id], api_name=False)

@@ -12,8 +12,14 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.keep_remote_tasks = False
 
-    def cancel(self) -> None:
+    def cancel(self, *, keep_remote_tasks: bool = False) -> None:
+        """Stop. A person's Stop also cancels paid remote tasks (stop paying); a render that merely lost its
+        watcher (a closed tab, a refresh, a dropped client) keeps them running, journalled, for the next run to
+        pick up: that work is paid for already."""
+        if not keep_remote_tasks or not self._event.is_set():
+            self.keep_remote_tasks = keep_remote_tasks  # a person's Stop wins over a watcher going away
         self._event.set()
 
     @property

@@ -550,8 +550,8 @@ class RenderJob:
     """A render running in a background thread; iterate it for its events as they happen.
 
     The last event is RenderFinished, RenderFailed or RenderCancelled; afterwards `result` (or `error`) is set.
-    Leaving the iteration early (a client that goes away, a Stop button) cancels the render; finished steps
-    stay cached.
+    Leaving the iteration early (a client that goes away) cancels the render but leaves paid remote tasks running
+    for the next run to re-attach to; `cancel()` (a person's Stop) cancels those too. Finished steps stay cached.
     """
 
     def __init__(
@@ -577,8 +577,8 @@ class RenderJob:
         self._thread = threading.Thread(target=self._work, name=f"render-{self.render_id}", daemon=True)
         self._thread.start()
 
-    def cancel(self) -> None:
-        self.cancel_token.cancel()
+    def cancel(self, *, keep_remote_tasks: bool = False) -> None:
+        self.cancel_token.cancel(keep_remote_tasks=keep_remote_tasks)
 
     @property
     def spent(self) -> float:
@@ -621,7 +621,9 @@ class RenderJob:
                 yield item
         finally:
             if self._thread.is_alive():
-                self.cancel()
+                # Nobody is watching any more (a closed page, a dropped client): stop, but leave paid remote tasks
+                # running; their ids are journalled and the next render of the same steps re-attaches.
+                self.cancel(keep_remote_tasks=True)
                 self._thread.join()
 
 

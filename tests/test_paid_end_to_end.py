@@ -161,3 +161,39 @@ def test_the_studio_uses_a_sessions_own_keys_only_for_that_session(fakes, tmp_pa
     import tempfile
 
     _no_canary([home, Path(final).parent, Path(tempfile.gettempdir()) / "reelsmith-sessions"], [log.read_text()])
+
+
+def test_a_page_that_goes_away_keeps_paid_tasks_and_a_stop_cancels_them(fakes, tmp_path):
+    import time
+
+    from gradio_client import Client
+
+    bfl, runway, eleven = fakes
+    slow = ("PENDING",) + ("RUNNING",) * 300 + ("SUCCEEDED",)  # ~6 s at Runway per clip
+    runway.default_plan = slow
+    create, delete = ("POST", r"/v1/image_to_video"), ("DELETE", r"/v1/tasks/.*")
+
+    def wait_for(condition, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    with running_studio(tmp_path / "home", env={**_urls(fakes), **KEYS}) as url:
+        client = Client(url, verbose=False)
+        # The watcher goes away mid-render (a closed tab, a refresh, a dropped client): Runway keeps the tasks.
+        job = client.submit(BOARD, "bfl", "runway", "elevenlabs", 2.0, api_name="/render")
+        wait_for(lambda: runway.count(*create) >= 1)
+        job.cancel()
+        time.sleep(1.0)
+        assert runway.count(*delete) == 0, "paid tasks were not thrown away"
+        runway.default_plan = ("PENDING", "SUCCEEDED")
+        client.predict(BOARD, "bfl", "runway", "elevenlabs", 2.0, api_name="/render")
+        assert runway.count(*create) == 3, "the next render picked the running tasks up instead of paying again"
+
+        # A person's Stop cancels the running paid tasks: no more paying for work they no longer want.
+        runway.default_plan = slow
+        job = client.submit(BOARD.replace("Lisbon", "Porto"), "bfl", "runway", "elevenlabs", 2.0, api_name="/render")
+        wait_for(lambda: runway.count(*create) >= 4)
+        client.predict(api_name="/stop")
+        wait_for(lambda: runway.count(*delete) >= 1, timeout=10)

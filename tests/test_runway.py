@@ -73,6 +73,7 @@ class Run:
         self.notes: list[str] = []
         self.warnings: list[str] = []
         self.stop_when_running = False
+        self.keep_remote_tasks = False
         self.ctx = StepContext(self.workdir, self.cancel, on_progress=self._on_progress,
                                on_warning=self.warnings.append, min_interval=0.0, credentials=Credentials({"RUNWAYML_API_SECRET": key}),
                                journal=self.journal, step_key="k1")  # fmt: skip
@@ -82,7 +83,7 @@ class Run:
         if message:
             self.notes.append(message)
         if self.stop_when_running and fraction > 0.05:
-            self.cancel.cancel()
+            self.cancel.cancel(keep_remote_tasks=self.keep_remote_tasks)
 
 
 @pytest.fixture
@@ -456,6 +457,18 @@ def test_stop_while_running_deletes_the_task(fake, provider, tmp_path):
     (delete,) = fake.matching("DELETE", TASKS)
     assert delete.path == f"/v1/tasks/{fake.submissions[0].id}" and delete.headers["authorization"] == f"Bearer {KEY}"
     assert fake.submissions[0].deleted and run.journal.ends == ["CANCELLED"]
+
+
+def test_a_watcher_going_away_leaves_the_paid_task_running_and_journalled(fake, provider, tmp_path):
+    fake.plan(*["RUNNING"] * 50)
+    run = Run(tmp_path)
+    run.stop_when_running, run.keep_remote_tasks = True, True
+
+    with pytest.raises(Cancelled):
+        provider.generate(video_request(tmp_path), run.ctx)
+
+    assert counts(fake) == (1, 1, 0, 0) and not fake.submissions[0].deleted
+    assert run.journal.ends == [] and run.journal.pending("k1") == {"id": fake.submissions[0].id}
 
 
 def test_stop_keeps_the_task_journalled_when_delete_fails(fake, provider, tmp_path):

@@ -336,7 +336,8 @@ class _Job:
             return remote.poll(fetch, lambda task: task.status in TERMINAL, ctx=self.ctx, interval=self.p.POLL_INTERVAL,
                                timeout=self.p.TASK_TIMEOUT, provider=LABEL, on_update=update)  # fmt: skip
         except Cancelled:
-            self.delete(task_id)
+            if not self.ctx.cancel.keep_remote_tasks:  # a person's Stop: stop paying. A lost watcher: keep it
+                self.delete(task_id)
             raise
         except ProviderTimeout as error:
             error.advice = "the task is still at Runway: render again later to pick it up without paying again"
