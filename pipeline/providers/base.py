@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar, Literal
 
 from pipeline.cancel import CancelToken
 from pipeline.credentials import Credentials
-from pipeline.errors import InputError
+from pipeline.errors import InputError, InvalidRequest
 from pipeline.media.profile import EncodeProfile
 
 StepKind = Literal["image", "video", "voice"]
@@ -188,6 +188,13 @@ class Provider(ABC):
     def check(self, request: Any) -> list[str]:
         """Pre-flight: problems with this request for this provider, before anything slow or paid runs."""
         return []
+
+    def refuse_if_unfit(self, request: Any) -> None:
+        """`check` again right before paying: a library caller may have skipped pre-flight."""
+        problems = self.check(request)
+        if problems:
+            raise InvalidRequest("; ".join(problems), provider=self.label or self.name,
+                                 advice="change the scene and try again")  # fmt: skip
 
     def usable(self, credentials: Credentials) -> tuple[bool, str]:
         """Whether this provider can run now, and why: offline, or which key is present (never the key)."""

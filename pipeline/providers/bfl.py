@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 import httpx
-from PIL import Image, ImageOps
+from PIL import Image
 
 from pipeline.errors import (
     AuthenticationFailed,
@@ -32,13 +32,13 @@ from pipeline.errors import (
 )
 from pipeline.providers import remote
 from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register
+from pipeline.providers.sizing import SizeGrid, fit_to_frame
 
 LABEL = "Black Forest Labs (Flux)"
 DEFAULT_BASE_URL = "https://api.bfl.ai"
 ULTRA = "flux-pro-1.1-ultra"
 MODELS = ("flux-pro-1.1", "flux-dev", ULTRA)
-MIN_SIDE, MAX_SIDE, SIDE_STEP = 256, 1440, 32
-MAX_CROP = 0.05  # |log(aspect error)| the fitting may crop away; beyond it the frame's aspect cannot be made
+SIZES = SizeGrid(step=32)  # [pro] and [dev]: multiples of 32 within 256..1440
 ULTRA_ASPECTS = (9 / 21, 21 / 9)
 DEV_STEPS, DEV_GUIDANCE = (1, 50), (1.5, 5.0)
 SAFETY_TOLERANCE = 2  # BFL's default: 0 strictest .. 6 most permissive
@@ -48,14 +48,8 @@ CHECK_DASHBOARD = "BFL may have accepted (and billed) the task: check your usage
 
 
 def generation_size(width: int, height: int) -> tuple[int, int]:
-    """The size FLUX 1.1 [pro]/[dev] is asked for: the frame's aspect in multiples of 32 within 256..1440,
-    as large as the frame needs and no larger."""
-    scale = min(1.0, MAX_SIDE / max(width, height))
-
-    def side(value: float) -> int:
-        return min(MAX_SIDE, max(MIN_SIDE, math.floor(value * scale / SIDE_STEP + 0.5) * SIDE_STEP))
-
-    return side(width), side(height)
+    """The size FLUX 1.1 [pro]/[dev] is asked for (see pipeline.providers.sizing)."""
+    return SIZES.generation_size(width, height)
 
 
 def aspect_ratio(width: int, height: int) -> str:
@@ -140,24 +134,16 @@ class BflImageProvider(ImageProvider):
             problems.append(f"BFL model '{model}' is not supported; use {', '.join(MODELS)}")
         if not request.prompt.strip():
             problems.append("the image prompt is empty; describe what the picture shows")
-        if request.width <= 0 or request.height <= 0:
-            return problems + [f"the frame size {request.width}x{request.height} is not a picture size"]
-        aspect = request.width / request.height
-        if model == ULTRA:
-            if not ULTRA_ASPECTS[0] <= aspect <= ULTRA_ASPECTS[1]:
-                problems.append(f"FLUX ultra makes aspect ratios between 9:21 and 21:9; the frame "
-                                f"{request.width}x{request.height} is {aspect_ratio(request.width, request.height)}")
-        else:
-            w, h = generation_size(request.width, request.height)
-            if abs(math.log((w / h) / aspect)) > MAX_CROP:
-                problems.append(f"BFL makes images {MIN_SIDE} to {MAX_SIDE} px a side (aspect ratios up to about "
-                                f"5.6:1); a {request.width}x{request.height} frame cannot be made")  # fmt: skip
+        if model != ULTRA or request.width <= 0 or request.height <= 0:
+            problem = SIZES.problem(request.width, request.height, "BFL")
+            return problems + [problem] if problem else problems
+        if not ULTRA_ASPECTS[0] <= request.width / request.height <= ULTRA_ASPECTS[1]:
+            problems.append(f"FLUX ultra makes aspect ratios between 9:21 and 21:9; the frame "
+                            f"{request.width}x{request.height} is {aspect_ratio(request.width, request.height)}")
         return problems
 
     def generate(self, request: ImageRequest, ctx: StepContext) -> StepOutput:
-        problems = self.check(request)
-        if problems:
-            raise InvalidRequest("; ".join(problems), provider=LABEL, advice="change the scene and try again")
+        self.refuse_if_unfit(request)
         key = ctx.key(self.key_env_var, LABEL)
         base_url = (os.environ.get(self.base_url_env_var) or DEFAULT_BASE_URL).rstrip("/")
         timeout = httpx.Timeout(self.REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
@@ -286,21 +272,14 @@ class _Job:
             raise ProviderFailed("the task is ready without an image", provider=LABEL, advice="try again")
         self.ctx.progress(0.88, "downloading the image")
 
-        def expired(response: httpx.Response) -> ProviderError:
-            self.ctx.task_ended("expired")
-            return ProviderFailed(f"sample URL expired (HTTP {response.status_code})", provider=LABEL,
-                                  status=response.status_code,
-                                  advice="BFL's result links last 10 minutes; render the scene again to make a "
-                                  "new image")  # fmt: skip
-
         # A fresh client: the signed sample URL is on BFL's delivery host, which must never see the key.
         raw = remote.download(str(sample), self.ctx.workdir / "sample.bin", provider=LABEL, ctx=self.ctx,
-                              expired=expired)  # fmt: skip
+                              expired_advice="BFL's result links last 10 minutes; render the scene again to make "
+                              "a new image")  # fmt: skip
         try:
             with Image.open(io.BytesIO(raw.read_bytes())) as image:
                 generated = image.size
-                frame = ImageOps.fit(image.convert("RGB"), (self.request.width, self.request.height),
-                                     Image.Resampling.LANCZOS)  # fmt: skip
+                frame = fit_to_frame(image, self.request.width, self.request.height)
         except OSError as exc:
             raise ProviderFailed(f"the image BFL sent cannot be read ({type(exc).__name__})", provider=LABEL,
                                  advice="try again") from None  # fmt: skip

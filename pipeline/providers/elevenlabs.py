@@ -224,9 +224,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     # -----------------------------------------------------------------------------------------------------------
 
     def generate(self, request: VoiceRequest, ctx: StepContext) -> StepOutput:
-        problems = self.check(request)
-        if problems:
-            raise InvalidRequest("; ".join(problems), provider=LABEL, advice="change the scene and try again")
+        self.refuse_if_unfit(request)
         key = ctx.key(self.key_env_var, LABEL)
         with self.client(key) as client:
             return self._speak(client, request, ctx, key)

@@ -13,11 +13,8 @@ refused connection). Inference is billed by compute time, so a request that time
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
-
-from PIL import Image, ImageOps
 
 from pipeline.errors import (
     AuthenticationFailed,
@@ -30,25 +27,20 @@ from pipeline.errors import (
 )
 from pipeline.providers import remote
 from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register
+from pipeline.providers.sizing import SizeGrid, fit_to_frame
 
 LABEL = "Hugging Face (FLUX.1-schnell)"
 SCHNELL = "black-forest-labs/FLUX.1-schnell"
 MODELS = (SCHNELL, "black-forest-labs/FLUX.1-dev")
-MIN_SIDE, MAX_SIDE, SIDE_STEP = 256, 1440, 16
-MAX_CROP = 0.05  # |log(aspect error)| the fitting may crop away
+SIZES = SizeGrid(step=16)
 SCHNELL_STEPS = 4  # the timestep-distilled model is made for 1-4 steps; more only cost time
 MAX_STEPS = 50
 SWITCH = "switch the image provider to draft"
 
 
 def generation_size(width: int, height: int) -> tuple[int, int]:
-    """The frame's aspect in multiples of 16 within 256..1440, as large as the frame needs and no larger."""
-    scale = min(1.0, MAX_SIDE / max(width, height))
-
-    def side(value: float) -> int:
-        return min(MAX_SIDE, max(MIN_SIDE, math.floor(value * scale / SIDE_STEP + 0.5) * SIDE_STEP))
-
-    return side(width), side(height)
+    """The size FLUX is asked for here (see pipeline.providers.sizing)."""
+    return SIZES.generation_size(width, height)
 
 
 def inference_settings(model: str, steps: int, guidance: float) -> tuple[int, float]:
@@ -160,20 +152,13 @@ class HuggingFaceImageProvider(ImageProvider):
             problems.append(f"Hugging Face model '{model}' is not supported here; use {', '.join(MODELS)}")
         if not request.prompt.strip():
             problems.append("the image prompt is empty; describe what the picture shows")
-        if request.width <= 0 or request.height <= 0:
-            return problems + [f"the frame size {request.width}x{request.height} is not a picture size"]
-        w, h = generation_size(request.width, request.height)
-        if abs(math.log((w / h) / (request.width / request.height))) > MAX_CROP:
-            problems.append(f"FLUX here makes images {MIN_SIDE} to {MAX_SIDE} px a side (aspect ratios up to about "
-                            f"5.6:1); a {request.width}x{request.height} frame cannot be made")  # fmt: skip
-        return problems
+        problem = SIZES.problem(request.width, request.height, "FLUX here")
+        return problems + [problem] if problem else problems
 
     def generate(self, request: ImageRequest, ctx: StepContext) -> StepOutput:
         from huggingface_hub import InferenceClient
 
-        problems = self.check(request)
-        if problems:
-            raise InvalidRequest("; ".join(problems), provider=LABEL, advice="change the scene and try again")
+        self.refuse_if_unfit(request)
         token = ctx.key(self.key_env_var, LABEL)
         model = self.resolve_model(request.model) or SCHNELL
         client = InferenceClient(model=os.environ.get(self.base_url_env_var) or model, token=token,
@@ -188,7 +173,7 @@ class HuggingFaceImageProvider(ImageProvider):
             translate=lambda exc: translate(exc, key=token))  # fmt: skip
         ctx.progress(0.9)
         generated = image.size
-        frame = ImageOps.fit(image.convert("RGB"), (request.width, request.height), Image.Resampling.LANCZOS)
+        frame = fit_to_frame(image, request.width, request.height)
         out = ctx.workdir / "image.png"
         frame.save(out, "PNG")
         ctx.progress(1.0)

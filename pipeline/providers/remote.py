@@ -171,17 +171,25 @@ def download(
     provider: str,
     ctx: StepContext,
     translate: Callable[[BaseException], ProviderError | None] | None = None,
-    expired: Callable[[httpx.Response], ProviderError] | None = None,
+    expired_advice: str | None = None,
     client: httpx.Client | None = None,
 ) -> Path:
-    """Stream `url` into `dest` (through `call`, so transient failures retry). A 403/404/410 means the signed URL
-    expired or never existed: reported through `expired`, never silently re-paid."""
+    """Stream `url` into `dest` (through `call`, so transient failures retry).
+
+    With `expired_advice`, `url` is a provider's signed output link: a 403/404/410 means it expired or never
+    existed. The finished task is then closed in the journal (re-attaching could only fetch the dead link again)
+    and the failure is reported with the advice, never silently re-paid."""
+
+    def expired(response: httpx.Response) -> ProviderError:
+        ctx.task_ended("expired")
+        return ProviderFailed(f"output URL expired (HTTP {response.status_code})", provider=provider,
+                              status=response.status_code, advice=expired_advice)  # fmt: skip
 
     def attempt() -> Path:
         owner = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
         try:
             with owner.stream("GET", url) as response:
-                if response.status_code in (403, 404, 410) and expired is not None:
+                if response.status_code in (403, 404, 410) and expired_advice is not None:
                     raise expired(response)
                 if response.status_code >= 400:
                     response.read()

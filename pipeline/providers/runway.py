@@ -246,9 +246,7 @@ class RunwayVideoProvider(VideoProvider):
     def generate(self, request: VideoRequest, ctx: StepContext) -> StepOutput:
         import runwayml
 
-        problems = self.check(request)
-        if problems:
-            raise InvalidRequest("; ".join(problems), provider=LABEL, advice="change the scene and try again")
+        self.refuse_if_unfit(request)
         key = ctx.key(self.key_env_var, LABEL)
         base_url = os.environ.get(self.base_url_env_var) or DEFAULT_BASE_URL
         timeout = httpx.Timeout(self.POLL_REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
@@ -363,14 +361,9 @@ class _Job:
             raise ProviderFailed("the task succeeded without an output", provider=LABEL, advice="try again")
         self.ctx.progress(0.92, "downloading the clip")
 
-        def expired(response: httpx.Response) -> ProviderError:
-            self.ctx.task_ended("expired")
-            return ProviderFailed(f"output URL expired (HTTP {response.status_code})", provider=LABEL,
-                                  status=response.status_code,
-                                  advice="Runway's links last 24-48 h; render the scene again to make a new clip")
-
         path = remote.download(outputs[0], self.ctx.workdir / "clip.mp4", provider=LABEL, ctx=self.ctx,
-                               expired=expired)  # fmt: skip
+                               expired_advice="Runway's links last 24-48 h; render the scene again to make a new "
+                               "clip")  # fmt: skip
         self.ctx.progress(1.0)
         cost = getattr(getattr(task, "cost", None), "credits", None)
         return StepOutput(path, {
