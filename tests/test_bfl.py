@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.cancel import CancelToken
-from pipeline.credentials import Credentials
 from pipeline.errors import (
     AuthenticationFailed,
     InvalidRequest,
     MissingKey,
-    ProviderError,
     ProviderFailed,
     ProviderTimeout,
     QuotaExceeded,
@@ -24,7 +20,8 @@ from pipeline.errors import (
     Rejected,
 )
 from pipeline.providers import bfl, remote
-from pipeline.providers.base import ImageRequest, StepContext, registry
+from pipeline.providers.base import registry
+from tests.step_run import MemoryJournal, StepRun, assert_secret_nowhere, failure, image_request
 from tests.wire.bfl import FakeBfl, error
 from tests.wire.server import Reply
 
@@ -34,39 +31,8 @@ RESULT = r"/v1/get_result"
 SAMPLE = r"/delivery/.+"
 
 
-class Journal:
-    """The remote-task journal's interface, in memory."""
-
-    def __init__(self, pending: dict[str, Any] | None = None) -> None:
-        self.entries: dict[str, dict[str, Any]] = {"k1": pending} if pending else {}
-        self.submits: list[tuple[str, str, dict[str, Any]]] = []
-        self.ends: list[str] = []
-
-    def pending(self, step_key: str) -> dict[str, Any] | None:
-        return self.entries.get(step_key)
-
-    def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
-        self.submits.append((provider, task_id, extra))
-        self.entries[step_key] = {"id": task_id, **extra}
-
-    def ended(self, step_key: str, state: str) -> None:
-        self.ends.append(state)
-        self.entries.pop(step_key, None)
-
-
-class Run:
-    def __init__(self, tmp_path: Path, journal: Journal | None = None, key: str | None = KEY) -> None:
-        self.workdir = tmp_path / "step"
-        self.workdir.mkdir(exist_ok=True)
-        self.journal = journal or Journal()
-        self.notes: list[str] = []
-        keys = {"BFL_API_KEY": key} if key else {}
-        self.ctx = StepContext(self.workdir, CancelToken(), on_progress=self._progress, min_interval=0.0,
-                               credentials=Credentials(keys), journal=self.journal, step_key="k1")  # fmt: skip
-
-    def _progress(self, fraction: float, message: str | None) -> None:
-        if message:
-            self.notes.append(message)
+def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY) -> StepRun:
+    return StepRun(tmp_path, "BFL_API_KEY", key, journal)
 
 
 @pytest.fixture
@@ -84,32 +50,9 @@ def provider():
     return bfl.BflImageProvider()
 
 
-def image_request(**changes: Any) -> ImageRequest:
-    fields: dict[str, Any] = dict(prompt="a lighthouse on a cliff at dusk, photorealistic", scene_prompt="a lighthouse",
-                                  style="photorealistic", width=1280, height=720, seed=42, model=None, steps=28,
-                                  guidance=3.5)  # fmt: skip
-    fields.update(changes)
-    return ImageRequest(**fields)
-
-
 def counts(fake: FakeBfl) -> tuple[int, int, int]:
     """(submissions, polls, sample downloads)"""
     return fake.count("POST", SUBMIT), fake.count("GET", RESULT), fake.count("GET", SAMPLE)
-
-
-def fail(provider, request: ImageRequest, run: Run) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        provider.generate(request, run.ctx)
-    return caught.value
-
-
-def assert_no_key_anywhere(error: BaseException | None, *folders: Path) -> None:
-    if error is not None:
-        assert KEY not in str(error) and KEY not in repr(error)
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if path.is_file():
-                assert KEY.encode() not in path.read_bytes(), path
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -118,7 +61,7 @@ def assert_no_key_anywhere(error: BaseException | None, *folders: Path) -> None:
 
 def test_image_made_and_fitted_to_the_frame(fake, provider, tmp_path, isolated_home):
     fake.plan("Pending", "Pending", "Ready")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     out = provider.generate(image_request(), run.ctx)
 
@@ -132,18 +75,18 @@ def test_image_made_and_fitted_to_the_frame(fake, provider, tmp_path, isolated_h
     assert "x-key" not in fake.matching("GET", SAMPLE)[0].headers
     task_id = next(iter(fake.tasks))
     assert fake.matching("GET", RESULT)[0].query == {"id": [task_id]}
-    assert run.journal.submits == [("bfl", task_id, {"polling_url": fake.polling_url(task_id)})]
+    assert run.journal.submits == [("k1", "bfl", task_id, {"polling_url": fake.polling_url(task_id)})]
     with Image.open(out.path) as image:
         assert (image.format, image.size, image.mode) == ("PNG", (1280, 720), "RGB")
     assert out.meta == {"provider_task_id": task_id, "model": "flux-pro-1.1", "generated_size": [1280, 736],
                         "seed": 42}  # fmt: skip
     assert sorted(p.name for p in run.workdir.iterdir()) == ["image.png"]
     assert "generating at BFL" in run.notes
-    assert_no_key_anywhere(None, run.workdir, isolated_home)
+    assert_secret_nowhere(KEY, None, run.workdir, isolated_home)
 
 
 def test_1080p_is_made_at_1440x800_and_scaled_with_a_centre_crop(fake, provider, tmp_path):
-    out = provider.generate(image_request(width=1920, height=1080), Run(tmp_path).ctx)
+    out = provider.generate(image_request(width=1920, height=1080), step_run(tmp_path).ctx)
 
     assert {k: v for k, v in fake.matching("POST", SUBMIT)[0].json().items() if k in ("width", "height")} == \
         {"width": 1440, "height": 800}  # fmt: skip
@@ -156,7 +99,7 @@ def test_1080p_is_made_at_1440x800_and_scaled_with_a_centre_crop(fake, provider,
 
 
 def test_portrait_frames_keep_their_aspect(fake, provider, tmp_path):
-    out = provider.generate(image_request(width=720, height=1280), Run(tmp_path).ctx)
+    out = provider.generate(image_request(width=720, height=1280), step_run(tmp_path).ctx)
 
     body = fake.matching("POST", SUBMIT)[0].json()
     assert (body["width"], body["height"]) == (736, 1280)
@@ -164,7 +107,7 @@ def test_portrait_frames_keep_their_aspect(fake, provider, tmp_path):
 
 
 def test_flux_dev_sends_steps_and_guidance_within_its_ranges(fake, provider, tmp_path):
-    provider.generate(image_request(model="flux-dev", steps=28, guidance=7.5), Run(tmp_path).ctx)
+    provider.generate(image_request(model="flux-dev", steps=28, guidance=7.5), step_run(tmp_path).ctx)
 
     submit = fake.matching("POST", SUBMIT)[0]
     assert submit.path == "/v1/flux-dev"
@@ -173,7 +116,7 @@ def test_flux_dev_sends_steps_and_guidance_within_its_ranges(fake, provider, tmp
 
 
 def test_ultra_sends_an_aspect_ratio_not_a_size(fake, provider, tmp_path):
-    out = provider.generate(image_request(model="flux-pro-1.1-ultra", width=1920, height=1080), Run(tmp_path).ctx)
+    out = provider.generate(image_request(model="flux-pro-1.1-ultra", width=1920, height=1080), step_run(tmp_path).ctx)
 
     submit = fake.matching("POST", SUBMIT)[0]
     assert submit.path == "/v1/flux-pro-1.1-ultra"
@@ -197,9 +140,9 @@ def test_registered_with_its_settings():
 
 def test_a_moderated_request_names_the_image_prompt(fake, provider, tmp_path):
     fake.plan("Pending", "Request Moderated")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
-    error = fail(provider, image_request(), run)
+    error = failure(provider, image_request(), run)
 
     assert type(error) is Rejected and error.refused == "image prompt"
     assert "reword" in error.advice and "Derivative Works Filter" in error.reason
@@ -210,7 +153,7 @@ def test_a_moderated_request_names_the_image_prompt(fake, provider, tmp_path):
 def test_moderated_content_names_the_output_image(fake, provider, tmp_path):
     fake.plan("Content Moderated")
 
-    error = fail(provider, image_request(), Run(tmp_path))
+    error = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error) is Rejected and error.refused == "output image"
     assert counts(fake) == (1, 1, 0)
@@ -218,9 +161,9 @@ def test_moderated_content_names_the_output_image(fake, provider, tmp_path):
 
 def test_a_failed_task_is_reported_not_resubmitted(fake, provider, tmp_path):
     fake.plan("Pending", "Error")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
-    error = fail(provider, image_request(), run)
+    error = failure(provider, image_request(), run)
 
     assert type(error) is ProviderFailed and "Internal generation error" in error.reason
     assert counts(fake) == (1, 2, 0) and run.journal.ends == ["Error"]
@@ -229,11 +172,11 @@ def test_a_failed_task_is_reported_not_resubmitted(fake, provider, tmp_path):
 def test_an_expired_sample_is_reported_and_not_paid_for_again(fake, provider, tmp_path):
     fake.sample_lifetime = 0.0
     fake.plan("Ready")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
-    error = fail(provider, image_request(), run)
+    error = failure(provider, image_request(), run)
 
-    assert type(error) is ProviderFailed and "sample URL expired" in error.reason and error.status == 403
+    assert type(error) is ProviderFailed and "output URL expired" in error.reason and error.status == 403
     assert "10 minutes" in error.advice
     assert counts(fake) == (1, 1, 1)
     assert run.journal.ends == ["expired"]
@@ -243,7 +186,7 @@ def test_the_sample_is_fetched_the_moment_it_is_ready(fake, provider, tmp_path):
     fake.sample_lifetime = 1.0
     fake.plan("Pending", "Ready")
 
-    provider.generate(image_request(), Run(tmp_path).ctx)
+    provider.generate(image_request(), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 2, 1)
 
@@ -254,18 +197,18 @@ def test_the_sample_is_fetched_the_moment_it_is_ready(fake, provider, tmp_path):
 
 def test_a_journalled_task_is_picked_up_without_a_new_submission(fake, provider, tmp_path):
     task = fake.add_task(["Pending", "Ready"])
-    journal = Journal({"id": task.id, "polling_url": fake.polling_url(task.id)})
+    journal = MemoryJournal({"id": task.id, "polling_url": fake.polling_url(task.id)})
 
-    out = provider.generate(image_request(), Run(tmp_path, journal).ctx)
+    out = provider.generate(image_request(), step_run(tmp_path, journal).ctx)
 
     assert counts(fake) == (0, 2, 1)
     assert out.meta["provider_task_id"] == task.id and journal.submits == []
 
 
 def test_a_journalled_task_bfl_forgot_is_submitted_anew(fake, provider, tmp_path):
-    journal = Journal({"id": "gone", "polling_url": fake.polling_url("gone")})
+    journal = MemoryJournal({"id": "gone", "polling_url": fake.polling_url("gone")})
 
-    provider.generate(image_request(), Run(tmp_path, journal).ctx)
+    provider.generate(image_request(), step_run(tmp_path, journal).ctx)
 
     assert counts(fake) == (1, 3, 1)  # one poll for the lost task, two for the new one
     assert journal.ends == ["Task not found"] and len(journal.submits) == 1
@@ -277,7 +220,7 @@ def test_a_journalled_task_bfl_forgot_is_submitted_anew(fake, provider, tmp_path
 
 def test_429_with_retry_after_then_accepted(fake, provider, tmp_path):
     fake.script("POST", SUBMIT, [error(429, "Too many active tasks", {"retry-after": "0"})])
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     provider.generate(image_request(), run.ctx)
 
@@ -288,7 +231,7 @@ def test_429_with_retry_after_then_accepted(fake, provider, tmp_path):
 def test_persistent_429_gives_up_after_three(fake, provider, tmp_path):
     fake.script("POST", SUBMIT, [error(429, "Too many active tasks", {"retry-after": "0"})] * 5)
 
-    error_ = fail(provider, image_request(), Run(tmp_path))
+    error_ = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error_) is RateLimited and "24 tasks" in error_.advice
     assert counts(fake) == (3, 0, 0)
@@ -298,7 +241,7 @@ def test_a_5xx_on_submission_is_not_retried(fake, provider, tmp_path):
     # BFL may have queued (and billed) the task before failing to answer: report it, never pay twice.
     fake.script("POST", SUBMIT, [Reply(502, "Bad Gateway")])
 
-    error_ = fail(provider, image_request(), Run(tmp_path))
+    error_ = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error_) is ProviderFailed and error_.status == 502 and "dashboard.bfl.ai" in error_.advice
     assert counts(fake) == (1, 0, 0)
@@ -308,7 +251,7 @@ def test_a_hung_submission_times_out_once(fake, provider, tmp_path, monkeypatch)
     monkeypatch.setattr(bfl.BflImageProvider, "REQUEST_TIMEOUT", 0.3)
     fake.script("POST", SUBMIT, [Reply(200, {}, hang=1.5)])
 
-    error_ = fail(provider, image_request(), Run(tmp_path))
+    error_ = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error_) is ProviderTimeout and "dashboard.bfl.ai" in error_.advice
     assert counts(fake) == (1, 0, 0)
@@ -317,7 +260,7 @@ def test_a_hung_submission_times_out_once(fake, provider, tmp_path, monkeypatch)
 def test_polls_retry_transient_failures(fake, provider, tmp_path):
     fake.script("GET", RESULT, [Reply(503, {"detail": "busy"}), error(429, "slow down", {"retry-after": "0"})])
 
-    provider.generate(image_request(), Run(tmp_path).ctx)
+    provider.generate(image_request(), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 4, 1)  # two refused polls, then Pending, Ready
 
@@ -325,7 +268,7 @@ def test_polls_retry_transient_failures(fake, provider, tmp_path):
 def test_out_of_credits(fake, provider, tmp_path):
     fake.script("POST", SUBMIT, [error(402, "Insufficient credits. Add credits at https://dashboard.bfl.ai")])
 
-    error_ = fail(provider, image_request(), Run(tmp_path))
+    error_ = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error_) is QuotaExceeded and "Insufficient credits" in error_.reason
     assert "switch the image provider to draft" in error_.advice
@@ -333,20 +276,20 @@ def test_out_of_credits(fake, provider, tmp_path):
 
 
 def test_a_wrong_key_is_refused_without_leaking_it(fake, provider, tmp_path, isolated_home):
-    run = Run(tmp_path, key="canary-b7f1-secret-wrong")
+    run = step_run(tmp_path, key="canary-b7f1-secret-wrong")
 
-    error_ = fail(provider, image_request(), run)
+    error_ = failure(provider, image_request(), run)
 
     assert type(error_) is AuthenticationFailed and error_.status == 403 and "Not authenticated" in error_.reason
     assert "canary" not in str(error_)
     assert counts(fake) == (1, 0, 0)
-    assert_no_key_anywhere(error_, run.workdir, isolated_home)
+    assert_secret_nowhere(KEY, error_, run.workdir, isolated_home)
 
 
 def test_a_validation_error_names_the_fields(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setattr(bfl, "SAFETY_TOLERANCE", 9)
 
-    error_ = fail(provider, image_request(), Run(tmp_path))
+    error_ = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error_) is InvalidRequest and error_.status == 422
     assert "safety_tolerance: Input should be between 0 and 6" in error_.reason
@@ -356,7 +299,7 @@ def test_a_validation_error_names_the_fields(fake, provider, tmp_path, monkeypat
 def test_a_polling_url_on_a_foreign_host_never_gets_the_key(fake, provider, tmp_path):
     fake.script("POST", SUBMIT, [Reply(200, {"id": "t1", "polling_url": "https://collector.example/v1/get_result"})])
 
-    error_ = fail(provider, image_request(), Run(tmp_path))
+    error_ = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error_) is ProviderFailed and "collector.example" in error_.reason
     assert counts(fake) == (1, 0, 0)
@@ -364,7 +307,7 @@ def test_a_polling_url_on_a_foreign_host_never_gets_the_key(fake, provider, tmp_
 
 def test_no_key_means_no_request(fake, provider, tmp_path):
     with pytest.raises(MissingKey):
-        provider.generate(image_request(), Run(tmp_path, key=None).ctx)
+        provider.generate(image_request(), step_run(tmp_path, key=None).ctx)
     assert fake.requests == []
 
 
@@ -391,7 +334,7 @@ def test_check_reports_what_is_wrong_and_what_is_allowed(provider):
 
 def test_generate_refuses_what_check_refuses_without_a_request(fake, provider, tmp_path):
     with pytest.raises(InvalidRequest):
-        provider.generate(image_request(prompt=""), Run(tmp_path).ctx)
+        provider.generate(image_request(prompt=""), step_run(tmp_path).ctx)
     assert fake.requests == []
 
 

@@ -9,13 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.cancel import CancelToken
-from pipeline.credentials import Credentials
 from pipeline.errors import (
     AuthenticationFailed,
     InvalidRequest,
     MissingKey,
-    ProviderError,
     ProviderFailed,
     ProviderTimeout,
     QuotaExceeded,
@@ -24,7 +21,8 @@ from pipeline.errors import (
 from pipeline.media.ffmpeg import decode_audio
 from pipeline.providers import remote
 from pipeline.providers import elevenlabs as el
-from pipeline.providers.base import StepContext, VoiceRequest, registry
+from pipeline.providers.base import VoiceRequest, registry
+from tests.step_run import StepRun, assert_secret_nowhere, failure
 from tests.wire.elevenlabs import TTS, FakeElevenLabs, quota_exceeded, rate_limited, server_error
 from tests.wire.server import Reply
 
@@ -34,18 +32,8 @@ RACHEL = "21m00Tcm4TlvDq8ikWAM"
 TEXT = "The lighthouse keeper climbs the stairs. Below, the sea is calm!"
 
 
-class Run:
-    def __init__(self, tmp_path: Path, key: str | None = KEY) -> None:
-        self.workdir = tmp_path / "step"
-        self.workdir.mkdir(exist_ok=True)
-        self.notes: list[str] = []
-        keys = {"ELEVENLABS_API_KEY": key} if key else {}
-        self.ctx = StepContext(self.workdir, CancelToken(), on_progress=self._progress, min_interval=0.0,
-                               credentials=Credentials(keys))  # fmt: skip
-
-    def _progress(self, fraction: float, message: str | None) -> None:
-        if message:
-            self.notes.append(message)
+def step_run(tmp_path: Path, key: str | None = KEY) -> StepRun:
+    return StepRun(tmp_path, "ELEVENLABS_API_KEY", key)
 
 
 @pytest.fixture
@@ -68,28 +56,12 @@ def voice_request(**changes: Any) -> VoiceRequest:
     return VoiceRequest(**fields)
 
 
-def assert_no_key_anywhere(error: BaseException | None, *folders: Path) -> None:
-    if error is not None:
-        assert KEY not in str(error) and KEY not in repr(error)
-        assert KEY not in str(getattr(error, "reason", "")) + str(getattr(error, "advice", ""))
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if path.is_file():
-                assert KEY.encode() not in path.read_bytes(), path
-
-
-def fail(provider, request: VoiceRequest, run: Run) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        provider.generate(request, run.ctx)
-    return caught.value
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The happy path and what goes over the wire
 
 
 def test_speech_with_timings_through_the_sdk(fake, provider, tmp_path, isolated_home):
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     out = provider.generate(voice_request(), run.ctx)
 
@@ -115,11 +87,11 @@ def test_speech_with_timings_through_the_sdk(fake, provider, tmp_path, isolated_
     second = TEXT.index("Below")
     assert out.meta["sentences"] == [[0.0, pytest.approx(second * 0.02 - 0.02, abs=0.001)],
                                      [pytest.approx(second * 0.02, abs=0.001), pytest.approx(len(TEXT) * 0.02)]]
-    assert_no_key_anywhere(None, run.workdir, isolated_home)
+    assert_secret_nowhere(KEY, None, run.workdir, isolated_home)
 
 
 def test_a_chosen_voice_and_model_are_sent(fake, provider, tmp_path):
-    out = provider.generate(voice_request(voice_id=RACHEL, model="eleven_flash_v2_5"), Run(tmp_path).ctx)
+    out = provider.generate(voice_request(voice_id=RACHEL, model="eleven_flash_v2_5"), step_run(tmp_path).ctx)
 
     sent = fake.matching("POST", TTS)[0]
     assert sent.path == f"/v1/text-to-speech/{RACHEL}/with-timestamps"
@@ -131,7 +103,7 @@ def test_text_over_the_models_limit_is_split_at_sentences_and_joined(fake, provi
     fake.seconds_per_char = 0.001
     sentence = "The tide comes in over the rocks and the gulls cry above the harbour wall. "
     text = (sentence * 150).strip()  # 11,249 characters: over multilingual v2's 10,000
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     out = provider.generate(voice_request(text=text), run.ctx)
 
@@ -157,13 +129,13 @@ def test_a_flash_model_takes_the_same_text_in_one_request(fake, provider, tmp_pa
     fake.seconds_per_char = 0.001
     text = ("Waves. " * 1600).strip()
 
-    out = provider.generate(voice_request(text=text, model="eleven_flash_v2_5"), Run(tmp_path).ctx)
+    out = provider.generate(voice_request(text=text, model="eleven_flash_v2_5"), step_run(tmp_path).ctx)
 
     assert fake.count("POST", TTS) == 1 and out.meta["requests"] == 1
 
 
 def test_account_voices_are_listed(fake, provider, tmp_path):
-    voices = provider.account_voices(Run(tmp_path).ctx)
+    voices = provider.account_voices(step_run(tmp_path).ctx)
 
     assert (GEORGE, "George") in voices and len(voices) == 3
     assert fake.matching("GET", r"/v1/voices")[0].headers["xi-api-key"] == KEY
@@ -184,7 +156,7 @@ def test_registered_with_its_settings():
 
 def test_429_waits_for_retry_after_then_succeeds(fake, provider, tmp_path):
     fake.script("POST", TTS, [rate_limited("1")])
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
     started = time.monotonic()
 
     out = provider.generate(voice_request(), run.ctx)
@@ -199,7 +171,7 @@ def test_persistent_429_is_retried_by_one_policy_only(fake, provider, tmp_path):
     # The SDK's own 2 retries are off: 3 attempts in all, not 3 x 3.
     fake.script("POST", TTS, [rate_limited()] * 9)
 
-    error = fail(provider, voice_request(), Run(tmp_path))
+    error = failure(provider, voice_request(), step_run(tmp_path))
 
     assert isinstance(error, RateLimited) and error.status == 429
     assert fake.count("POST", TTS) == remote.ATTEMPTS == 3
@@ -209,7 +181,7 @@ def test_persistent_429_is_retried_by_one_policy_only(fake, provider, tmp_path):
 def test_500_then_success(fake, provider, tmp_path):
     fake.script("POST", TTS, [server_error()])
 
-    provider.generate(voice_request(), Run(tmp_path).ctx)
+    provider.generate(voice_request(), step_run(tmp_path).ctx)
 
     assert fake.count("POST", TTS) == 2
 
@@ -217,7 +189,7 @@ def test_500_then_success(fake, provider, tmp_path):
 def test_persistent_500_gives_up_after_three(fake, provider, tmp_path):
     fake.script("POST", TTS, [server_error()] * 5)
 
-    error = fail(provider, voice_request(), Run(tmp_path))
+    error = failure(provider, voice_request(), step_run(tmp_path))
 
     assert isinstance(error, ProviderFailed) and error.retryable and error.status == 500
     assert fake.count("POST", TTS) == 3
@@ -226,7 +198,7 @@ def test_persistent_500_gives_up_after_three(fake, provider, tmp_path):
 def test_quota_exceeded_sent_as_401_is_not_a_bad_key(fake, provider, tmp_path):
     fake.script("POST", TTS, [quota_exceeded()])
 
-    error = fail(provider, voice_request(), Run(tmp_path))
+    error = failure(provider, voice_request(), step_run(tmp_path))
 
     assert type(error) is QuotaExceeded and error.status == 401
     assert "switch the voice provider to piper" in error.advice and "add credits" in error.advice
@@ -236,20 +208,20 @@ def test_quota_exceeded_sent_as_401_is_not_a_bad_key(fake, provider, tmp_path):
 
 
 def test_a_wrong_key_is_refused_without_leaking_it(fake, provider, tmp_path, isolated_home):
-    run = Run(tmp_path, key="canary-e1e7-secret-but-wrong")
+    run = step_run(tmp_path, key="canary-e1e7-secret-but-wrong")
 
-    error = fail(provider, voice_request(), run)
+    error = failure(provider, voice_request(), run)
 
     assert type(error) is AuthenticationFailed and error.status == 401
     assert "Invalid API key" in error.reason and "ELEVENLABS_API_KEY" in error.advice
     assert "canary" not in str(error)
     assert fake.count("POST", TTS) == 1
-    assert_no_key_anywhere(error, run.workdir, isolated_home)
+    assert_secret_nowhere(KEY, error, run.workdir, isolated_home)
 
 
 def test_an_unknown_voice_is_named_and_the_list_offered(fake, provider, tmp_path):
     # A Piper voice name left in the storyboard goes to ElevenLabs as is; its answer says what is wrong.
-    error = fail(provider, voice_request(voice_id="joe"), Run(tmp_path))
+    error = failure(provider, voice_request(voice_id="joe"), step_run(tmp_path))
 
     assert type(error) is InvalidRequest and error.status == 404
     assert "'joe'" in error.reason and "George (JBFqnCBsd6RMkjVDRZzb)" in error.advice
@@ -259,7 +231,7 @@ def test_an_unknown_voice_is_named_and_the_list_offered(fake, provider, tmp_path
 
 def test_max_character_limit_exceeded_is_an_invalid_request(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setitem(el.CHARACTER_LIMITS, "eleven_v3", 100_000)  # our limit above ElevenLabs': it refuses
-    error = fail(provider, voice_request(text="Word " * 1200, model="eleven_v3"), Run(tmp_path))
+    error = failure(provider, voice_request(text="Word " * 1200, model="eleven_v3"), step_run(tmp_path))
 
     assert type(error) is InvalidRequest and error.status == 400 and "too long" in error.reason
     assert fake.count("POST", TTS) == 1
@@ -271,7 +243,7 @@ def test_a_hung_request_times_out_once_and_is_not_repeated(fake, provider, tmp_p
     fake.script("POST", TTS, [Reply(200, {}, hang=2.0)])
     started = time.monotonic()
 
-    error = fail(provider, voice_request(), Run(tmp_path))
+    error = failure(provider, voice_request(), step_run(tmp_path))
 
     assert type(error) is ProviderTimeout and "billed" in error.advice
     assert time.monotonic() - started < 1.5
@@ -284,9 +256,9 @@ def test_a_refused_connection_is_retried_and_reported(provider, tmp_path, monkey
     monkeypatch.setenv("ELEVENLABS_BASE_URL", url)  # nothing listens there any more
     monkeypatch.setattr(remote, "BACKOFF", 0.01)
 
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
-    error = fail(provider, voice_request(), run)
+    error = failure(provider, voice_request(), run)
 
     assert type(error) is ProviderFailed and "refused" in error.reason
     assert len([n for n in run.notes if n.startswith("retrying in")]) == 2  # nothing was sent: 3 attempts
@@ -294,7 +266,7 @@ def test_a_refused_connection_is_retried_and_reported(provider, tmp_path, monkey
 
 def test_no_key_means_no_request(fake, provider, tmp_path):
     with pytest.raises(MissingKey) as caught:
-        provider.generate(voice_request(), Run(tmp_path, key=None).ctx)
+        provider.generate(voice_request(), step_run(tmp_path, key=None).ctx)
 
     assert "ELEVENLABS_API_KEY" in str(caught.value)
     assert fake.requests == []
@@ -314,7 +286,7 @@ def test_check_refuses_empty_and_absurd_text_and_unknown_models(provider):
 
 def test_generate_refuses_what_check_refuses_without_a_request(fake, provider, tmp_path):
     with pytest.raises(InvalidRequest):
-        provider.generate(voice_request(text=" "), Run(tmp_path).ctx)
+        provider.generate(voice_request(text=" "), step_run(tmp_path).ctx)
     assert fake.requests == []
 
 

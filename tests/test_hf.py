@@ -4,44 +4,31 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.cancel import CancelToken
-from pipeline.credentials import Credentials
 from pipeline.errors import (
     AuthenticationFailed,
     InvalidRequest,
     MissingKey,
-    ProviderError,
     ProviderFailed,
     ProviderTimeout,
     QuotaExceeded,
 )
 from pipeline.providers import hf, remote
-from pipeline.providers.base import ImageRequest, StepContext, registry
+from pipeline.providers.base import registry
+from tests.step_run import StepRun, assert_secret_nowhere, failure, image_request
 from tests.wire.hf import IMAGE, FakeHfInference, loading, rate_limited
 from tests.wire.server import Reply
 
 TOKEN = "canary-hf-3c9d-secret"
 
 
-class Run:
-    def __init__(self, tmp_path: Path, token: str | None = TOKEN) -> None:
-        self.workdir = tmp_path / "step"
-        self.workdir.mkdir(exist_ok=True)
-        self.notes: list[str] = []
-        keys = {"HF_TOKEN": token} if token else {}
-        self.ctx = StepContext(self.workdir, CancelToken(), on_progress=self._progress, min_interval=0.0,
-                               credentials=Credentials(keys))  # fmt: skip
-
-    def _progress(self, fraction: float, message: str | None) -> None:
-        if message:
-            self.notes.append(message)
+def step_run(tmp_path: Path, token: str | None = TOKEN) -> StepRun:
+    return StepRun(tmp_path, "HF_TOKEN", token)
 
 
 @pytest.fixture
@@ -58,35 +45,12 @@ def provider():
     return hf.HuggingFaceImageProvider()
 
 
-def image_request(**changes: Any) -> ImageRequest:
-    fields: dict[str, Any] = dict(prompt="a lighthouse on a cliff at dusk, photorealistic", scene_prompt="a lighthouse",
-                                  style="photorealistic", width=1280, height=720, seed=42, model=None, steps=28,
-                                  guidance=3.5)  # fmt: skip
-    fields.update(changes)
-    return ImageRequest(**fields)
-
-
-def fail(provider, request: ImageRequest, run: Run) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        provider.generate(request, run.ctx)
-    return caught.value
-
-
-def assert_no_token_anywhere(error: BaseException | None, *folders: Path) -> None:
-    if error is not None:
-        assert TOKEN not in str(error) and TOKEN not in repr(error)
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if path.is_file():
-                assert TOKEN.encode() not in path.read_bytes(), path
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The happy path and what goes over the wire
 
 
 def test_image_through_the_inference_client(fake, provider, tmp_path, isolated_home):
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     out = provider.generate(image_request(), run.ctx)
 
@@ -103,11 +67,11 @@ def test_image_through_the_inference_client(fake, provider, tmp_path, isolated_h
     assert out.meta == {"model": "black-forest-labs/FLUX.1-schnell", "generated_size": [1280, 720], "steps": 4,
                         "seed": 42}  # fmt: skip
     assert sorted(p.name for p in run.workdir.iterdir()) == ["image.png"]
-    assert_no_token_anywhere(None, run.workdir, isolated_home)
+    assert_secret_nowhere(TOKEN, None, run.workdir, isolated_home)
 
 
 def test_1080p_is_made_within_1440_and_fitted(fake, provider, tmp_path):
-    out = provider.generate(image_request(width=1920, height=1080), Run(tmp_path).ctx)
+    out = provider.generate(image_request(width=1920, height=1080), step_run(tmp_path).ctx)
 
     params = fake.matching("POST", IMAGE)[0].json()["parameters"]
     assert (params["width"], params["height"]) == (1440, 816)
@@ -120,7 +84,7 @@ def test_1080p_is_made_within_1440_and_fitted(fake, provider, tmp_path):
 def test_flux_dev_takes_the_projects_steps_and_guidance(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_INFERENCE_URL", fake.endpoint("black-forest-labs/FLUX.1-dev"))
 
-    out = provider.generate(image_request(model="black-forest-labs/FLUX.1-dev"), Run(tmp_path).ctx)
+    out = provider.generate(image_request(model="black-forest-labs/FLUX.1-dev"), step_run(tmp_path).ctx)
 
     params = fake.matching("POST", IMAGE)[0].json()["parameters"]
     assert (params["num_inference_steps"], params["guidance_scale"]) == (28, 3.5)
@@ -140,7 +104,7 @@ def test_registered_with_its_settings():
 
 def test_a_loading_model_is_waited_for(fake, provider, tmp_path):
     fake.script("POST", IMAGE, [loading(0.05)])
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     provider.generate(image_request(), run.ctx)
 
@@ -152,7 +116,7 @@ def test_429_waits_for_retry_after(fake, provider, tmp_path):
     fake.script("POST", IMAGE, [rate_limited("1")])
     started = time.monotonic()
 
-    provider.generate(image_request(), Run(tmp_path).ctx)
+    provider.generate(image_request(), step_run(tmp_path).ctx)
 
     assert fake.count("POST", IMAGE) == 2
     assert time.monotonic() - started >= 1.0
@@ -161,28 +125,28 @@ def test_429_waits_for_retry_after(fake, provider, tmp_path):
 def test_a_model_that_never_loads_gives_up_after_three(fake, provider, tmp_path):
     fake.script("POST", IMAGE, [loading(0.0)] * 5)
 
-    error = fail(provider, image_request(), Run(tmp_path))
+    error = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error) is ProviderFailed and error.status == 503 and "currently loading" in error.reason
     assert fake.count("POST", IMAGE) == 3
 
 
 def test_a_wrong_token_is_refused_without_leaking_it(fake, provider, tmp_path, isolated_home):
-    run = Run(tmp_path, token="canary-hf-3c9d-secret-wrong")
+    run = step_run(tmp_path, token="canary-hf-3c9d-secret-wrong")
 
-    error = fail(provider, image_request(), run)
+    error = failure(provider, image_request(), run)
 
     assert type(error) is AuthenticationFailed and error.status == 401
     assert "Invalid credentials" in error.reason and "HF_TOKEN" in error.advice
     assert "canary" not in str(error)
     assert fake.count("POST", IMAGE) == 1
-    assert_no_token_anywhere(error, run.workdir, isolated_home)
+    assert_secret_nowhere(TOKEN, error, run.workdir, isolated_home)
 
 
 def test_out_of_credits(fake, provider, tmp_path):
     fake.script("POST", IMAGE, [Reply(402, {"error": "You have exceeded your monthly included credits"})])
 
-    error = fail(provider, image_request(), Run(tmp_path))
+    error = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error) is QuotaExceeded and "monthly included credits" in error.reason
     assert "switch the image provider to draft" in error.advice
@@ -192,7 +156,7 @@ def test_out_of_credits(fake, provider, tmp_path):
 def test_a_refused_parameter_is_an_invalid_request(fake, provider, tmp_path):
     fake.max_steps = 2  # an endpoint that takes fewer steps than schnell's 4
 
-    error = fail(provider, image_request(), Run(tmp_path))
+    error = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error) is InvalidRequest and error.status == 422 and "num_inference_steps" in error.reason
     assert fake.count("POST", IMAGE) == 1
@@ -202,7 +166,7 @@ def test_a_hung_request_times_out_once(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setattr(hf.HuggingFaceImageProvider, "REQUEST_TIMEOUT", 0.3)
     fake.script("POST", IMAGE, [Reply(200, b"", hang=1.5)])
 
-    error = fail(provider, image_request(), Run(tmp_path))
+    error = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error) is ProviderTimeout
     assert fake.count("POST", IMAGE) == 1
@@ -211,7 +175,7 @@ def test_a_hung_request_times_out_once(fake, provider, tmp_path, monkeypatch):
 def test_an_answer_that_is_not_an_image(fake, provider, tmp_path):
     fake.script("POST", IMAGE, [Reply(200, {"generated_text": "no"})])
 
-    error = fail(provider, image_request(), Run(tmp_path))
+    error = failure(provider, image_request(), step_run(tmp_path))
 
     assert type(error) is ProviderFailed and "not an image" in error.reason
     assert fake.count("POST", IMAGE) == 1
@@ -219,7 +183,7 @@ def test_an_answer_that_is_not_an_image(fake, provider, tmp_path):
 
 def test_no_token_means_no_request(fake, provider, tmp_path):
     with pytest.raises(MissingKey):
-        provider.generate(image_request(), Run(tmp_path, token=None).ctx)
+        provider.generate(image_request(), step_run(tmp_path, token=None).ctx)
     assert fake.requests == []
 
 

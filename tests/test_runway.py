@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.cancel import CancelToken
-from pipeline.credentials import Credentials
 from pipeline.errors import (
     AuthenticationFailed,
     Cancelled,
@@ -29,9 +27,10 @@ from pipeline.errors import (
 )
 from pipeline.media.profile import EncodeProfile
 from pipeline.providers import remote
-from pipeline.providers.base import StepContext, VideoRequest
+from pipeline.providers.base import VideoRequest
 from pipeline.providers.runway import MAX_DATA_URI, RunwayVideoProvider, image_data_uri, ratio_for
 from tests.media import ffprobe, streams
+from tests.step_run import MemoryJournal, StepRun
 from tests.wire.runway import FakeRunway
 from tests.wire.server import Reply
 
@@ -41,49 +40,8 @@ TASKS = r"/v1/tasks/[^/]+"
 OUTPUTS = r"/outputs/[^/]+\.mp4"
 
 
-class Journal:
-    """The remote-task journal's interface, in memory."""
-
-    def __init__(self, pending: dict[str, Any] | None = None) -> None:
-        self.entries: dict[str, dict[str, Any]] = {"k1": pending} if pending else {}
-        self.submits: list[tuple[str, str, str]] = []
-        self.ends: list[str] = []
-
-    def pending(self, step_key: str) -> dict[str, Any] | None:
-        return self.entries.get(step_key)
-
-    def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
-        self.submits.append((step_key, provider, task_id))
-        self.entries[step_key] = {"id": task_id, **extra}
-
-    def ended(self, step_key: str, state: str) -> None:
-        self.ends.append(state)
-        self.entries.pop(step_key, None)
-
-
-class Run:
-    """One step's context, recording what the provider reported."""
-
-    def __init__(self, tmp_path: Path, journal: Journal | None = None, key: str = KEY) -> None:
-        self.workdir = tmp_path / "step"
-        self.workdir.mkdir(exist_ok=True)
-        self.cancel = CancelToken()
-        self.journal = journal or Journal()
-        self.progress: list[float] = []
-        self.notes: list[str] = []
-        self.warnings: list[str] = []
-        self.stop_when_running = False
-        self.keep_remote_tasks = False
-        self.ctx = StepContext(self.workdir, self.cancel, on_progress=self._on_progress,
-                               on_warning=self.warnings.append, min_interval=0.0, credentials=Credentials({"RUNWAYML_API_SECRET": key}),
-                               journal=self.journal, step_key="k1")  # fmt: skip
-
-    def _on_progress(self, fraction: float, message: str | None) -> None:
-        self.progress.append(fraction)
-        if message:
-            self.notes.append(message)
-        if self.stop_when_running and fraction > 0.05:
-            self.cancel.cancel(keep_remote_tasks=self.keep_remote_tasks)
+def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY) -> StepRun:
+    return StepRun(tmp_path, "RUNWAYML_API_SECRET", key, journal)
 
 
 @pytest.fixture
@@ -138,7 +96,7 @@ def decoded_image(data_uri: str) -> Image.Image:
 
 def test_clip_made_through_the_sdk(fake, provider, tmp_path):
     fake.plan("PENDING", "THROTTLED", "THROTTLED", "RUNNING", "RUNNING", "SUCCEEDED")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     out = provider.generate(video_request(tmp_path), run.ctx)
 
@@ -170,11 +128,11 @@ def test_clip_made_through_the_sdk(fake, provider, tmp_path):
     running = [p for p in run.progress if 0.05 < p < 0.92]
     assert len(running) == 2 and running[0] < running[1]
     assert run.progress[-1] == 1.0
-    assert run.journal.submits == [("k1", "runway", task_id)] and run.journal.ends == []
+    assert run.journal.submits == [("k1", "runway", task_id, {})] and run.journal.ends == []
 
 
 def test_empty_motion_prompt_is_left_out(fake, provider, tmp_path):
-    provider.generate(video_request(tmp_path, prompt="  ", public_figure_threshold="low"), Run(tmp_path).ctx)
+    provider.generate(video_request(tmp_path, prompt="  ", public_figure_threshold="low"), step_run(tmp_path).ctx)
 
     body = fake.matching("POST", CREATE)[0].json()
     assert "promptText" not in body and body["contentModeration"] == {"publicFigureThreshold": "low"}
@@ -182,7 +140,7 @@ def test_empty_motion_prompt_is_left_out(fake, provider, tmp_path):
 
 
 def test_full_hd_is_made_at_1280x720(fake, provider, tmp_path):
-    out = provider.generate(video_request(tmp_path, width=1920, height=1080), Run(tmp_path).ctx)
+    out = provider.generate(video_request(tmp_path, width=1920, height=1080), step_run(tmp_path).ctx)
 
     assert fake.matching("POST", CREATE)[0].json()["ratio"] == "1280:720"
     assert out.meta["ratio"] == "1280:720"
@@ -193,7 +151,7 @@ def test_large_image_is_reencoded_under_5_mb(fake, provider, tmp_path):
     image = write_png(tmp_path / "big.png", 2400, 1350, noise=True)
     assert image.stat().st_size * 4 / 3 > MAX_DATA_URI
 
-    provider.generate(video_request(tmp_path, image_path=image), Run(tmp_path).ctx)
+    provider.generate(video_request(tmp_path, image_path=image), step_run(tmp_path).ctx)
 
     sent = fake.matching("POST", CREATE)[0].json()["promptImage"]
     assert len(sent) <= MAX_DATA_URI and sent.startswith("data:image/jpeg;base64,")
@@ -220,7 +178,7 @@ def test_image_scaled_down_when_quality_alone_is_not_enough(tmp_path):
 
 def test_rate_limited_create_waits_retry_after_then_succeeds(fake, provider, tmp_path):
     fake.script("POST", CREATE, [Reply(429, {"error": "Too many requests"}, {"Retry-After": "0.3"})])
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     provider.generate(video_request(tmp_path), run.ctx)
 
@@ -234,7 +192,7 @@ def test_daily_cap_is_not_retried(fake, provider, tmp_path):
     fake.script("POST", CREATE, [Reply(429, {"error": "You have reached your daily generation limit"})])
 
     with pytest.raises(RateLimited) as caught:
-        provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 0, 0, 0)
     assert "daily generation limit" in str(caught.value) and "motion" in caught.value.advice
@@ -242,7 +200,7 @@ def test_daily_cap_is_not_retried(fake, provider, tmp_path):
 
 def test_server_error_on_create_is_not_retried(fake, provider, tmp_path):
     fake.script("POST", CREATE, [Reply(500, {"error": "Internal server error"})])
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderFailed) as caught:
         provider.generate(video_request(tmp_path), run.ctx)
@@ -259,7 +217,7 @@ def test_create_timing_out_after_sending_is_not_retried(fake, provider, tmp_path
     fake.script("POST", CREATE, [Reply(200, {"id": "lost"}, hang=1.0)])
 
     with pytest.raises(ProviderTimeout) as caught:
-        provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 0, 0, 0)
     assert "Runway dashboard" in caught.value.advice
@@ -269,7 +227,7 @@ def test_server_error_on_a_poll_is_retried(fake, provider, tmp_path):
     fake.plan("RUNNING", "SUCCEEDED")
     fake.script("GET", TASKS, [Reply(502, {"error": "Bad gateway"})])
 
-    out = provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+    out = provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 3, 0, 1)
     assert out.path.stat().st_size > 1000
@@ -280,7 +238,7 @@ def test_hung_poll_hits_our_timeout_and_is_retried(fake, provider, tmp_path, mon
     fake.plan("RUNNING", "SUCCEEDED")
     fake.script("GET", TASKS, [Reply(hang=1.0), Reply(hang=1.0)])
 
-    out = provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+    out = provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 4, 0, 1)
     assert out.meta["provider_task_id"] == fake.submissions[0].id
@@ -289,7 +247,7 @@ def test_hung_poll_hits_our_timeout_and_is_retried(fake, provider, tmp_path, mon
 def test_polls_that_never_answer_keep_the_task_journalled(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setattr(RunwayVideoProvider, "POLL_REQUEST_TIMEOUT", 0.2)
     fake.script("GET", TASKS, [Reply(hang=1.0)] * 3)
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderTimeout) as caught:
         provider.generate(video_request(tmp_path), run.ctx)
@@ -301,7 +259,7 @@ def test_polls_that_never_answer_keep_the_task_journalled(fake, provider, tmp_pa
 
 def test_throttled_for_a_while_is_one_note(fake, provider, tmp_path):
     fake.plan(*["THROTTLED"] * 8, "RUNNING", "SUCCEEDED")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     provider.generate(video_request(tmp_path), run.ctx)
 
@@ -313,7 +271,7 @@ def test_task_that_never_finishes_times_out_without_cancelling(fake, provider, t
     monkeypatch.setattr(RunwayVideoProvider, "TASK_TIMEOUT", 0.3)
     monkeypatch.setattr(RunwayVideoProvider, "POLL_INTERVAL", 0.05)
     fake.plan("THROTTLED")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderTimeout):
         provider.generate(video_request(tmp_path), run.ctx)
@@ -337,7 +295,7 @@ def test_create_errors_in_runways_words(fake, provider, tmp_path, status, body, 
     fake.script("POST", CREATE, [Reply(status, body)])
 
     with pytest.raises(error) as caught:
-        provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 0, 0, 0)
     assert reason in caught.value.reason and caught.value.status == status
@@ -347,18 +305,15 @@ def test_create_errors_in_runways_words(fake, provider, tmp_path, status, body, 
 
 def test_wrong_key_is_refused_by_the_fake_and_reported(fake, provider, tmp_path):
     with pytest.raises(AuthenticationFailed) as caught:
-        provider.generate(video_request(tmp_path), Run(tmp_path, key="canary-0000-wrong").ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path, key="canary-0000-wrong").ctx)
 
     assert counts(fake) == (1, 0, 0, 0)
     assert "RUNWAYML_API_SECRET" in caught.value.advice and "canary-0000-wrong" not in str(caught.value)
 
 
 def test_missing_key_sends_nothing(fake, provider, tmp_path):
-    run = Run(tmp_path)
-    run.ctx.credentials = Credentials()
-
     with pytest.raises(MissingKey):
-        provider.generate(video_request(tmp_path), run.ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path, key=None).ctx)
 
     assert fake.requests == []
 
@@ -374,7 +329,7 @@ def test_missing_key_sends_nothing(fake, provider, tmp_path):
 )  # fmt: skip
 def test_moderation_failure_names_what_was_refused(fake, provider, tmp_path, code, refused):
     fake.plan("PENDING", f"FAILED:{code}")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(Rejected) as caught:
         provider.generate(video_request(tmp_path), run.ctx)
@@ -386,7 +341,7 @@ def test_moderation_failure_names_what_was_refused(fake, provider, tmp_path, cod
 
 def test_bad_output_is_submitted_exactly_once_more(fake, provider, tmp_path):
     fake.plan("RUNNING", "FAILED:INTERNAL.BAD_OUTPUT.CODE01").plan("RUNNING", "SUCCEEDED")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     out = provider.generate(video_request(tmp_path), run.ctx)
 
@@ -399,7 +354,7 @@ def test_bad_output_is_submitted_exactly_once_more(fake, provider, tmp_path):
 
 def test_bad_output_twice_is_reported(fake, provider, tmp_path):
     fake.plan("FAILED:INTERNAL.BAD_OUTPUT.CODE01").plan("FAILED:INPUT_PREPROCESSING.INTERNAL")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderFailed) as caught:
         provider.generate(video_request(tmp_path), run.ctx)
@@ -412,7 +367,7 @@ def test_failure_without_code_reports_runways_text(fake, provider, tmp_path):
     fake.plan("RUNNING", "FAILED")
 
     with pytest.raises(ProviderFailed) as caught:
-        provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert counts(fake) == (1, 2, 0, 0)
     assert "the task failed: The task failed (unknown reason)." in str(caught.value)
@@ -420,7 +375,7 @@ def test_failure_without_code_reports_runways_text(fake, provider, tmp_path):
 
 def test_task_cancelled_at_runway(fake, provider, tmp_path):
     fake.plan("RUNNING", "CANCELLED")
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderFailed, match="the task was cancelled at Runway"):
         provider.generate(video_request(tmp_path), run.ctx)
@@ -431,7 +386,7 @@ def test_task_cancelled_at_runway(fake, provider, tmp_path):
 @pytest.mark.parametrize("status", [404, 403])
 def test_expired_output_url_is_reported_not_resubmitted(fake, provider, tmp_path, status):
     fake.expired_status = status
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderFailed, match=f"output URL expired \\(HTTP {status}\\)"):
         provider.generate(video_request(tmp_path), run.ctx)
@@ -447,7 +402,7 @@ def test_expired_output_url_is_reported_not_resubmitted(fake, provider, tmp_path
 
 def test_stop_while_running_deletes_the_task(fake, provider, tmp_path):
     fake.plan(*["RUNNING"] * 50)
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
     run.stop_when_running = True
 
     with pytest.raises(Cancelled):
@@ -461,7 +416,7 @@ def test_stop_while_running_deletes_the_task(fake, provider, tmp_path):
 
 def test_a_watcher_going_away_leaves_the_paid_task_running_and_journalled(fake, provider, tmp_path):
     fake.plan(*["RUNNING"] * 50)
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
     run.stop_when_running, run.keep_remote_tasks = True, True
 
     with pytest.raises(Cancelled):
@@ -474,7 +429,7 @@ def test_a_watcher_going_away_leaves_the_paid_task_running_and_journalled(fake, 
 def test_stop_keeps_the_task_journalled_when_delete_fails(fake, provider, tmp_path):
     fake.plan(*["RUNNING"] * 50)
     fake.script("DELETE", TASKS, [Reply(503, {"error": "Service unavailable"})])
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
     run.stop_when_running = True
 
     with pytest.raises(Cancelled):
@@ -487,7 +442,7 @@ def test_stop_keeps_the_task_journalled_when_delete_fails(fake, provider, tmp_pa
 
 def test_journalled_task_is_reattached_without_paying_again(fake, provider, tmp_path):
     task_id = fake.add_task(["RUNNING", "SUCCEEDED"])
-    run = Run(tmp_path, Journal({"id": task_id}))
+    run = step_run(tmp_path, MemoryJournal({"id": task_id}))
 
     out = provider.generate(video_request(tmp_path, image_path=tmp_path / "gone.png"), run.ctx)
 
@@ -499,7 +454,7 @@ def test_journalled_task_deleted_at_runway_is_submitted_anew(fake, provider, tmp
     fake.deleted_answer_404 = True
     task_id = fake.add_task(["RUNNING"])
     fake.tasks[task_id].deleted = True
-    run = Run(tmp_path, Journal({"id": task_id}))
+    run = step_run(tmp_path, MemoryJournal({"id": task_id}))
 
     out = provider.generate(video_request(tmp_path), run.ctx)
 
@@ -537,7 +492,7 @@ def test_preflight_messages(provider, tmp_path):
 
 def test_invalid_request_is_refused_before_any_call(fake, provider, tmp_path):
     with pytest.raises(InvalidRequest, match="2 to 10 seconds"):
-        provider.generate(video_request(tmp_path, duration=12), Run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path, duration=12), step_run(tmp_path).ctx)
 
     assert fake.requests == []
 
@@ -557,7 +512,7 @@ def test_cache_fields_follow_what_changes_the_clip(provider, tmp_path):
 
 def test_canary_key_appears_nowhere(fake, provider, tmp_path, isolated_home, caplog):
     caplog.set_level(logging.DEBUG)
-    run = Run(tmp_path)
+    run = step_run(tmp_path)
     provider.generate(video_request(tmp_path), run.ctx)
     fake.script("POST", CREATE, [Reply(400, {"error": f"echoing Bearer {KEY}"})])
     errors: list[ProviderError] = []
@@ -565,11 +520,11 @@ def test_canary_key_appears_nowhere(fake, provider, tmp_path, isolated_home, cap
         if plan:
             fake.plan(*plan)
         with pytest.raises(ProviderError) as caught:
-            provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+            provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
         errors.append(caught.value)
     fake.expired_status = 404
     with pytest.raises(ProviderFailed) as expired:
-        provider.generate(video_request(tmp_path), Run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
 
     assert [type(e) for e in errors] == [InvalidRequest, Rejected]
     for error in [*errors, expired.value]:

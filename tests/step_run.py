@@ -1,0 +1,89 @@
+"""One provider step run outside the engine, for the providers' contract tests: a StepContext with a key, an
+in-memory journal and a record of what the provider reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.cancel import CancelToken
+from pipeline.credentials import Credentials
+import pytest
+
+from pipeline.errors import ProviderError
+from pipeline.providers.base import ImageRequest, StepContext
+
+STEP_KEY = "k1"
+
+
+class MemoryJournal:
+    """The remote-task journal's interface (pipeline.journal), in memory."""
+
+    def __init__(self, pending: dict[str, Any] | None = None) -> None:
+        self.entries: dict[str, dict[str, Any]] = {STEP_KEY: pending} if pending else {}
+        self.submits: list[tuple[str, str, str, dict[str, Any]]] = []  # (step key, provider, task id, extra)
+        self.ends: list[str] = []
+
+    def pending(self, step_key: str) -> dict[str, Any] | None:
+        return self.entries.get(step_key)
+
+    def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
+        self.submits.append((step_key, provider, task_id, extra))
+        self.entries[step_key] = {"id": task_id, **extra}
+
+    def ended(self, step_key: str, state: str) -> None:
+        self.ends.append(state)
+        self.entries.pop(step_key, None)
+
+
+class StepRun:
+    """One step's context. `stop_when_running` stops the step once it reports progress past 5 %, as a person's
+    Stop (or, with `keep_remote_tasks`, as a page that went away)."""
+
+    def __init__(self, tmp_path: Path, key_env_var: str, key: str | None,
+                 journal: MemoryJournal | None = None) -> None:  # fmt: skip
+        self.workdir = tmp_path / "step"
+        self.workdir.mkdir(exist_ok=True)
+        self.cancel = CancelToken()
+        self.journal = journal or MemoryJournal()
+        self.progress: list[float] = []
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+        self.stop_when_running = False
+        self.keep_remote_tasks = False
+        self.ctx = StepContext(self.workdir, self.cancel, on_progress=self._on_progress,
+                               on_warning=self.warnings.append, min_interval=0.0,
+                               credentials=Credentials({key_env_var: key} if key else {}), journal=self.journal,
+                               step_key=STEP_KEY)  # fmt: skip
+
+    def _on_progress(self, fraction: float, message: str | None) -> None:
+        self.progress.append(fraction)
+        if message:
+            self.notes.append(message)
+        if self.stop_when_running and fraction > 0.05:
+            self.cancel.cancel(keep_remote_tasks=self.keep_remote_tasks)
+
+
+def failure(provider: Any, request: Any, run: StepRun) -> ProviderError:
+    """The ProviderError the step ends with (the test fails if it succeeds)."""
+    with pytest.raises(ProviderError) as caught:
+        provider.generate(request, run.ctx)
+    return caught.value
+
+
+def assert_secret_nowhere(secret: str, error: BaseException | None, *folders: Path) -> None:
+    """The key is in neither the error's text nor any file under `folders`."""
+    if error is not None:
+        assert secret not in str(error) and secret not in repr(error)
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+
+
+def image_request(**changes: Any) -> ImageRequest:
+    fields: dict[str, Any] = dict(prompt="a lighthouse on a cliff at dusk, photorealistic", scene_prompt="a lighthouse",
+                                  style="photorealistic", width=1280, height=720, seed=42, model=None, steps=28,
+                                  guidance=3.5)  # fmt: skip
+    fields.update(changes)
+    return ImageRequest(**fields)
