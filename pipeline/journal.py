@@ -1,8 +1,14 @@
 """The remote-job journal: a paid task's id is on disk before we wait on it, so nothing is ever paid twice.
 
-Keyed by the step's cache key: submit → `submitted(key, provider, task id)` (fsync'd) → poll → download → store by
-content hash → index the key → `ended(key, "stored")`. A render restarted after a crash, a kill, a server restart or
-a page refresh finds the pending task under the same key and re-attaches to it instead of submitting again.
+Keyed by the step's cache key: `submitting(key, provider)` → submit → `submitted(key, provider, task id)`
+(fsync'd) → poll → download → store by content hash → index the key → `ended(key, "stored")`. A render restarted
+after a crash, a kill, a server restart or a page refresh finds the pending task under the same key and re-attaches
+to it instead of submitting again.
+
+The one window no journal can close: a process killed after the provider accepted a submission and before its
+answer (the task id) arrived. Neither Runway nor BFL takes an idempotency key or lists tasks, so that task cannot
+be found again. The `submitting` row makes the window visible: the next run finds it (`interrupted`) and says the
+step may be paid twice, instead of paying twice in silence.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ CREATE TABLE IF NOT EXISTS tasks (
 """
 
 
-
 class Journal:
     def __init__(self, path: Path | None = None):
         self.db = Database("journal.sqlite3", _SCHEMA, durable=True, path=path)
@@ -43,6 +48,20 @@ class Journal:
                 "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, 'pending', ?, ?)",
                 (step_key, provider, task_id, json.dumps(extra), utc_now(), utc_now()),
             )
+
+    def submitting(self, step_key: str, provider: str) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, '', '{}', 'submitting', ?, ?)",
+                (step_key, provider, utc_now(), utc_now()),
+            )
+
+    def interrupted(self, step_key: str) -> dict[str, Any] | None:
+        """A submission an earlier run started and never heard back from: {"provider", "since"}."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT * FROM tasks WHERE step_key = ? AND state = 'submitting'",
+                             (step_key,)).fetchone()  # fmt: skip
+        return None if row is None else {"provider": row["provider"], "since": row["submitted"]}
 
     def pending(self, step_key: str) -> dict[str, Any] | None:
         with closing(self._connect()) as db:

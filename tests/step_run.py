@@ -24,8 +24,16 @@ class MemoryJournal:
         self.submits: list[tuple[str, str, str, dict[str, Any]]] = []  # (step key, provider, task id, extra)
         self.ends: list[str] = []
 
+    def submitting(self, step_key: str, provider: str) -> None:
+        self.entries[step_key] = {"submitting": provider, "since": "earlier"}
+
+    def interrupted(self, step_key: str) -> dict[str, Any] | None:
+        entry = self.entries.get(step_key)
+        return entry if entry and "submitting" in entry else None
+
     def pending(self, step_key: str) -> dict[str, Any] | None:
-        return self.entries.get(step_key)
+        entry = self.entries.get(step_key)
+        return None if entry and "submitting" in entry else entry
 
     def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
         self.submits.append((step_key, provider, task_id, extra))

@@ -214,6 +214,18 @@ def test_a_journalled_task_bfl_forgot_is_submitted_anew(fake, provider, tmp_path
     assert journal.ends == ["Task not found"] and len(journal.submits) == 1
 
 
+
+def test_a_submission_that_never_heard_back_is_announced_on_the_next_run(fake, provider, tmp_path):
+    journal = MemoryJournal({"submitting": "bfl", "since": "2026-11-25T09:30:00+00:00"})
+    run = step_run(tmp_path, journal)
+
+    provider.generate(image_request(), run.ctx)
+
+    assert counts(fake)[0] == 1 and journal.interrupted("k1") is None and len(journal.submits) == 1
+    (warning,) = run.warnings
+    assert warning.startswith("Black Forest Labs (Flux): an earlier run was stopped while submitting this step "
+                              "(2026-11-25 09:30:00 UTC)") and "paid again" in warning  # fmt: skip
+
 # ---------------------------------------------------------------------------------------------------------------
 # HTTP faults: a paid submission is retried only when nothing was accepted
 

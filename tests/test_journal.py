@@ -31,6 +31,7 @@ scenes:
 """ + "".join(f"  - {{image_prompt: 'Harbour number {i} at dawn', video_prompt: slow pan right, duration: 2}}\n"
               for i in range(3))  # fmt: skip
 CREATE = r"/v1/image_to_video"
+TASKS = r"/v1/tasks/.+"
 
 
 @pytest.fixture
@@ -71,8 +72,7 @@ def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
 
     # 2. Killed after a submit, while the task runs at Runway.
     proc = _start(runway, home, board, out)
-    _wait(lambda: runway.count("POST", CREATE) >= 1)
-    time.sleep(0.1)
+    _wait(lambda: runway.count("GET", TASKS) >= 1)  # polling: the task id is journalled
     _kill(proc)
     submitted = runway.count("POST", CREATE)
     assert 1 <= submitted <= 3
@@ -104,3 +104,23 @@ def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     assert KEY not in output
+
+
+def test_a_kill_before_runway_answers_a_submission_is_announced(runway, tmp_path):
+    """The window no journal closes (Runway takes no idempotency key and lists no tasks): killed after sending a
+    create and before its answer. The restart cannot find that task; it says the scene may be paid twice."""
+    home, board, out = tmp_path / "home", tmp_path / "board.yaml", tmp_path / "out.mp4"
+    board.write_text(BOARD)
+    runway.script("POST", CREATE, [Reply(200, {"id": "never-heard"}, hang=60)])
+
+    proc = _start(runway, home, board, out)
+    # One create hangs; the other slot's scene is polled (journalled) by the time we kill.
+    _wait(lambda: runway.count("POST", CREATE) >= 2 and runway.count("GET", TASKS) >= 1)
+    _kill(proc)
+
+    proc = _start(runway, home, board, out)
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, output
+    assert output.count("paid again") == 1, output
+    assert "check your Runway dashboard" in output
+    assert runway.count("POST", CREATE) == 4, "only the scene whose answer was lost is submitted again"

@@ -209,18 +209,32 @@ def test_server_error_on_create_is_not_retried(fake, provider, tmp_path):
     assert caught.value.status == 500
     assert str(caught.value).startswith("Runway: server error 500: Internal server error")
     assert "Runway dashboard" in caught.value.advice
-    assert run.journal.submits == []
+    assert run.journal.submits == [] and run.journal.interrupted("k1"), "a 500 may hide a created task"
 
 
 def test_create_timing_out_after_sending_is_not_retried(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setattr(RunwayVideoProvider, "CREATE_TIMEOUT", 0.3)
     fake.script("POST", CREATE, [Reply(200, {"id": "lost"}, hang=1.0)])
+    run = step_run(tmp_path)
 
     with pytest.raises(ProviderTimeout) as caught:
-        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), run.ctx)
 
     assert counts(fake) == (1, 0, 0, 0)
     assert "Runway dashboard" in caught.value.advice
+    assert run.journal.interrupted("k1") == {"submitting": "runway", "since": "earlier"}
+
+
+def test_an_interrupted_submission_is_announced_then_submitted_once(fake, provider, tmp_path):
+    # An earlier run died between sending the create and hearing Runway's answer: the task may exist, billed, and
+    # nothing can find it again. Say so, then make the clip.
+    run = step_run(tmp_path, MemoryJournal({"submitting": "runway", "since": "2026-11-25T10:00:00+00:00"}))
+
+    provider.generate(video_request(tmp_path), run.ctx)
+
+    assert counts(fake)[0] == 1 and run.journal.interrupted("k1") is None
+    (warning,) = run.warnings
+    assert "(2026-11-25 10:00:00 UTC)" in warning and "paid again" in warning and "dashboard" in warning
 
 
 def test_server_error_on_a_poll_is_retried(fake, provider, tmp_path):
@@ -293,12 +307,14 @@ def test_task_that_never_finishes_times_out_without_cancelling(fake, provider, t
 )  # fmt: skip
 def test_create_errors_in_runways_words(fake, provider, tmp_path, status, body, error, reason):
     fake.script("POST", CREATE, [Reply(status, body)])
+    run = step_run(tmp_path)
 
     with pytest.raises(error) as caught:
-        provider.generate(video_request(tmp_path), step_run(tmp_path).ctx)
+        provider.generate(video_request(tmp_path), run.ctx)
 
     assert counts(fake) == (1, 0, 0, 0)
     assert reason in caught.value.reason and caught.value.status == status
+    assert run.journal.ends == ["refused"] and run.journal.interrupted("k1") is None, "refused: nothing was made"
     if error is QuotaExceeded:
         assert "add credits" in caught.value.advice and "motion" in caught.value.advice
 

@@ -11,13 +11,15 @@ import dataclasses
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Iterator, Literal
 
 from pipeline.cancel import CancelToken
 from pipeline.credentials import Credentials
-from pipeline.errors import InputError, InvalidRequest
+from pipeline.errors import Cancelled, InputError, InvalidRequest, ProviderError
 from pipeline.media.profile import EncodeProfile
 
 StepKind = Literal["image", "video", "voice"]
@@ -76,6 +78,13 @@ class StepOutput:
 # The context a provider runs in
 
 
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return iso
+
+
 class StepContext:
     """Handed to a provider for one step: where to write, how to report progress, whether to stop."""
 
@@ -132,6 +141,32 @@ class StepContext:
         if self._journal is None or self.step_key is None:
             return None
         return self._journal.pending(self.step_key)
+
+    @contextmanager
+    def submitting(self, provider: str, label: str) -> Iterator[None]:
+        """Around a paid create request. Recorded first, so a process killed before the answer arrives leaves a
+        trace; the next run warns that this step may be paid twice (no provider here can find such a task again).
+        An error answer proves nothing was created and clears the record."""
+        if self._journal is None or self.step_key is None:
+            yield
+            return
+        earlier = self._journal.interrupted(self.step_key)
+        if earlier is not None:
+            self.warn(f"{label}: an earlier run was stopped while submitting this step ({_when(earlier['since'])}), "
+                      f"before {label} answered. If {label} accepted it, it was billed then and is paid again now: "
+                      f"check your {label} dashboard or usage page")  # fmt: skip
+        self._journal.submitting(self.step_key, provider)
+        try:
+            yield
+        except Cancelled:  # stopped before the request went out
+            self._journal.ended(self.step_key, "not submitted")
+            raise
+        except ProviderError as error:
+            from pipeline.providers.remote import only_refused
+
+            if (error.status is not None and error.status < 500) or only_refused(error):
+                self._journal.ended(self.step_key, "refused")
+            raise
 
     def task_submitted(self, provider: str, task_id: str, **extra: Any) -> None:
         if self._journal is not None and self.step_key is not None:

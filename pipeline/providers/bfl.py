@@ -195,8 +195,9 @@ class _Job:
             return response.json()
 
         self.ctx.progress(0.02, "submitting to BFL")
-        created = remote.call(attempt, provider=LABEL, ctx=self.ctx, retry=remote.only_refused,
-                              translate=lambda exc: transport_error(exc, creating=True))  # fmt: skip
+        with self.ctx.submitting(self.p.name, LABEL):
+            created = remote.call(attempt, provider=LABEL, ctx=self.ctx, retry=remote.only_refused,
+                                  translate=lambda exc: transport_error(exc, creating=True))  # fmt: skip
         task_id = str(created.get("id") or "")
         if not task_id:
             raise ProviderFailed("BFL accepted the task without an id", provider=LABEL, advice=CHECK_DASHBOARD)

@@ -310,8 +310,9 @@ class _Job:
             body["prompt_text"] = request.prompt.strip()
         timeout = httpx.Timeout(self.p.CREATE_TIMEOUT, connect=self.p.CONNECT_TIMEOUT)
         self.ctx.progress(0.02, "submitting to Runway")
-        created = self.call(lambda: self.client.with_options(max_retries=0, timeout=timeout)
-                            .image_to_video.create(**body), creating=True, retry=remote.only_refused)  # fmt: skip
+        with self.ctx.submitting(self.p.name, LABEL):
+            created = self.call(lambda: self.client.with_options(max_retries=0, timeout=timeout)
+                                .image_to_video.create(**body), creating=True, retry=remote.only_refused)  # fmt: skip
         self.ctx.task_submitted(self.p.name, created.id)
         return created.id
 
