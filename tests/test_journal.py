@@ -55,6 +55,12 @@ def _wait(condition, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
+def _all_answered(runway: FakeRunway) -> bool:
+    """Every create the fake received has been polled since: its answer (the task id) reached the journal."""
+    polled = {r.path.rsplit("/", 1)[-1] for r in runway.matching("GET", TASKS)}
+    return len(polled) >= runway.count("POST", CREATE)
+
+
 def _kill(proc: subprocess.Popen) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
@@ -70,9 +76,10 @@ def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
     _kill(proc)
     assert runway.count("POST", CREATE) == 0
 
-    # 2. Killed after a submit, while the task runs at Runway.
+    # 2. Killed after a submit, while the task runs at Runway: both slots are polling, so every submission so far
+    #    was answered and journalled (a kill before Runway's answer is the other test's case).
     proc = _start(runway, home, board, out)
-    _wait(lambda: runway.count("GET", TASKS) >= 1)  # polling: the task id is journalled
+    _wait(lambda: runway.count("POST", CREATE) >= 2 and _all_answered(runway))
     _kill(proc)
     submitted = runway.count("POST", CREATE)
     assert 1 <= submitted <= 3
@@ -80,8 +87,7 @@ def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
     # 3. Killed after a task succeeded, while its output downloads (the download hangs).
     runway.script("GET", r"/outputs/.*", [Reply(hang=30)])
     proc = _start(runway, home, board, out)
-    _wait(lambda: runway.count("GET", r"/outputs/.*") >= 1)
-    time.sleep(0.2)
+    _wait(lambda: runway.count("GET", r"/outputs/.*") >= 1 and _all_answered(runway))
     _kill(proc)
 
     # 4. Started again: it re-attaches to every pending task and finishes.
@@ -89,6 +95,7 @@ def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
     output, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, output
     assert runway.count("POST", CREATE) == 3, "each scene's clip was paid for exactly once"
+    assert "paid again" not in output
     report = ffprobe(out)
     assert len(streams(report, "video")) == 1 and float(report["format"]["duration"]) == pytest.approx(6.0, abs=0.1)
 
