@@ -14,8 +14,6 @@ step may be paid twice, instead of paying twice in silence.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -37,43 +35,33 @@ CREATE TABLE IF NOT EXISTS tasks (
 class Journal:
     def __init__(self, path: Path | None = None):
         self.db = Database("journal.sqlite3", _SCHEMA, durable=True, path=path)
-        self.path = self.db.path
-
-    def _connect(self) -> sqlite3.Connection:
-        return self.db.connect()
-
-    def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                (step_key, provider, task_id, json.dumps(extra), utc_now(), utc_now()),
-            )
 
     def submitting(self, step_key: str, provider: str) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT OR REPLACE INTO tasks VALUES (?, ?, '', '{}', 'submitting', ?, ?)",
-                (step_key, provider, utc_now(), utc_now()),
-            )
+        with self.db.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, '', '{}', 'submitting', ?, ?)",
+                       (step_key, provider, utc_now(), utc_now()))  # fmt: skip
+
+    def submitted(self, step_key: str, provider: str, task_id: str, **extra: Any) -> None:
+        with self.db.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                       (step_key, provider, task_id, json.dumps(extra), utc_now(), utc_now()))  # fmt: skip
+
+    def _row(self, step_key: str, state: str) -> Any:
+        rows = self.db.query("SELECT * FROM tasks WHERE step_key = ? AND state = ?", (step_key, state))
+        return rows[0] if rows else None
 
     def interrupted(self, step_key: str) -> dict[str, Any] | None:
         """A submission an earlier run started and never heard back from: {"provider", "since"}."""
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM tasks WHERE step_key = ? AND state = 'submitting'",
-                             (step_key,)).fetchone()  # fmt: skip
+        row = self._row(step_key, "submitting")
         return None if row is None else {"provider": row["provider"], "since": row["submitted"]}
 
     def pending(self, step_key: str) -> dict[str, Any] | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM tasks WHERE step_key = ? AND state = 'pending'", (step_key,)).fetchone()
-        if row is None:
-            return None
-        return {"id": row["task_id"], "provider": row["provider"], **json.loads(row["extra"])}
+        row = self._row(step_key, "pending")
+        return None if row is None else {"id": row["task_id"], "provider": row["provider"], **json.loads(row["extra"])}
 
     def ended(self, step_key: str, state: str) -> None:
-        with closing(self._connect()) as db, db:
+        with self.db.transaction() as db:
             db.execute("UPDATE tasks SET state = ?, updated = ? WHERE step_key = ?", (state, utc_now(), step_key))
 
     def all(self) -> list[dict[str, Any]]:
-        with closing(self._connect()) as db:
-            return [dict(r) for r in db.execute("SELECT * FROM tasks ORDER BY submitted").fetchall()]
+        return [dict(r) for r in self.db.query("SELECT * FROM tasks ORDER BY submitted")]

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,13 +49,9 @@ class Spend:
 class Ledger:
     def __init__(self, path: Path | None = None):
         self.db = Database("ledger.sqlite3", _SCHEMA, durable=True, path=path)
-        self.path = self.db.path
-
-    def _connect(self) -> sqlite3.Connection:
-        return self.db.connect()
 
     def record(self, spend: Spend) -> None:
-        with closing(self._connect()) as db, db:
+        with self.db.transaction() as db:
             db.execute(
                 "INSERT INTO spend (time, render_id, scene, step, provider, model, units, unit, usd, task_id,"
                 " key_fingerprint, step_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -67,11 +61,10 @@ class Ledger:
             )  # fmt: skip
 
     def rows(self, render_id: str | None = None) -> list[dict[str, Any]]:
-        with closing(self._connect()) as db:
-            if render_id:
-                rows = db.execute("SELECT * FROM spend WHERE render_id = ? ORDER BY id", (render_id,)).fetchall()
-            else:
-                rows = db.execute("SELECT * FROM spend ORDER BY id").fetchall()
+        if render_id:
+            rows = self.db.query("SELECT * FROM spend WHERE render_id = ? ORDER BY id", (render_id,))
+        else:
+            rows = self.db.query("SELECT * FROM spend ORDER BY id")
         return [dict(r) for r in rows]
 
     def total(self, render_id: str | None = None) -> float:

@@ -8,9 +8,7 @@ project reopened later plays and downloads without re-rendering.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +40,6 @@ CREATE INDEX IF NOT EXISTS renders_project ON renders (project_id, created);
 """
 
 
-
 @dataclass(frozen=True)
 class ProjectRow:
     """One line of the history view: a project and its newest render."""
@@ -60,15 +57,11 @@ class ProjectRow:
 class Projects:
     def __init__(self, path: Path | None = None):
         self.db = Database("projects.sqlite3", _SCHEMA, durable=False, path=path)
-        self.path = self.db.path
-
-    def _connect(self) -> sqlite3.Connection:
-        return self.db.connect()
 
     def save(self, owner: str, title: str, storyboard: str, project_id: str | None = None) -> str:
         """Create or update a project's storyboard; returns its id. Another owner's id is never updated."""
         now = utc_now()
-        with closing(self._connect()) as db, db:
+        with self.db.transaction() as db:
             if project_id:
                 cur = db.execute(
                     "UPDATE projects SET title = ?, storyboard = ?, updated = ? WHERE id = ? AND owner = ?",
@@ -93,47 +86,50 @@ class Projects:
         video: str | None = None,
         manifest: str | None = None,
     ) -> None:
-        with closing(self._connect()) as db, db:
+        with self.db.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO renders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (render_id, project_id, utc_now(), status, duration, json.dumps(providers), video, manifest, storyboard),
             )
             db.execute("UPDATE projects SET updated = ? WHERE id = ?", (utc_now(), project_id))
 
-    def history(self, owner: str, limit: int = 100) -> list[ProjectRow]:
-        """The owner's projects, newest first, each with its newest finished render (if any)."""
-        with closing(self._connect()) as db:
-            rows = db.execute(
-                """
-                SELECT p.id, p.title, p.updated,
-                       (SELECT COUNT(*) FROM renders r WHERE r.project_id = p.id) AS renders,
-                       r.duration, r.providers, r.video, r.manifest
-                FROM projects p
-                LEFT JOIN renders r ON r.render_id = (
-                    SELECT render_id FROM renders WHERE project_id = p.id AND status = 'done'
-                    ORDER BY created DESC LIMIT 1)
-                WHERE p.owner = ?
-                ORDER BY p.updated DESC LIMIT ?
-                """,
-                (owner, limit),
-            ).fetchall()
+    def _rows(self, where: str, params: tuple[Any, ...], limit: int) -> list[ProjectRow]:
+        """The owner's projects matching `where`, newest first, each with its newest finished render (if any)."""
+        rows = self.db.query(
+            f"""
+            SELECT p.id, p.title, p.updated,
+                   (SELECT COUNT(*) FROM renders r WHERE r.project_id = p.id) AS renders,
+                   r.duration, r.providers, r.video, r.manifest
+            FROM projects p
+            LEFT JOIN renders r ON r.render_id = (
+                SELECT render_id FROM renders WHERE project_id = p.id AND status = 'done'
+                ORDER BY created DESC LIMIT 1)
+            WHERE {where}
+            ORDER BY p.updated DESC LIMIT ?
+            """,
+            (*params, limit),
+        )
         return [
             ProjectRow(r["id"], r["title"], r["updated"], r["renders"], r["duration"],
                        json.loads(r["providers"]) if r["providers"] else {}, r["video"], r["manifest"])  # fmt: skip
             for r in rows
         ]
 
-    def storyboard(self, owner: str, project_id: str) -> str | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT storyboard FROM projects WHERE id = ? AND owner = ?",
-                             (project_id, owner)).fetchone()  # fmt: skip
-        return row["storyboard"] if row else None
+    def history(self, owner: str, limit: int = 100) -> list[ProjectRow]:
+        """The owner's projects, newest first, each with its newest finished render (if any)."""
+        return self._rows("p.owner = ?", (owner,), limit)
 
     def get(self, owner: str, project_id: str) -> ProjectRow | None:
-        return next((p for p in self.history(owner, limit=10_000) if p.id == project_id), None)
+        return next(iter(self._rows("p.owner = ? AND p.id = ?", (owner, project_id), 1)), None)
+
+    def find(self, owner: str, title: str) -> ProjectRow | None:
+        """The owner's newest project with this title."""
+        return next(iter(self._rows("p.owner = ? AND p.title = ?", (owner, title), 1)), None)
+
+    def storyboard(self, owner: str, project_id: str) -> str | None:
+        rows = self.db.query("SELECT storyboard FROM projects WHERE id = ? AND owner = ?", (project_id, owner))
+        return rows[0]["storyboard"] if rows else None
 
     def renders(self, project_id: str) -> list[dict[str, Any]]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM renders WHERE project_id = ? ORDER BY created DESC",
-                              (project_id,)).fetchall()  # fmt: skip
+        rows = self.db.query("SELECT * FROM renders WHERE project_id = ? ORDER BY created DESC", (project_id,))
         return [dict(r) for r in rows]
