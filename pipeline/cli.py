@@ -264,13 +264,12 @@ def _record_project(path: Path, storyboard: Any, job: Any) -> None:
 
     projects = Projects()
     text = path.read_text(encoding="utf-8")
-    existing = next((p.id for p in projects.history("cli", 10_000) if p.title == f"{storyboard.title} ({path.name})"), None)
-    project = projects.save("cli", f"{storyboard.title} ({path.name})", text, existing)
+    title = f"{storyboard.title} ({path.name})"
+    existing = projects.find("cli", title)
+    project = projects.save("cli", title, text, existing.id if existing else None)
     result = job.result
-    providers = {"image": storyboard.image.provider, "video": storyboard.video.provider,
-                 "voice": storyboard.voice.provider}  # fmt: skip
     projects.record_render(project, job.render_id, status="done" if result else "failed", storyboard=text,
-                           providers=providers, duration=result.duration if result else None,
+                           providers=storyboard.providers, duration=result.duration if result else None,
                            video=str(result.output.resolve()) if result else None,
                            manifest=str(result.manifest) if result else None)  # fmt: skip
 

@@ -57,11 +57,7 @@ class RenderPlan:
 
     @property
     def providers(self) -> dict[str, str]:
-        return {
-            "image": self.image_provider.name,
-            "video": self.video_provider.name,
-            "voice": self.voice_provider.name,
-        }
+        return self.storyboard.providers
 
 
 def encode_profile(storyboard: Storyboard) -> EncodeProfile:

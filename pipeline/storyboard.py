@@ -143,6 +143,11 @@ class Storyboard(_Model):
         w, h = self.resolution.split("x")
         return int(w), int(h)
 
+    @property
+    def providers(self) -> dict[str, str]:
+        """The provider chosen for each step kind."""
+        return {"image": self.image.provider, "video": self.video.provider, "voice": self.voice.provider}
+
     def scene_seed(self, index: int) -> int:
         """The seed a scene renders with: its own, the project's, or one derived from its prompt.
 
