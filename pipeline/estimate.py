@@ -33,22 +33,19 @@ def estimate_plan(render: Any, plan: RenderPlan) -> CostEstimate:
         steps: list[StepCost] = []
         image: Asset | None
         if scene.pinned_image is not None:
-            path = store.find(scene.pinned_image)
-            image = Asset("pinned", scene.pinned_image, path) if path else None
+            image = render.pinned_image(scene)
             steps.append(StepCost("image", "approved", None, 1, "image", 0.0, cached=True))
         else:
             image = store.get(render.image_key(plan, scene))
-            steps.append(step_cost("image", plan.image_provider, scene.image, scene.image.model,
-                                   cached=image is not None))  # fmt: skip
+            steps.append(step_cost("image", plan.image_provider, scene.image, cached=image is not None))
         if image is not None:
             request = render.video_request(plan, scene, image)
             cached = store.get(render.video_key(plan, request)) is not None
         else:
             request, cached = render.video_request(plan, scene, Asset("", "", Path())), False
-        steps.append(step_cost("video", plan.video_provider, request, request.model, cached=cached))
+        steps.append(step_cost("video", plan.video_provider, request, cached=cached))
         if scene.voice is not None:
-            key = render.voice_key(plan, scene)
-            steps.append(step_cost("voice", plan.voice_provider, scene.voice, scene.voice.model,
-                                   cached=key is not None and store.get(key) is not None))  # fmt: skip
+            cached = store.get(render.voice_key(plan, scene.voice)) is not None
+            steps.append(step_cost("voice", plan.voice_provider, scene.voice, cached=cached))
         estimate.scenes.append(steps)
     return estimate

@@ -104,7 +104,9 @@ def price(provider: Provider, model: str | None) -> tuple[Unit, float] | None:
     return (entry[0], entry[1]) if entry else None
 
 
-def step_cost(step: str, provider: Provider, request: Any, model: str | None, cached: bool = False) -> StepCost:
+def step_cost(step: str, provider: Provider, request: Any, cached: bool = False) -> StepCost:
+    """What `request` costs at `provider`, priced by the model it asks for."""
+    model = request.model
     units, unit = billing_units(request)
     usd = 0.0
     if getattr(provider, "paid", False):

@@ -66,7 +66,8 @@ from pipeline.media.segment import (
 from pipeline.media.watermark import render_watermark
 from pipeline.memory import tune_allocator
 from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
-from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest
+from pipeline.providers import registry
+from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest, VoiceRequest
 from pipeline.store import Asset, Store, step_key
 from pipeline.storyboard import Storyboard
 
@@ -144,9 +145,7 @@ class Render:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),
                                 plan.providers))  # fmt: skip
-        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
-            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
-        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
+        self._set_limits(plan)
 
         # 2. generate: every scene's sound (voice → mix) and picture (image → video → segment) run concurrently;
         #    the sound track is encoded as soon as every mix exists, while pictures may still be rendering.
@@ -225,58 +224,58 @@ class Render:
     async def _image(self, plan: RenderPlan, scene: ScenePlan) -> Asset:
         """The scene's picture: the approved (pinned) one when the scene has it, else generated (or cached)."""
         if scene.pinned_image is not None:
-            path = self.store.find(scene.pinned_image)
-            if path is None:
+            pinned = self.pinned_image(scene)
+            if pinned is None:
                 raise InputError(f"scenes[{scene.index}].image: the approved image is no longer in the store; "
                                  "generate or upload it again")  # fmt: skip
             self.cached["image"] = self.cached.get("image", 0) + 1
-            self.emit(StepCached(scene.index, "image", "approved", str(path), "image"))
-            return Asset(f"pinned:{scene.pinned_image}", scene.pinned_image, path, {"pinned": True})
+            self.emit(StepCached(scene.index, "image", "approved", str(pinned.path), "image"))
+            return pinned
         provider = plan.image_provider
         return await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
                                 lambda ctx: provider.generate(scene.image, ctx),
-                                cost=self._cost("image", provider, scene.image, scene.image.model))  # fmt: skip
+                                cost=self._cost("image", provider, scene.image))  # fmt: skip
+
+    def pinned_image(self, scene: ScenePlan) -> Asset | None:
+        """The approved picture the scene uses instead of generating one, while the store still has it."""
+        path = self.store.find(scene.pinned_image) if scene.pinned_image else None
+        return Asset(f"pinned:{scene.pinned_image}", scene.pinned_image, path, {"pinned": True}) if path else None
+
+    def _provider_key(self, kind: str, provider: Any, request: Any, **extra: Any) -> str:
+        return step_key(kind, provider=provider.name, version=provider.version, request=provider.cache_fields(request),
+                        **extra, **self._owner(provider))  # fmt: skip
 
     def image_key(self, plan: RenderPlan, scene: ScenePlan) -> str:
-        provider = plan.image_provider
-        return step_key("image", provider=provider.name, version=provider.version,
-                        request=provider.cache_fields(scene.image), **self._owner(provider))  # fmt: skip
+        return self._provider_key("image", plan.image_provider, scene.image)
 
     def video_request(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> VideoRequest:
         return video_request(plan.storyboard, scene, plan.video_provider, plan.profile, image.path, image.sha256)
 
     def video_key(self, plan: RenderPlan, request: VideoRequest) -> str:
-        provider = plan.video_provider
-        return step_key("video", provider=provider.name, version=provider.version,
-                        request=provider.cache_fields(request), **self._owner(provider))  # fmt: skip
+        return self._provider_key("video", plan.video_provider, request)
 
-    def voice_key(self, plan: RenderPlan, scene: ScenePlan) -> str | None:
-        if scene.voice is None:
-            return None
-        provider, request = plan.voice_provider, scene.voice
-        return step_key("voice", provider=provider.name, version=provider.version, model=request.model,
-                        request=provider.cache_fields(request), **self._owner(provider))  # fmt: skip
+    def voice_key(self, plan: RenderPlan, request: VoiceRequest) -> str:
+        return self._provider_key("voice", plan.voice_provider, request, model=request.model)
 
     async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
         provider, request = plan.video_provider, self.video_request(plan, scene, image)
         return await self._step(scene.index, "video", provider.name, "video", self.video_key(plan, request),
                                 lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("video", provider, request, request.model))  # fmt: skip
+                                cost=self._cost("video", provider, request))  # fmt: skip
 
     async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
-        key = self.voice_key(plan, scene)
-        if key is None or scene.voice is None:
+        if scene.voice is None:
             return None
         provider, request = plan.voice_provider, scene.voice
-        return await self._step(scene.index, "voice", provider.name, "audio", key,
+        return await self._step(scene.index, "voice", provider.name, "audio", self.voice_key(plan, request),
                                 lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("voice", provider, request, request.model))  # fmt: skip
+                                cost=self._cost("voice", provider, request))  # fmt: skip
 
     # -- money: estimate, budget, ledger ------------------------------------------------------------------
 
     @staticmethod
-    def _cost(step: str, provider: Any, request: Any, model: str | None) -> StepCost | None:
-        return step_cost(step, provider, request, model) if getattr(provider, "paid", False) else None
+    def _cost(step: str, provider: Any, request: Any) -> StepCost | None:
+        return step_cost(step, provider, request) if getattr(provider, "paid", False) else None
 
     def _check_budget(self, plan: RenderPlan) -> None:
         from pipeline.estimate import estimate_plan
@@ -306,18 +305,10 @@ class Render:
         self.spent = round(self.spent + cost.usd, 6)
         if self._ledger is None:
             self._ledger = Ledger()
-        provider_cls = type(self._provider_named(cost.provider))
+        provider = registry.get(cost.step, cost.provider)  # a paid step's name is its provider kind
         self._ledger.record(Spend(self.render_id, scene, cost.step, cost.provider, cost.model, cost.units, cost.unit,
                                   cost.usd, meta.get("provider_task_id"),
-                                  self.credentials.fingerprint(getattr(provider_cls, "key_env_var", None)), key))  # fmt: skip
-
-    def _provider_named(self, name: str) -> Any:
-        from pipeline.providers import registry
-
-        for kind in ("image", "video", "voice"):
-            if name in registry.names(kind):
-                return registry.get(kind, name)
-        return None
+                                  self.credentials.fingerprint(provider.key_env_var), key))  # fmt: skip
 
     async def run_scene(self, index: int, step: str) -> Asset | None:
         """Step-by-step control: one scene's image, clip (from its approved or cached image) or narration alone.
@@ -327,9 +318,7 @@ class Render:
         plan = plan_render(self.storyboard, self.credentials)
         if not 0 <= index < len(plan.scenes):
             raise InputError(f"scene: {index + 1} is not a scene of this storyboard (1–{len(plan.scenes)})")
-        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
-            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
-        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
+        self._set_limits(plan)
         scene = plan.scenes[index]
         if step == "image":
             return await self._image(plan, scene)
@@ -344,6 +333,11 @@ class Render:
                 raise InputError(f"scenes[{index}].audio_script: this scene has no narration to speak")
             return await self._voice(plan, scene)
         raise InputError(f"step: '{step}' is not one of image, video, voice")
+
+    def _set_limits(self, plan: RenderPlan) -> None:
+        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
+            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
+        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
 
     def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
         if not watermark and clip_in_profile(clip.meta, plan.profile):
@@ -411,18 +405,14 @@ class Render:
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:  # two scenes asking for the same output make it once
             # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
-            asset = self._cached(scene, step, provider, media, key)
+            asset = self._cached(scene, step, provider, media, key, cost)
             if asset is not None:
-                if cost is not None:
-                    self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
                 return asset
             async with self._limits[limit or provider]:
                 self.cancel.check()
                 # Another render (another session) may have made it while this one waited for a slot.
-                asset = self._cached(scene, step, provider, media, key)
+                asset = self._cached(scene, step, provider, media, key, cost)
                 if asset is not None:
-                    if cost is not None:
-                        self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
                     return asset
                 if cost is not None:
                     self._reserve(cost, scene)  # raises BudgetExceeded before any paid call
@@ -475,11 +465,15 @@ class Render:
                                    round(time.monotonic() - started, 3), info))  # fmt: skip
             return asset
 
-    def _cached(self, scene: int | None, step: str, provider: str, media: MediaKind, key: str) -> Asset | None:
-        """The stored output for `key`, reported as a cache hit; None when the step must run."""
+    def _cached(self, scene: int | None, step: str, provider: str, media: MediaKind, key: str,
+                cost: StepCost | None = None) -> Asset | None:  # fmt: skip
+        """The stored output for `key`, reported as a cache hit (and, for a paid step, as money saved); None when
+        the step must run."""
         asset = self.store.get(key)
         if asset is not None:
             self.cached[step] = self.cached.get(step, 0) + 1
+            if cost is not None:
+                self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
             self.emit(StepCached(scene, step, provider, str(asset.path), media))
         return asset
 
