@@ -188,25 +188,26 @@ def export_yaml(text: str, request: gr.Request) -> str:
 # Keys, providers, preferences
 
 
+def _usability(kind: str, credentials: Credentials) -> list[tuple[str, bool, str]]:
+    """(name, usable now, why) for each provider of a step kind."""
+    return [(name, *registry.get(kind, name).usable(credentials)) for name in registry.names(kind)]
+
+
 def _provider_choices(kind: str, credentials: Credentials) -> list[tuple[str, str]]:
-    choices = []
-    for name in registry.names(kind):
-        usable, why = registry.get(kind, name).usable(credentials)
-        choices.append((f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name))
-    return choices
+    return [(f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name)
+            for name, usable, why in _usability(kind, credentials)]  # fmt: skip
+
+
+def _provider_dropdowns(credentials: Credentials) -> list[Any]:
+    return [gr.update(choices=_provider_choices(kind, credentials)) for kind in ("image", "video", "voice")]
 
 
 def provider_status(keys: dict[str, str] | None) -> str:
     """Which providers can run now: offline ones always, paid ones when a key (server or yours) is present."""
     credentials = _credentials(keys)
-    lines = []
-    for kind in ("image", "video", "voice"):
-        parts = []
-        for name in registry.names(kind):
-            usable, why = registry.get(kind, name).usable(credentials)
-            parts.append(f"{'✓' if usable else '✗'} {name} ({why})")
-        lines.append(f"- **{kind}**: " + ", ".join(parts))
-    return "\n".join(lines)
+    return "\n".join(f"- **{kind}**: " + ", ".join(f"{'✓' if usable else '✗'} {name} ({why})"
+                                                   for name, usable, why in _usability(kind, credentials))
+                     for kind in ("image", "video", "voice"))  # fmt: skip
 
 
 def use_keys(keys: dict[str, str] | None, *values: str) -> list[Any]:
@@ -215,16 +216,12 @@ def use_keys(keys: dict[str, str] | None, *values: str) -> list[Any]:
     for name, value in zip(KEY_VARS, values):
         if value and value.strip():
             merged[name] = value.strip()
-    credentials = _credentials(merged)
     gr.Info(f"Keys kept for this session only: {', '.join(k for k in merged) or 'none'}")
-    return [merged, *[""] * len(KEY_VARS), provider_status(merged),
-            *(gr.update(choices=_provider_choices(k, credentials)) for k in ("image", "video", "voice"))]  # fmt: skip
+    return [merged, *[""] * len(KEY_VARS), provider_status(merged), *_provider_dropdowns(_credentials(merged))]
 
 
 def forget_keys() -> list[Any]:
-    credentials = _credentials({})
-    return [{}, provider_status({}),
-            *(gr.update(choices=_provider_choices(k, credentials)) for k in ("image", "video", "voice"))]  # fmt: skip
+    return [{}, provider_status({}), *_provider_dropdowns(_credentials({}))]
 
 
 def remember_preferences(*values: Any) -> dict[str, Any]:
@@ -298,9 +295,6 @@ def render(
     """Render the storyboard, streaming the board, each new preview, then the video and its manifest."""
     try:
         storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
-    except InputError as exc:
-        raise _needs_fixing(str(exc)) from None
-    try:
         cost = estimate_cost(storyboard, credentials=_credentials(keys))
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
@@ -332,7 +326,7 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
             gr.Warning(event.message)
         if isinstance(event, RenderFailed):  # providers' pre-flight problems arrive here as kind "input"
             projects.record_render(project, job.render_id, status="failed", storyboard=text,
-                                   providers=storyboard_providers(storyboard))  # fmt: skip
+                                   providers=storyboard.providers)  # fmt: skip
             raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
         if isinstance(event, RenderFinished) and job.result is not None and job.result.spent:
             gr.Info(f"Spent ${job.result.spent:.2f} on this render (ledger: python -m pipeline ledger)")
@@ -346,12 +340,8 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
     if job.result is not None:
         manifest = Path(job.result.manifest)
         projects.record_render(project, job.render_id, status="done", storyboard=text,
-                               providers=storyboard_providers(storyboard), duration=job.result.duration,
+                               providers=storyboard.providers, duration=job.result.duration,
                                video=_final_asset(manifest), manifest=str(manifest))  # fmt: skip
-
-
-def storyboard_providers(storyboard: Storyboard) -> dict[str, str]:
-    return {"image": storyboard.image.provider, "video": storyboard.video.provider, "voice": storyboard.voice.provider}
 
 
 def _final_asset(manifest: Path) -> str:
@@ -522,8 +512,9 @@ def _settings_components() -> list[gr.components.Component]:
 with gr.Blocks(title="Reelsmith studio") as demo:
     session_keys = gr.State({})
     project_id = gr.State("")
-    prefs = gr.BrowserState({}, storage_key="reelsmith-preferences", secret=browser_state_secret())
-    owner = gr.BrowserState("", storage_key="reelsmith-owner", secret=browser_state_secret())
+    state_secret = browser_state_secret()
+    prefs = gr.BrowserState({}, storage_key="reelsmith-preferences", secret=state_secret)
+    owner = gr.BrowserState("", storage_key="reelsmith-owner", secret=state_secret)
     owner_shadow = gr.State("")
 
     gr.Markdown("# Reelsmith studio\nWrite a storyboard, press **Render**, watch every step, download the video.")

@@ -30,6 +30,10 @@ def _rebuilt(storyboard: Storyboard, scenes: list[dict[str, Any]]) -> Storyboard
     return validate_storyboard(data)
 
 
+def _scene_dicts(storyboard: Storyboard) -> list[dict[str, Any]]:
+    return [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+
+
 def _scene_index(storyboard: Storyboard, number: int) -> int:
     """1-based scene number (what a person sees) → index, with a clear message when out of range."""
     if not 1 <= number <= len(storyboard.scenes):
@@ -39,7 +43,7 @@ def _scene_index(storyboard: Storyboard, number: int) -> int:
 
 def add_scene(storyboard: Storyboard, after: int | None = None, **fields: Any) -> Storyboard:
     """A new scene after scene number `after` (default: at the end)."""
-    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    scenes = _scene_dicts(storyboard)
     new = Scene(**{"image_prompt": "A new scene", **fields}).model_dump(mode="json", exclude_none=True)
     at = len(scenes) if after is None else _scene_index(storyboard, after) + 1
     scenes.insert(at, new)
@@ -50,7 +54,7 @@ def remove_scene(storyboard: Storyboard, number: int) -> Storyboard:
     index = _scene_index(storyboard, number)
     if len(storyboard.scenes) == 1:
         raise InputError("scenes: a storyboard needs at least one scene")
-    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    scenes = _scene_dicts(storyboard)
     del scenes[index]
     return _rebuilt(storyboard, scenes)
 
@@ -59,7 +63,7 @@ def move_scene(storyboard: Storyboard, number: int, offset: int) -> Storyboard:
     """Move scene `number` by `offset` places (−1 up, +1 down); cached outputs follow their scene."""
     index = _scene_index(storyboard, number)
     target = max(0, min(len(storyboard.scenes) - 1, index + offset))
-    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    scenes = _scene_dicts(storyboard)
     scenes.insert(target, scenes.pop(index))
     return _rebuilt(storyboard, scenes)
 
@@ -73,7 +77,7 @@ def update_scene(storyboard: Storyboard, number: int, **fields: Any) -> Storyboa
     current = storyboard.scenes[index].model_dump(mode="json")
     if any(k in fields and fields[k] != current.get(k) for k in ("image_prompt", "seed")) and "image" not in fields:
         fields["image"] = None
-    scenes = [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+    scenes = _scene_dicts(storyboard)
     scenes[index] = {k: v for k, v in {**current, **fields}.items() if v is not None}
     return _rebuilt(storyboard, scenes)
 
