@@ -158,12 +158,6 @@ def translate(exc: BaseException, *, key: str, voice: str) -> ProviderError | No
     return ProviderFailed(f"unexpected HTTP {code}: {reason}", provider=LABEL, status=code)
 
 
-def failed_without_audio(error: BaseException) -> bool:
-    """Retry only what an answer proves produced no speech (see the module docstring)."""
-    answered_5xx = isinstance(error, ProviderFailed) and error.retryable and (error.status or 0) >= 500
-    return answered_5xx or remote.only_refused(error)
-
-
 @register
 class ElevenLabsVoiceProvider(VoiceProvider):
     name = "elevenlabs"
@@ -247,7 +241,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
         offset = 0.0
         ctx.progress(0.02, "speaking at ElevenLabs")
         for i, (text, separator) in enumerate(pieces):
-            answer = remote.call(lambda: speak(text), provider=LABEL, ctx=ctx, retry=failed_without_audio,
+            answer = remote.call(lambda: speak(text), provider=LABEL, ctx=ctx, retry=remote.answered_without_output,
                                  translate=lambda exc: translate(exc, key=key, voice=voice))  # fmt: skip
             mp3 = ctx.workdir / (f"part-{i + 1}.mp3" if len(pieces) > 1 else "voice.mp3")
             try:

@@ -117,12 +117,6 @@ def translate(exc: BaseException, *, key: str) -> ProviderError | None:
     return None
 
 
-def failed_without_output(error: BaseException) -> bool:
-    """Retry only what an answer proves produced nothing (see the module docstring)."""
-    answered_5xx = isinstance(error, ProviderFailed) and error.retryable and (error.status or 0) >= 500
-    return answered_5xx or remote.only_refused(error)
-
-
 @register
 class HuggingFaceImageProvider(ImageProvider):
     name = "hf"
@@ -169,7 +163,7 @@ class HuggingFaceImageProvider(ImageProvider):
         image = remote.call(
             lambda: client.text_to_image(request.prompt, width=width, height=height, num_inference_steps=steps,
                                          guidance_scale=guidance, seed=request.seed),
-            provider=LABEL, ctx=ctx, retry=failed_without_output,
+            provider=LABEL, ctx=ctx, retry=remote.answered_without_output,
             translate=lambda exc: translate(exc, key=token))  # fmt: skip
         ctx.progress(0.9)
         generated = image.size

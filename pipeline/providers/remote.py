@@ -24,7 +24,16 @@ from typing import Callable, Mapping, TypeVar
 import httpx
 import tenacity
 
-from pipeline.errors import Cancelled, ProviderError, ProviderFailed, ProviderTimeout, RateLimited
+from pipeline.errors import (
+    AuthenticationFailed,
+    Cancelled,
+    InvalidRequest,
+    ProviderError,
+    ProviderFailed,
+    ProviderTimeout,
+    QuotaExceeded,
+    RateLimited,
+)
 from pipeline.providers.base import StepContext
 
 T = TypeVar("T")
@@ -73,6 +82,13 @@ def only_refused(error: BaseException) -> bool:
     if isinstance(error, RateLimited):
         return error.retryable  # a hard cap (e.g. a daily limit) is a RateLimited that says retryable=False
     return isinstance(error, ProviderFailed) and error.retryable and error.status is None and "refused" in error.reason
+
+
+def answered_without_output(error: BaseException) -> bool:
+    """For billed synchronous calls (speech, inference): retry only what the answer proves produced nothing, a 5xx
+    reply or what `only_refused` allows; a timeout may have been billed."""
+    answered_5xx = isinstance(error, ProviderFailed) and error.retryable and (error.status or 0) >= 500
+    return answered_5xx or only_refused(error)
 
 
 def http_error(exc: BaseException, provider: str) -> ProviderError | None:
@@ -210,8 +226,6 @@ def download(
 
 def status_error(response: httpx.Response, provider: str, reason: str | None = None) -> ProviderError:
     """A generic mapping of an HTTP error status to our errors (providers refine it with their error bodies)."""
-    from pipeline.errors import AuthenticationFailed, InvalidRequest, QuotaExceeded
-
     code = response.status_code
     text = reason or _short(response)
     if code == 429:
