@@ -4,7 +4,7 @@ in-memory journal and a record of what the provider reported."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from pipeline.cancel import CancelToken
 from pipeline.credentials import Credentials
@@ -79,14 +79,19 @@ def failure(provider: Any, request: Any, run: StepRun) -> ProviderError:
     return caught.value
 
 
-def assert_secret_nowhere(secret: str, error: BaseException | None, *folders: Path) -> None:
-    """The key is in neither the error's text nor any file under `folders`."""
-    if error is not None:
-        assert secret not in str(error) and secret not in repr(error)
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if path.is_file():
-                assert secret.encode() not in path.read_bytes(), path
+def assert_secret_nowhere(secrets: str | Iterable[str], error: BaseException | None, *places: Path,
+                          texts: Iterable[str] = ()) -> None:  # fmt: skip
+    """No key is in the error's text, in any of `places` (files, or every file under a folder) or in `texts`."""
+    secrets = [secrets] if isinstance(secrets, str) else list(secrets)
+    texts = [*texts, *((str(error), repr(error)) if error is not None else ())]
+    for place in places:
+        for path in [place] if place.is_file() else [p for p in place.rglob("*") if p.is_file()]:
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, f"a key was found in {path}"
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, "a key was found in the output or an error"
 
 
 def image_request(**changes: Any) -> ImageRequest:

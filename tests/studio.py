@@ -1,4 +1,5 @@
-"""Launching the studio (app.py) as a real server on a free port, for gradio_client and browser tests."""
+"""Reelsmith as real processes for tests: the studio (app.py) on a free port for gradio_client and browser tests,
+the CLI, and waiting on what they do."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).parent.parent
 
@@ -20,13 +21,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pipeline_env(home: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment a Reelsmith process runs in: this checkout on the path, `home` as REELSMITH_HOME."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+    if home is not None:
+        env["REELSMITH_HOME"] = str(home)
+    return env
+
+
+def run_cli(*args: str, home: Path | None = None, env_extra: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:  # fmt: skip
+    """`python -m pipeline ARGS` to the end, output captured."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
+                          env=pipeline_env(home, **(env_extra or {})), cwd=ROOT, timeout=timeout)  # fmt: skip
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 60, interval: float = 0.05) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` seconds pass (False); callers assert the outcome."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+def media_files(home: Path, suffix: str) -> set[Path]:
+    """The content-addressed files under a REELSMITH_HOME with this suffix."""
+    return set((home / "media").rglob(f"*{suffix}"))
+
+
 @contextmanager
 def running_studio(home: Path, timeout: float = 90, env: dict[str, str] | None = None,
                    log: Path | None = None) -> Iterator[str]:  # fmt: skip
     """The studio on a free port; its output goes to `log` (read it after the block) or is discarded."""
     port = free_port()
-    env = {**os.environ, "REELSMITH_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT), **(env or {})}  # fmt: skip
+    env = pipeline_env(home, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False", **(env or {}))
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.media import ffprobe, streams
+from tests.studio import media_files, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ def test_validate_returns_the_field_level_message(studio):
 
 
 def test_render_streams_updates_and_returns_a_playable_video(studio):
-    client, home = studio
+    client, _ = studio
     text = "title: api\nscenes:\n  - image_prompt: A mountain at sunset\n    audio_script: Hello there.\n    duration: 2\n"
     job = client.submit(text, "draft", "motion", "piper", api_name="/render")
     updates = list(job)
@@ -50,25 +51,21 @@ def test_a_bad_storyboard_is_an_error_not_a_traceback(studio):
         job.result()
 
 
-def _media_files(home: Path, suffix: str) -> set[Path]:
-    return set((home / "media").rglob(f"*{suffix}"))
-
-
 def test_generate_image_then_video_reuses_the_approved_image(studio):
     client, home = studio
     text = "title: steps\nscenes:\n  - image_prompt: A red lighthouse on a rock\n    duration: 2\n"
     image, status, text = client.predict(text, 1, False, api_name="/generate_image")
     assert Path(image).suffix == ".png" and "made by draft" in status
-    images_before = _media_files(home, ".png")
+    images_before = media_files(home, ".png")
     text, status = client.predict(text, 1, api_name="/approve_image")
     assert "image: sha256:" in text and "approved" in status
     clip, status = client.predict(text, 1, api_name="/generate_video")
     assert "image: reused (approved), nothing ran" in status and "video: made by motion" in status
-    assert _media_files(home, ".png") == images_before, "no second image was made"
+    assert media_files(home, ".png") == images_before, "no second image was made"
     report = ffprobe(Path(clip))
     assert streams(report, "video")[0]["codec_name"] == "h264"
     # A new seed is a new picture, and it is no longer approved.
-    image2, status, text2 = client.predict(text, 1, True, api_name="/generate_image")
+    _, status, text2 = client.predict(text, 1, True, api_name="/generate_image")
     assert "image: sha256:" not in text2 and "seed:" in text2 and "made by draft" in status
 
 
@@ -85,7 +82,7 @@ def test_a_second_session_cannot_read_the_first_ones_files(studio, launched_stud
     client.predict(text, 1, False, api_name="/generate_image")
     theirs = [p for p in (Path(tempfile.gettempdir()) / "reelsmith-sessions").rglob("*.png")]
     assert theirs, "the first session was shown its image from its own folder"
-    stored = next(iter(_media_files(home, ".png")))
+    stored = next(iter(media_files(home, ".png")))
     other = Client(url, verbose=False)
     assert other.session_hash != client.session_hash
     with httpx.Client(base_url=url) as http:
@@ -112,16 +109,14 @@ def test_cancelling_a_render_stops_it_and_the_next_run_reuses_cached_steps(studi
             + "".join(f"  - image_prompt: Scene {i} of a long trip across the desert\n"
                       f"    video_prompt: slow pan right\n    duration: 8\n" for i in range(4)))  # fmt: skip
     job = client.submit(text, "draft", "motion", "piper", api_name="/render")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(u[2] for u in job.outputs()):  # wait for the first clip
-        time.sleep(0.1)
+    wait_until(lambda: any(u[2] for u in job.outputs()))  # the first clip
     assert any(u[2] for u in job.outputs()), "a clip was made before the stop"
     job.cancel()
     time.sleep(1.0)
     assert not job.status().success
-    clips_after_stop = len(_media_files(home, ".mp4"))
+    clips_after_stop = len(media_files(home, ".mp4"))
     time.sleep(2.0)
-    assert len(_media_files(home, ".mp4")) == clips_after_stop, "nothing more is made after the stop"
+    assert len(media_files(home, ".mp4")) == clips_after_stop, "nothing more is made after the stop"
 
     again = client.submit(text, "draft", "motion", "piper", api_name="/render")
     board, image, clip, voice, final, manifest, gallery = again.result(timeout=240)

@@ -22,13 +22,10 @@ from pipeline.errors import (
 from pipeline.providers import bfl, remote
 from pipeline.providers.base import registry
 from tests.step_run import MemoryJournal, StepRun, assert_secret_nowhere, failure, image_request
-from tests.wire.bfl import FakeBfl, error
+from tests.wire.bfl import RESULT, SAMPLE, SUBMIT, FakeBfl, error
 from tests.wire.server import Reply
 
 KEY = "canary-b7f1-secret"
-SUBMIT = r"/v1/flux-[a-z0-9.\-]+"
-RESULT = r"/v1/get_result"
-SAMPLE = r"/delivery/.+"
 
 
 def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY) -> StepRun:

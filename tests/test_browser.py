@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.studio import media_files, wait_until
+
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGE_LOADED = "() => document.body.innerText.includes('Lighthouse')"  # the default storyboard is on the page
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]  # fmt: skip
 
@@ -27,12 +30,7 @@ def browser():
 
 def test_render_an_example_and_play_the_final_video(browser, launched_studio):
     url, _ = launched_studio
-    page = browser.new_page(viewport={"width": 1400, "height": 1400})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")  # the page has loaded
+    page, errors = _open(browser, url)
     page.get_by_role("button", name="ocean-waves").click()
     page.wait_for_function("() => document.body.innerText.includes('Ocean Waves')")
     page.get_by_role("button", name="Render", exact=True).click()
@@ -58,7 +56,7 @@ def _open(browser, url):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")
+    page.wait_for_function(PAGE_LOADED)
     return page, errors
 
 
@@ -67,14 +65,14 @@ def test_preferences_are_remembered_in_the_browser(browser, launched_studio):
     context = browser.new_context()
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")
+    page.wait_for_function(PAGE_LOADED)
     style = page.get_by_label("Style")
     style.click()
     page.get_by_role("option", name="3D render").click()
     page.wait_for_function("() => localStorage.getItem('reelsmith-preferences') !== null")
     page.wait_for_timeout(500)
     page.reload()
-    page.wait_for_function("() => document.body.innerText.includes('Lighthouse')")
+    page.wait_for_function(PAGE_LOADED)
     style = page.get_by_label("Style")
     for _ in range(50):  # the page's load event applies the stored preferences a moment after the first paint
         if style.input_value() == "3D render":
@@ -98,16 +96,13 @@ def test_closing_the_tab_stops_its_render(browser, launched_studio):
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(text)
     page.wait_for_function("() => document.body.innerText.includes('Closed tab')")
+    before = len(media_files(home, ".mp4"))  # the studio is shared with the other tests here
 
-    def clips() -> int:  # the studio is shared with the other tests here: count this render's clips only
-        return len(list((home / "media").rglob("*.mp4"))) - before
+    def clips() -> int:  # this render's clips only
+        return len(media_files(home, ".mp4")) - before
 
-    before = 0
-    before = clips()
     page.get_by_role("button", name="Render", exact=True).click()
-    deadline = time.monotonic() + 60
-    while not clips() and time.monotonic() < deadline:  # this render's first clip exists
-        time.sleep(0.1)
+    wait_until(clips, interval=0.1)  # this render's first clip exists
     page.close()
     time.sleep(1.5)
     made = clips()

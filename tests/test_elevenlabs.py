@@ -23,6 +23,7 @@ from pipeline.providers import remote
 from pipeline.providers import elevenlabs as el
 from pipeline.providers.base import VoiceRequest, registry
 from tests.step_run import StepRun, assert_secret_nowhere, failure
+from tests.studio import free_port
 from tests.wire.elevenlabs import TTS, FakeElevenLabs, quota_exceeded, rate_limited, server_error
 from tests.wire.server import Reply
 
@@ -251,9 +252,7 @@ def test_a_hung_request_times_out_once_and_is_not_repeated(fake, provider, tmp_p
 
 
 def test_a_refused_connection_is_retried_and_reported(provider, tmp_path, monkeypatch):
-    with FakeElevenLabs(KEY) as server:
-        url = server.url
-    monkeypatch.setenv("ELEVENLABS_BASE_URL", url)  # nothing listens there any more
+    monkeypatch.setenv("ELEVENLABS_BASE_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     monkeypatch.setattr(remote, "BACKOFF", 0.01)
 
     run = step_run(tmp_path)

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.media import ffprobe, streams
-from tests.wire.runway import FakeRunway
+from tests.step_run import assert_secret_nowhere
+from tests.studio import ROOT, pipeline_env, wait_until
+from tests.wire.runway import CREATE, TASKS, FakeRunway
 from tests.wire.server import Reply
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).parent.parent
 KEY = "canary-journal-runway-key"
 BOARD = """
 title: Kill me
@@ -30,8 +31,6 @@ voice: {provider: piper}
 scenes:
 """ + "".join(f"  - {{image_prompt: 'Harbour number {i} at dawn', video_prompt: slow pan right, duration: 2}}\n"
               for i in range(3))  # fmt: skip
-CREATE = r"/v1/image_to_video"
-TASKS = r"/v1/tasks/.+"
 
 
 @pytest.fixture
@@ -42,17 +41,13 @@ def runway():
 
 
 def _start(runway: FakeRunway, home: Path, board: Path, out: Path) -> subprocess.Popen:
-    env = {**os.environ, "REELSMITH_HOME": str(home), "RUNWAYML_API_SECRET": KEY, "RUNWAYML_BASE_URL": runway.url,
-           "REELSMITH_POLL_INTERVAL": "0.05", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = pipeline_env(home, RUNWAYML_API_SECRET=KEY, RUNWAYML_BASE_URL=runway.url, REELSMITH_POLL_INTERVAL="0.05")
     return subprocess.Popen([sys.executable, "-m", "pipeline", "render", str(board), "-o", str(out)], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
 
-def _wait(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+def _wait(condition) -> None:
+    assert wait_until(condition, interval=0.01), "timed out"  # polled often: the kill must follow at once
 
 
 def _all_answered(runway: FakeRunway) -> bool:
@@ -107,10 +102,7 @@ def test_sigkill_at_any_moment_never_submits_a_task_twice(runway, tmp_path):
     assert len(runway.requests) == before
 
     # The key is in none of the files the renders wrote.
-    for path in home.rglob("*"):
-        if path.is_file():
-            assert KEY.encode() not in path.read_bytes(), path
-    assert KEY not in output
+    assert_secret_nowhere(KEY, None, home, texts=[output])
 
 
 def test_a_kill_before_runway_answers_a_submission_is_announced(runway, tmp_path):

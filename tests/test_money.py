@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from pipeline.estimate import estimate_cost
 from pipeline.ledger import Ledger
 from pipeline.runner import Render, render
 from pipeline.storyboard import parse_storyboard
+from tests.step_run import assert_secret_nowhere
 
 BOARD = """
 title: Paid
@@ -65,10 +67,8 @@ def test_estimate_prices_each_step_and_equals_the_ledger_after_a_fresh_run(paid,
     # The canary keys are nowhere: ledger, journal, manifest, cache index, projects.
     from pipeline.settings import reelsmith_home
 
-    for path in [*reelsmith_home().rglob("*"), result.manifest]:
-        if path.is_file():
-            data = path.read_bytes()
-            assert b"canary-money-secret" not in data and b"canary-voice-secret" not in data, path
+    assert_secret_nowhere(["canary-money-secret", "canary-voice-secret"], None, reelsmith_home(),
+                          Path(result.manifest))  # fmt: skip
 
 
 def test_a_budget_below_the_estimate_makes_no_call_at_all(paid, tmp_path):

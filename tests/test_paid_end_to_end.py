@@ -4,21 +4,21 @@ CLI and through gradio_client, with canary keys searched for in every file writt
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.media import ffprobe, streams
-from tests.studio import running_studio
-from tests.wire.bfl import FakeBfl
-from tests.wire.elevenlabs import FakeElevenLabs
-from tests.wire.runway import FakeRunway
+from tests.step_run import assert_secret_nowhere
+from tests.studio import run_cli, running_studio, wait_until
+from tests.wire.bfl import SUBMIT, FakeBfl
+from tests.wire.elevenlabs import TTS, FakeElevenLabs, quota_exceeded
+from tests.wire.runway import CREATE, TASKS, FakeRunway
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).parent.parent
 KEYS = {"RUNWAYML_API_SECRET": "canary-e2e-runway-7f3a", "ELEVENLABS_API_KEY": "canary-e2e-eleven-91bc",
         "BFL_API_KEY": "canary-e2e-bfl-4d20"}  # fmt: skip
 BOARD = """
@@ -32,8 +32,7 @@ scenes:
   - {image_prompt: A harbour at dusk, video_prompt: gentle zoom in, audio_script: Boats come home at dusk., duration: 2}
   - {image_prompt: A lighthouse at night, video_prompt: static shot, audio_script: The light keeps watch., duration: 2}
 """
-IMAGE, VIDEO, VOICE = (("POST", r"/v1/flux-pro-1\.1"), ("POST", r"/v1/image_to_video"),
-                       ("POST", r"/v1/text-to-speech/.*"))  # fmt: skip
+IMAGE, VIDEO, VOICE = ("POST", SUBMIT), ("POST", CREATE), ("POST", TTS)
 
 
 @pytest.fixture
@@ -57,20 +56,11 @@ def _counts(fakes) -> tuple[int, int, int]:
 
 
 def _no_canary(paths: list[Path], texts: list[str] = ()) -> None:
-    for path in paths:
-        for file in [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]:
-            data = file.read_bytes()
-            for key in KEYS.values():
-                assert key.encode() not in data, f"{key} found in {file}"
-    for text in texts:
-        for key in KEYS.values():
-            assert key not in text
+    assert_secret_nowhere(KEYS.values(), None, *paths, texts=texts)
 
 
 def _cli(home: Path, fakes, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REELSMITH_HOME": str(home), "PYTHONPATH": str(ROOT), **KEYS, **_urls(fakes)}
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return run_cli(*args, home=home, env_extra={**KEYS, **_urls(fakes)})
 
 
 def _check_video(path: Path) -> None:
@@ -117,11 +107,8 @@ def test_cli_renders_on_the_paid_providers_and_pays_each_step_once(fakes, tmp_pa
 
 
 def test_a_failure_names_the_scene_the_step_the_reason_and_what_to_do(fakes, tmp_path):
-    from tests.wire.server import Reply
-
-    bfl, runway, eleven = fakes
-    eleven.script("POST", r"/v1/text-to-speech/.*", [Reply(401, {"detail": {"status": "quota_exceeded",
-                  "message": "This request exceeds your quota of 10000."}})] * 5)  # fmt: skip
+    eleven = fakes[2]
+    eleven.script("POST", TTS, [quota_exceeded()] * 5)
     board = tmp_path / "board.yaml"
     board.write_text(BOARD)
     failed = _cli(tmp_path / "home", fakes, "render", str(board), "-o", str(tmp_path / "x.mp4"), "--budget", "2")
@@ -158,32 +145,22 @@ def test_the_studio_uses_a_sessions_own_keys_only_for_that_session(fakes, tmp_pa
         board, image, clip, voice, final, manifest, gallery = job.result()
         _check_video(Path(final))
         assert _counts(fakes) == (3, 3, 3) and len(gallery) == 3
-    import tempfile
-
     _no_canary([home, Path(final).parent, Path(tempfile.gettempdir()) / "reelsmith-sessions"], [log.read_text()])
 
 
 def test_a_page_that_goes_away_keeps_paid_tasks_and_a_stop_cancels_them(fakes, tmp_path):
-    import time
-
     from gradio_client import Client
 
-    bfl, runway, eleven = fakes
+    runway = fakes[1]
     slow = ("PENDING",) + ("RUNNING",) * 300 + ("SUCCEEDED",)  # ~6 s at Runway per clip
     runway.default_plan = slow
-    create, delete = ("POST", r"/v1/image_to_video"), ("DELETE", r"/v1/tasks/.*")
-
-    def wait_for(condition, timeout=60):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    create, delete = ("POST", CREATE), ("DELETE", TASKS)
 
     with running_studio(tmp_path / "home", env={**_urls(fakes), **KEYS}) as url:
         client = Client(url, verbose=False)
         # The watcher goes away mid-render (a closed tab, a refresh, a dropped client): Runway keeps the tasks.
         job = client.submit(BOARD, "bfl", "runway", "elevenlabs", 2.0, api_name="/render")
-        wait_for(lambda: runway.count(*create) >= 1)
+        assert wait_until(lambda: runway.count(*create) >= 1)
         job.cancel()
         time.sleep(1.0)
         assert runway.count(*delete) == 0, "paid tasks were not thrown away"
@@ -194,6 +171,6 @@ def test_a_page_that_goes_away_keeps_paid_tasks_and_a_stop_cancels_them(fakes, t
         # A person's Stop cancels the running paid tasks: no more paying for work they no longer want.
         runway.default_plan = slow
         job = client.submit(BOARD.replace("Lisbon", "Porto"), "bfl", "runway", "elevenlabs", 2.0, api_name="/render")
-        wait_for(lambda: runway.count(*create) >= 4)
+        assert wait_until(lambda: runway.count(*create) >= 4)
         client.predict(api_name="/stop")
-        wait_for(lambda: runway.count(*delete) >= 1, timeout=10)
+        assert wait_until(lambda: runway.count(*delete) >= 1, timeout=10)

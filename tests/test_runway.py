@@ -31,13 +31,10 @@ from pipeline.providers.base import VideoRequest
 from pipeline.providers.runway import MAX_DATA_URI, RunwayVideoProvider, image_data_uri, ratio_for
 from tests.media import ffprobe, streams
 from tests.step_run import MemoryJournal, StepRun
-from tests.wire.runway import FakeRunway
+from tests.wire.runway import CREATE, OUTPUTS, TASKS, FakeRunway
 from tests.wire.server import Reply
 
 KEY = "canary-7f3a-secret"
-CREATE = r"/v1/image_to_video"
-TASKS = r"/v1/tasks/[^/]+"
-OUTPUTS = r"/outputs/[^/]+\.mp4"
 
 
 def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY) -> StepRun:

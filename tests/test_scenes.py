@@ -98,7 +98,7 @@ def test_paid_video_needs_an_approved_image(test_providers, monkeypatch):
     assert test_providers.count("video") == 0
 
 
-def test_projects_are_per_owner_and_list_the_newest_render(tmp_path):
+def test_projects_are_per_owner_and_list_the_newest_render():
     projects = Projects()
     a = projects.save("alice", "Trip", "title: Trip")
     projects.save("bob", "Secret", "title: Secret")

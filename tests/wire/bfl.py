@@ -31,6 +31,10 @@ FIELDS = {"flux-pro-1.1": COMMON | {"width", "height"},
           "flux-dev": COMMON | {"width", "height", "steps", "guidance"},
           "flux-pro-1.1-ultra": COMMON | {"aspect_ratio", "raw", "image_prompt_strength"}}  # fmt: skip
 ULTRA_MEGAPIXELS = 4.0
+# Paths as tests count them: fake.count("POST", SUBMIT)
+SUBMIT = r"/v1/flux-[a-z0-9.\-]+"
+RESULT = r"/v1/get_result"
+SAMPLE = r"/delivery/.+"
 
 
 def make_image(width: int, height: int, fmt: str) -> bytes:

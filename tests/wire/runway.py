@@ -34,6 +34,10 @@ RATIOS = {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}
 MAX_DATA_URI = 5_000_000
 FIELDS = {"model", "promptImage", "ratio", "duration", "promptText", "seed", "contentModeration"}
 DATA_URI = re.compile(r"data:(image/(?:png|jpeg));base64,(.*)", re.DOTALL)
+# Paths as tests count them: fake.count("POST", CREATE)
+CREATE = r"/v1/image_to_video"
+TASKS = r"/v1/tasks/[^/]+"
+OUTPUTS = r"/outputs/[^/]+\.mp4"
 
 
 @functools.lru_cache(maxsize=None)
