@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.wire.server import FakeServer, Received, Reply
+from tests.wire.server import Received, Reply, TaskServer
 
 MODELS = ("flux-pro-1.1", "flux-dev", "flux-pro-1.1-ultra")
 COMMON = {"prompt", "prompt_upsampling", "seed", "safety_tolerance", "output_format", "webhook_url",
@@ -60,27 +60,21 @@ class Task:
     id: str
     model: str
     body: dict[str, Any]
-    statuses: list[str]
+    states: list[str]
     size: tuple[int, int]
     polls: int = 0
     ready_at: float | None = None
 
 
-class FakeBfl(FakeServer):
+class FakeBfl(TaskServer):
     def __init__(self, key: str, *, default_plan: tuple[str, ...] = ("Pending", "Ready")) -> None:
-        super().__init__()
+        super().__init__(default_plan)
         self.key = key
-        self.default_plan = list(default_plan)
-        self.plans: list[list[str]] = []
         self.tasks: dict[str, Task] = {}
         self.sample_lifetime: float | None = None  # seconds a ready sample stays downloadable
         self.route("POST", r"/v1/(?P<model>[a-z0-9.\-]+)", self._submit)
         self.route("GET", r"/v1/get_result", self._result)
         self.route("GET", r"/delivery/(?P<id>[^/.]+)\.(?P<ext>png|jpeg)", self._sample)
-
-    def plan(self, *statuses: str) -> "FakeBfl":
-        self.plans.append(list(statuses))
-        return self
 
     def add_task(self, statuses: list[str], width: int = 1440, height: int = 800) -> Task:
         """A task submitted in an earlier run (journal re-attach tests)."""
@@ -148,9 +142,7 @@ class FakeBfl(FakeServer):
         problems, size = self._problems(model, body)
         if problems:
             return error(422, problems)
-        with self._lock:
-            statuses = self.plans.pop(0) if self.plans else list(self.default_plan)
-        task = Task(str(uuid.uuid4()), model, body, statuses, size)
+        task = Task(str(uuid.uuid4()), model, body, self._next_plan(), size)
         self.tasks[task.id] = task
         return Reply(200, {"id": task.id, "polling_url": self.polling_url(task.id), "cost": 4.0})
 
@@ -161,8 +153,7 @@ class FakeBfl(FakeServer):
         task = self.tasks.get(task_id)
         if task is None:
             return Reply(200, {"id": task_id, "status": "Task not found"})
-        status = task.statuses[min(task.polls, len(task.statuses) - 1)]
-        task.polls += 1
+        status = self._advance(task)
         data: dict[str, Any] = {"id": task.id, "status": status, "result": None, "progress": None, "details": None}
         if status == "Pending":
             data["progress"] = min(0.9, 0.3 * task.polls)

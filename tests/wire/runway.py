@@ -27,7 +27,7 @@ from typing import Any
 from PIL import Image
 
 from pipeline.media.ffmpeg import run_ffmpeg
-from tests.wire.server import FakeServer, Received, Reply
+from tests.wire.server import Received, Reply, TaskServer
 
 VERSION = "2024-11-06"
 RATIOS = {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}
@@ -67,12 +67,10 @@ def _issue(path: str, message: str) -> dict[str, Any]:
     return {"code": "custom", "path": [path] if path else [], "message": message}
 
 
-class FakeRunway(FakeServer):
+class FakeRunway(TaskServer):
     def __init__(self, key: str, *, default_plan: tuple[str, ...] = ("PENDING", "RUNNING", "SUCCEEDED")) -> None:
-        super().__init__()
+        super().__init__(default_plan)
         self.key = key
-        self.default_plan = list(default_plan)
-        self.plans: list[list[str]] = []
         self.tasks: dict[str, Task] = {}
         self.expired_status: int | None = None  # 403/404: output URLs have expired
         self.deleted_answer_404 = False
@@ -80,11 +78,6 @@ class FakeRunway(FakeServer):
         self.route("GET", r"/v1/tasks/(?P<id>[^/]+)", self._retrieve)
         self.route("DELETE", r"/v1/tasks/(?P<id>[^/]+)", self._delete)
         self.route("GET", r"/outputs/(?P<id>[^/]+)\.mp4", self._output)
-
-    def plan(self, *states: str) -> "FakeRunway":
-        """The states the next unplanned submission walks through, one per GET."""
-        self.plans.append(list(states))
-        return self
 
     def add_task(self, states: list[str], ratio: str = "1280:720", duration: int = 5) -> str:
         """A task submitted earlier (for journal re-attach tests)."""
@@ -159,9 +152,7 @@ class FakeRunway(FakeServer):
         issues, size = self._body_issues(body)
         if issues:
             return Reply(400, {"error": "Validation of body failed", "issues": issues})
-        with self._lock:
-            states = self.plans.pop(0) if self.plans else list(self.default_plan)
-        task = Task(str(uuid.uuid4()), body, states, size)
+        task = Task(str(uuid.uuid4()), body, self._next_plan(), size)
         self.tasks[task.id] = task
         return Reply(200, {"id": task.id})
 
@@ -169,8 +160,7 @@ class FakeRunway(FakeServer):
         if task.deleted:
             state = "CANCELLED"
         else:
-            state = task.states[min(task.polls, len(task.states) - 1)]
-            task.polls += 1
+            state = self._advance(task)
         status, _, code = state.partition(":")
         credits = 5 * int(task.body.get("duration", 5))
         data: dict[str, Any] = {"id": task.id, "createdAt": task.created, "status": status}

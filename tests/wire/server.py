@@ -147,3 +147,28 @@ class FakeServer:
 
     def count(self, method: str, pattern: str) -> int:
         return len(self.matching(method, pattern))
+
+
+class TaskServer(FakeServer):
+    """A fake of an API whose submissions become tasks that walk scripted states, one per poll (the last stays):
+    `plan(...)` scripts the next submissions, later ones get `default_plan`."""
+
+    def __init__(self, default_plan: tuple[str, ...]) -> None:
+        super().__init__()
+        self.default_plan = list(default_plan)
+        self.plans: list[list[str]] = []
+
+    def plan(self, *states: str) -> "TaskServer":
+        self.plans.append(list(states))
+        return self
+
+    def _next_plan(self) -> list[str]:
+        with self._lock:
+            return self.plans.pop(0) if self.plans else list(self.default_plan)
+
+    @staticmethod
+    def _advance(task: Any) -> str:
+        """The task's state for this poll (`task.states`, `task.polls`)."""
+        state = task.states[min(task.polls, len(task.states) - 1)]
+        task.polls += 1
+        return state
