@@ -113,8 +113,14 @@ class Render:
         render_id: str | None = None,
         credentials: Credentials | None = None,
         budget: float | None = None,
+        owner: str = "cli",
+        client: str | None = None,
     ):
         tune_allocator()
+        # Whose work this is: the server-decided owner ("cli" on the command line; a studio browser's or API
+        # session's server-issued id) and a one-way hash of the client's address (None on the CLI).
+        self.owner = owner
+        self.client = client
         self.credentials = credentials if credentials is not None else Credentials.from_env()
         self.budget = budget  # USD: no paid call is made that would take this render's spend past it
         self.spent = 0.0
@@ -243,7 +249,7 @@ class Render:
 
     def _provider_key(self, kind: str, provider: Any, request: Any, **extra: Any) -> str:
         return step_key(kind, provider=provider.name, version=provider.version, request=provider.cache_fields(request),
-                        **extra, **self._owner(provider))  # fmt: skip
+                        **extra, **self._key_owner(provider))  # fmt: skip
 
     def image_key(self, plan: RenderPlan, scene: ScenePlan) -> str:
         return self._provider_key("image", plan.image_provider, scene.image)
@@ -382,7 +388,7 @@ class Render:
 
         return await self._step(None, "join", "ffmpeg", "video", key, produce, limit="media")
 
-    def _owner(self, provider: Any) -> dict[str, str]:
+    def _key_owner(self, provider: Any) -> dict[str, str]:
         """Paid outputs belong to the key that paid for them: its fingerprint (never the key) is in the cache key,
         so one user of a shared Space is never served another user's generations."""
         if not getattr(provider, "paid", False):
@@ -559,12 +565,15 @@ class RenderJob:
         credentials: Credentials | None = None,
         scene_step: tuple[int, str] | None = None,
         budget: float | None = None,
+        owner: str = "cli",
+        client: str | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
-                              render_id=render_id, credentials=credentials, budget=budget)  # fmt: skip
+                              render_id=render_id, credentials=credentials, budget=budget, owner=owner,
+                              client=client)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -640,11 +649,13 @@ def render(
     cancel: CancelToken | None = None,
     credentials: Credentials | None = None,
     budget: float | None = None,
+    owner: str = "cli",
+    client: str | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials, budget=budget)
+                 credentials=credentials, budget=budget, owner=owner, client=client)
     return asyncio.run(job.run())
