@@ -2,11 +2,18 @@
 
 Layout under REELSMITH_HOME:
     media/ab/abcdef….png      the files, named by the sha256 of their bytes (written once, never changed)
-    index/                    diskcache (JSONDisk: values are JSON, never pickles) step key → Asset record
+    index/                    diskcache (JSONDisk: values are JSON, never pickles): step key → Asset record, and
+                              media/ab/abcdef….png → the file's record (for `find`, which has no step key)
     work/                     private scratch folders for running steps (removed when a step ends)
 
 A step key is the sha256 of a canonical JSON of everything that changes a step's output (see `step_key`), so a
 step whose key is indexed never runs again, and an edit re-runs exactly the steps whose inputs changed.
+
+A stored file is checked whenever it is reused: a disk error, a full disk, a killed copy or a person's editor can
+change bytes that the index would otherwise serve for ever. Each record holds the file's sha256, size and
+mtime_ns; a stat that matches is trusted (the common case costs no read), a different size is damage, and a
+different mtime (a copy, a `touch`, a byte edited in place) costs one hash. Damaged files are evicted, index
+entry and file, so the step that made them runs again and no other key reuses them.
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ import diskcache
 from pipeline.settings import reelsmith_home
 
 _CHUNK = 1 << 20
-
 
 def step_key(kind: str, **material: Any) -> str:
     """sha256 of a canonical JSON of a step's kind and every input that changes its output (never a secret)."""
@@ -51,8 +57,47 @@ class Asset:
     path: Path
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def to_record(self, root: Path) -> dict[str, Any]:
-        return {"sha256": self.sha256, "path": str(self.path.relative_to(root)), "meta": self.meta}
+    def to_record(self, root: Path, stat: os.stat_result) -> dict[str, Any]:
+        return {"sha256": self.sha256, "path": str(self.path.relative_to(root)), "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns, "meta": self.meta}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A stored file that no longer holds the bytes it was stored with. The store has already evicted it (index
+    entry and file), so the step that made it must run again."""
+
+    key: str
+    path: Path
+    reason: str  # for a person: "1200 bytes where 48000 were stored", "its bytes changed"
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What a stat (and, only when the stat disagrees with the record, a hash) says about a stored file."""
+
+    stat: os.stat_result | None  # None: the file is gone
+    damage: str | None = None  # why these are not the stored bytes
+    rehashed: bool = False  # the bytes were hashed and are the stored ones: the record's stat is refreshed
+
+
+def _check(path: Path, sha256: str, record: dict[str, Any]) -> _Check:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return _Check(None)
+    size = record.get("size")  # absent in records written before files were checked: hash once, then record it
+    if size is not None and stat.st_size != size:
+        return _Check(stat, f"{stat.st_size} bytes where {size} were stored")
+    if size is not None and stat.st_mtime_ns == record.get("mtime_ns"):
+        return _Check(stat)
+    if file_sha256(path) != sha256:
+        return _Check(stat, "its bytes changed")
+    return _Check(stat, rehashed=True)
+
+
+def _file_record(sha256: str, stat: os.stat_result) -> dict[str, Any]:
+    return {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 class Store:
@@ -68,35 +113,82 @@ class Store:
     def close(self) -> None:
         self.index.close()
 
-    def get(self, key: str) -> Asset | None:
+    def lookup(self, key: str) -> Asset | Damaged | None:
+        """The stored output for `key`; Damaged (already evicted) when its file's bytes changed; None when there
+        is none, or its file was cleaned away."""
         record = self.index.get(key)
         if record is None:
             return None
         path = self.home / record["path"]
-        if not path.exists():  # the file was cleaned away: the step must run again
+        check = _check(path, record["sha256"], record)
+        if check.stat is None:  # the file was cleaned away: the step must run again
             self.index.delete(key)
             return None
+        if check.damage is not None:
+            self._evict(key, path, check.stat)
+            return Damaged(key, path, check.damage)
+        if check.rehashed:
+            self.index.set(key, {**record, "size": check.stat.st_size, "mtime_ns": check.stat.st_mtime_ns})
         return Asset(key, record["sha256"], path, record.get("meta", {}))
+
+    def get(self, key: str) -> Asset | None:
+        """The stored output for `key`, or None (absent, or damaged and now evicted: the step must run)."""
+        found = self.lookup(key)
+        return found if isinstance(found, Asset) else None
 
     def put(self, key: str, src: Path, meta: dict[str, Any] | None = None) -> Asset:
         """Move `src` into the content-addressed store and index it under `key`."""
         digest = file_sha256(src)
         dest = self.media / digest[:2] / f"{digest}{src.suffix.lower()}"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if not dest.exists():
+        stat = self._verified(dest, digest)
+        if stat is None:  # absent, or damaged bytes under this name: (re)write it
             # Unique per writer: two steps may store identical bytes at the same moment.
             tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
             shutil.copyfile(src, tmp)
             os.replace(tmp, dest)  # atomic: a crash never leaves a half-written asset under its hash name
+            stat = dest.stat()
+            self.index.set(self._file_key(dest), _file_record(digest, stat))
         asset = Asset(key, digest, dest, dict(meta or {}))
-        self.index.set(key, asset.to_record(self.home))
+        self.index.set(key, asset.to_record(self.home, stat))
         return asset
 
     def find(self, sha256: str) -> Path | None:
-        """The stored file with these bytes (any extension), or None."""
+        """The stored file with these bytes (any extension), or None (none, or damaged and now evicted)."""
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             return None
-        return next(iter(sorted((self.media / sha256[:2]).glob(f"{sha256}.*"))), None)
+        for path in sorted((self.media / sha256[:2]).glob(f"{sha256}.*")):
+            if self._verified(path, sha256) is not None:
+                return path
+        return None
+
+    def _verified(self, path: Path, sha256: str) -> os.stat_result | None:
+        """The stat of the stored file `path` if it holds the bytes named `sha256`; None if absent or damaged
+        (then evicted)."""
+        file_key = self._file_key(path)
+        check = _check(path, sha256, self.index.get(file_key) or {})
+        if check.stat is None:
+            return None
+        if check.damage is not None:
+            self._evict(file_key, path, check.stat)
+            return None
+        if check.rehashed:
+            self.index.set(file_key, _file_record(sha256, check.stat))
+        return check.stat
+
+    def _file_key(self, path: Path) -> str:
+        return str(path.relative_to(self.home))  # "media/ab/…": never a 64-hex step key
+
+    def _evict(self, key: str, path: Path, judged: os.stat_result) -> None:
+        self.index.delete(key)
+        self.index.delete(self._file_key(path))
+        try:
+            now = path.stat()
+            # Only the file that was judged: another process may have put good bytes under this name since.
+            if (now.st_ino, now.st_size, now.st_mtime_ns) == (judged.st_ino, judged.st_size, judged.st_mtime_ns):
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
     def workdir(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.work))
