@@ -460,7 +460,7 @@ class Render:
                     self.emit(StepFailed(scene, step, provider, str(error)))
                     raise error from exc
                 finally:
-                    shutil.rmtree(workdir, ignore_errors=True)
+                    self.store.remove_workdir(workdir)
                     if cost is not None:
                         await asyncio.to_thread(self._settle, cost, scene, key, out.meta if paid else {}, paid)
                         if paid:

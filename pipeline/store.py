@@ -4,7 +4,8 @@ Layout under REELSMITH_HOME:
     media/ab/abcdef….png      the files, named by the sha256 of their bytes (written once, never changed)
     index/                    diskcache (JSONDisk: values are JSON, never pickles): step key → Asset record, and
                               media/ab/abcdef….png → the file's record (for `find`, which has no step key)
-    work/                     private scratch folders for running steps (removed when a step ends)
+    work/                     private scratch folders for running steps (removed when a step ends, or by the next
+                              process to open the store if the one running the step was killed)
 
 A step key is the sha256 of a canonical JSON of everything that changes a step's output (see `step_key`), so a
 step whose key is indexed never runs again, and an edit re-runs exactly the steps whose inputs changed.
@@ -18,11 +19,14 @@ entry and file, so the step that made them runs again and no other key reuses th
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +37,18 @@ import diskcache
 from pipeline.settings import reelsmith_home
 
 _CHUNK = 1 << 20
+
+# Held (flock LOCK_EX) by the process running the step for as long as its work folder exists: a folder whose
+# lock can be taken belongs to a dead process. A lock rather than a pid, which a reused pid or another container
+# sharing REELSMITH_HOME would fool.
+WORKDIR_LOCK = ".owner.lock"
+# A work folder without a lock was made before folders had one, or its process died between making it and
+# locking it (microseconds); after this long nobody is using it.
+UNLOCKED_WORKDIR_AGE = 3600.0
+
+_swept: set[Path] = set()  # work/ folders this process has already cleaned (once per process and home)
+_swept_lock = threading.Lock()
+
 
 def step_key(kind: str, **material: Any) -> str:
     """sha256 of a canonical JSON of a step's kind and every input that changes its output (never a secret)."""
@@ -109,6 +125,12 @@ class Store:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.index = diskcache.Cache(str(self.home / "index"), disk=diskcache.JSONDisk, timeout=30)
         os.chmod(self.home / "index", 0o700)
+        self._workdir_locks: dict[Path, int] = {}  # work folder → the fd holding its lock
+        with _swept_lock:
+            first = self.work.resolve() not in _swept
+            _swept.add(self.work.resolve())
+        if first:
+            remove_abandoned_workdirs(self.work)
 
     def close(self) -> None:
         self.index.close()
@@ -191,7 +213,27 @@ class Store:
             pass
 
     def workdir(self, prefix: str) -> Path:
-        return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.work))
+        """A private scratch folder for one step, locked as this process's until `remove_workdir`."""
+        folder = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.work))
+        # Locked under a temporary name, then renamed: a sweeper never sees a lock file that is not yet held.
+        unheld = folder / f"{WORKDIR_LOCK}.new"
+        fd = os.open(unheld, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: an unlocked folder is kept for UNLOCKED_WORKDIR_AGE
+            os.close(fd)
+            unheld.unlink()
+            return folder
+        os.rename(unheld, folder / WORKDIR_LOCK)
+        self._workdir_locks[folder] = fd
+        return folder
+
+    def remove_workdir(self, folder: Path) -> None:
+        """Remove a step's scratch folder and release its lock."""
+        shutil.rmtree(folder, ignore_errors=True)
+        fd = self._workdir_locks.pop(folder, None)
+        if fd is not None:
+            os.close(fd)
 
     def __enter__(self) -> "Store":
         return self
@@ -199,3 +241,42 @@ class Store:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+
+def remove_abandoned_workdirs(work: Path, now: float | None = None) -> list[Path]:
+    """Remove the work folders of processes that died mid-step (killed, crashed, power cut); never a live one.
+
+    A folder's lock is held by the live process running its step, so a lock this process can take is a dead
+    owner's. Run once per process (the first Store of each REELSMITH_HOME), since the studio and the CLI may share
+    the home."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(work))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        folder = Path(entry.path)
+        try:
+            fd = os.open(folder / WORKDIR_LOCK, os.O_RDONLY)
+        except FileNotFoundError:
+            try:
+                unlocked_for = now - entry.stat(follow_symlinks=False).st_mtime
+            except FileNotFoundError:
+                continue
+            if unlocked_for > UNLOCKED_WORKDIR_AGE:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its process is alive (or the file system cannot tell: keep it)
+            os.close(fd)
+            continue
+        shutil.rmtree(folder, ignore_errors=True)  # while holding the lock: no other sweeper takes it meanwhile
+        os.close(fd)
+        removed.append(folder)
+    return removed

@@ -293,3 +293,13 @@ def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, t
     with pytest.raises(InputError, match=r"scenes\[0\]\.image: the approved image is no longer in the store"):
         render(sb, tmp_path / "a.mp4")
     assert test_providers.count("video") == 0, "no clip was made from the damaged picture"
+
+
+def test_steps_remove_their_work_folders_and_release_their_locks_even_when_one_fails(test_providers, tmp_path,
+                                                                                    isolated_home):
+    test_providers.fail = {"scene 1": Rejected("refused", provider="test-image")}
+    with Store() as store:
+        with pytest.raises(Rejected):
+            render(validate_storyboard(storyboard_dict(scenes=2)), tmp_path / "a.mp4", store=store)
+        assert list((isolated_home / "work").iterdir()) == []
+        assert store._workdir_locks == {}, "every lock taken for a step was released"

@@ -1,15 +1,21 @@
-"""The store: stored files are checked when reused (a stat, a hash only when the stat moved); damaged ones are
-evicted."""
+"""The store: stored files are checked when reused (a stat, a hash only when the stat moved), damaged ones are
+evicted, and work folders of killed processes are cleaned without touching a live one's."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import pipeline.store as store_module
-from pipeline.store import Asset, Damaged, Store
+from pipeline.store import UNLOCKED_WORKDIR_AGE, WORKDIR_LOCK, Asset, Damaged, Store, remove_abandoned_workdirs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -133,3 +139,62 @@ def test_a_file_missing_from_the_store_is_not_damage(store, tmp_path):
     asset = _stored(store, tmp_path)
     asset.path.unlink()
     assert store.lookup(asset.key) is None
+
+
+# -- work folders ---------------------------------------------------------------------------------------------
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from pipeline.store import Store
+folder = Store(Path(sys.argv[1])).workdir("video")
+(folder / "clip.mp4").write_bytes(b"half a clip")
+print(folder, flush=True)
+time.sleep(60)
+"""
+
+
+def _hold_workdir(home: Path) -> tuple[subprocess.Popen, Path]:
+    """A process that made a work folder in `home` and is still running its step."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(home)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    assert line, "the holder process failed to make its work folder"
+    return proc, Path(line)
+
+
+def test_a_killed_processs_work_folder_is_removed_at_the_next_start_and_a_live_ones_kept(tmp_path):
+    home = tmp_path / "shared-home"  # a home no Store of this process has opened yet
+    killed, killed_folder = _hold_workdir(home)
+    live, live_folder = _hold_workdir(home)
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+        assert killed_folder.exists(), "SIGKILL runs no cleanup"
+        Store(home).close()
+        assert not killed_folder.exists()
+        assert (live_folder / "clip.mp4").exists() and (live_folder / WORKDIR_LOCK).exists()
+    finally:
+        live.kill()
+        live.wait(10)
+        for proc in (killed, live):
+            proc.stdout.close()
+
+
+def test_this_processs_own_running_step_folder_is_never_swept(store):
+    folder = store.workdir("image")
+    assert remove_abandoned_workdirs(store.work) == []
+    assert folder.exists()
+    store.remove_workdir(folder)
+    assert not folder.exists()
+    assert store._workdir_locks == {}
+
+
+def test_an_unlocked_work_folder_is_removed_only_once_it_is_old(store):
+    old = store.work / "video-legacy"  # made before work folders had locks
+    old.mkdir()
+    fresh = store.work / "image-justmade"  # made a moment ago, its lock not yet taken
+    fresh.mkdir()
+    an_hour_ago = time.time() - UNLOCKED_WORKDIR_AGE - 60
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert remove_abandoned_workdirs(store.work) == [old]
+    assert fresh.exists()
