@@ -68,7 +68,7 @@ from pipeline.memory import tune_allocator
 from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
 from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest, VoiceRequest
-from pipeline.store import Asset, Store, step_key
+from pipeline.store import Asset, Damaged, Store, step_key
 from pipeline.storyboard import Storyboard
 
 # ffmpeg work that is not a provider's (segment fitting, mixing, joining) shares one limit.
@@ -460,7 +460,7 @@ class Render:
                     self.emit(StepFailed(scene, step, provider, str(error)))
                     raise error from exc
                 finally:
-                    shutil.rmtree(workdir, ignore_errors=True)
+                    self.store.remove_workdir(workdir)
                     if cost is not None:
                         await asyncio.to_thread(self._settle, cost, scene, key, out.meta if paid else {}, paid)
                         if paid:
@@ -474,8 +474,11 @@ class Render:
     def _cached(self, scene: int | None, step: str, provider: str, media: MediaKind, key: str,
                 cost: StepCost | None = None) -> Asset | None:  # fmt: skip
         """The stored output for `key`, reported as a cache hit (and, for a paid step, as money saved); None when
-        the step must run."""
-        asset = self.store.get(key)
+        the step must run (nothing stored, or the stored file was damaged: the person is told it is made again)."""
+        asset = self.store.lookup(key)
+        if isinstance(asset, Damaged):
+            self.emit(StepWarning(scene, step, f"the stored {media} was damaged ({asset.reason}); made again"))
+            return None
         if asset is not None:
             self.cached[step] = self.cached.get(step, 0) + 1
             if cost is not None:

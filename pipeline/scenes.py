@@ -113,11 +113,12 @@ def upload_image(storyboard: Storyboard, number: int, path: str | Path, *, store
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise InputError(f"scenes[{index}].image: the uploaded file is not an image Pillow can read ({exc})") from None
     work = store.workdir("upload")
-    out = work / "upload.png"
-    fitted.save(out, optimize=False)
-    asset = store.put(step_key("upload", version=UPLOAD_VERSION, size=storyboard.size), out, {"uploaded": True})
-    out.unlink(missing_ok=True)
-    work.rmdir()
+    try:
+        out = work / "upload.png"
+        fitted.save(out, optimize=False)
+        asset = store.put(step_key("upload", version=UPLOAD_VERSION, size=storyboard.size), out, {"uploaded": True})
+    finally:
+        store.remove_workdir(work)
     return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
 
 

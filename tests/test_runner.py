@@ -171,7 +171,10 @@ def test_cache_index_never_holds_pickles(test_providers, tmp_path):
     assert keys
     for key in keys:
         record = store.index.get(key)
-        assert isinstance(record, dict) and set(record) == {"sha256", "path", "meta"}
+        if key.startswith("media/"):  # a stored file's own record (for find): its bytes' hash, size and mtime
+            assert isinstance(record, dict) and set(record) == {"sha256", "size", "mtime_ns"}
+        else:
+            assert isinstance(record, dict) and set(record) == {"sha256", "path", "size", "mtime_ns", "meta"}
     store.close()
 
 
@@ -232,3 +235,71 @@ def test_watermark_is_burnt_into_the_picture_and_keyed(test_providers, tmp_path)
     corner = np.abs(a[-80:, -360:] - b[-80:, -360:]).mean()
     elsewhere = np.abs(a[:300, :600] - b[:300, :600]).mean()
     assert corner > 5 and elsewhere < 2
+
+
+def _truncate(path, keep: float = 0.3) -> None:
+    """Damage a stored file as a full disk or a killed copy would: its tail is gone."""
+    with open(path, "r+b") as f:
+        f.truncate(int(path.stat().st_size * keep))
+
+
+def test_damaged_stored_files_are_made_again_with_a_warning_and_the_output_is_whole(test_providers, tmp_path,
+                                                                                    isolated_home):
+    import json
+
+    from pipeline.events import StepWarning
+    from tests.media import ffprobe, streams
+
+    data = storyboard_dict(scenes=2)
+    data["scenes"][1]["audio_script"] = "a narration longer than the two seconds of its scene " * 2
+    sb = validate_storyboard(data)
+    first, _ = _run(sb, tmp_path / "a.mp4")
+    assert first.scenes[1].segment.path != first.scenes[1].video.path  # held its last frame: a file of its own
+    _truncate(first.scenes[0].video.path)
+    _truncate(first.scenes[1].segment.path)
+    final = json.loads(first.manifest.read_text())["output"]["sha256"]
+    _truncate(isolated_home / "media" / final[:2] / f"{final}.mp4")  # the stored final video
+    videos = test_providers.count("video")
+
+    second, events = _run(sb, tmp_path / "b.mp4")
+    warned = {(e.scene, e.step) for e in events if isinstance(e, StepWarning)}
+    assert warned == {(0, "video"), (1, "segment"), (None, "join")}
+    warning = next(e.message for e in events if isinstance(e, StepWarning) and e.step == "video")
+    assert warning.startswith("the stored video was damaged (") and warning.endswith("); made again")
+    # Exactly the damaged steps ran again; each re-made file has its old bytes, so nothing downstream changed key.
+    assert _ran(events) == [(-1, "join"), (0, "video"), (1, "segment")]
+    assert test_providers.count("video") == videos + 1
+    assert (second.scenes[0].video.sha256, second.scenes[1].segment.sha256) == (
+        first.scenes[0].video.sha256, first.scenes[1].segment.sha256)  # fmt: skip
+    duration = json.loads(second.manifest.read_text())["output"]["duration"]
+    (video,) = streams(ffprobe(second.output), "video")
+    assert int(video["nb_read_frames"]) == round(duration * 24)
+    assert (tmp_path / "b.mp4").read_bytes() == (tmp_path / "a.mp4").read_bytes()
+
+
+
+def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, tmp_path):
+    from PIL import Image
+
+    from pipeline.errors import InputError
+    from pipeline.scenes import upload_image
+
+    src = tmp_path / "mine.png"
+    Image.new("RGB", (640, 360), (200, 30, 30)).save(src)
+    sb = upload_image(validate_storyboard(storyboard_dict(scenes=1)), 1, src)
+    with Store() as store:
+        pinned = store.find(sb.scenes[0].image.removeprefix("sha256:"))
+    _truncate(pinned)
+    with pytest.raises(InputError, match=r"scenes\[0\]\.image: the approved image is no longer in the store"):
+        render(sb, tmp_path / "a.mp4")
+    assert test_providers.count("video") == 0, "no clip was made from the damaged picture"
+
+
+def test_steps_remove_their_work_folders_and_release_their_locks_even_when_one_fails(test_providers, tmp_path,
+                                                                                    isolated_home):
+    test_providers.fail = {"scene 1": Rejected("refused", provider="test-image")}
+    with Store() as store:
+        with pytest.raises(Rejected):
+            render(validate_storyboard(storyboard_dict(scenes=2)), tmp_path / "a.mp4", store=store)
+        assert list((isolated_home / "work").iterdir()) == []
+        assert store._workdir_locks == {}, "every lock taken for a step was released"
