@@ -14,88 +14,112 @@ from pipeline.providers.draft.raster import blur, colour_array, from_image, mix,
 from pipeline.providers.draft.scene import Scene
 
 
+# Lit window colours: neon, warm lamps at night (or in rain, or at sunset), and the sky reflected by day.
+NEON_WINDOWS = np.array([(255, 90, 205), (90, 230, 255), (255, 195, 100), (185, 130, 255)], np.float32)
+LAMPLIT_WINDOWS = np.array([(255, 205, 120), (255, 226, 160), (250, 180, 100)], np.float32)
+DAYLIT_WINDOWS = np.array([(205, 218, 232), (175, 195, 215), (232, 236, 242)], np.float32)
+
+Building = tuple[float, float, float]  # left x, width, top y
+
+
 def paint_city(scene: Scene) -> None:
+    """Three rows of buildings, far to near, each with haze at its foot (and neon signs), then the street."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     neon = lay.time == "neon"
     lit_night = scene.night or "rain" in lay.features or lay.time == "sunset"
     street = lay.ground
-    toward = 1.0 if lay.light_x < p.w / 2 else -1.0
-    if neon:
-        palette = np.array([(255, 90, 205), (90, 230, 255), (255, 195, 100), (185, 130, 255)], np.float32)
-    elif lit_night:
-        palette = np.array([(255, 205, 120), (255, 226, 160), (250, 180, 100)], np.float32)
-    else:
-        palette = np.array([(205, 218, 232), (175, 195, 215), (232, 236, 242)], np.float32)
-    for layer in range(3):
-        depth = layer / 2  # 0 far, 1 near
-        base = street - p.h * 0.035 * (2 - layer)
-        tall = p.h * (0.3 + 0.14 * layer) * (1.12 if neon else 1.0)
-        buildings = []
-        x = -scene.choices.uniform(0, 0.05) * p.w
-        while x < p.w:
-            bw = p.unit * scene.choices.uniform(0.07, 0.15) * (0.75 + 0.5 * depth)
-            bh = tall * scene.choices.uniform(0.45, 1.0)
-            if layer == 2 and abs(x + bw / 2 - p.w / 2) < p.w * 0.14:
-                bh *= 0.5  # keep the middle open, down the street
-            buildings.append((x, bw, base - bh))
-            x += bw + p.unit * scene.choices.uniform(-0.01, 0.012)
+    for row in range(3):
+        depth = row / 2  # 0 far, 1 near
+        base = street - p.h * 0.035 * (2 - row)
+        tall = p.h * (0.3 + 0.14 * row) * (1.12 if neon else 1.0)
+        buildings = _place_buildings(scene, row, depth, base, tall)
         haze = (0.6 if not neon else 0.5) * (1 - depth)
         body = mix(mix(pal.shadow, (10, 10, 18), 0.4 if lit_night else 0.0), pal.haze, haze)
         if not lit_night:
             body = mix(mix((125, 135, 155), pal.haze, haze), pal.shadow, 0.15)
-        y0 = max(0, int(min(t for _, _, t in buildings)))
-        y1 = min(p.h, int(base) + 1)
-        n = y1 - y0
-        mask = np.zeros((n, p.w), np.float32)
-        shade = np.ones(p.w, np.float32)
-        wstep, hstep = p.unit * (0.02 + 0.008 * depth), p.unit * (0.028 + 0.01 * depth)
-        on = 0.45 if lit_night else 0.14
-        # Lit windows: per building a small grid of cells (a pane in one corner of each), scaled up with
-        # nearest-neighbour into a layer of its own.
-        panes = Image.new("RGBA", (p.w, n), (0, 0, 0, 0))
-        tops = []
-        for bx, bw, top in buildings:
-            a, b = max(0, int(math.ceil(bx))), min(p.w, int(bx + bw))
-            ra = max(0, int(top) - y0)
-            if a >= b or ra >= n:
-                continue
-            mask[ra:, a:b] = 1.0
-            tops.append((a, b, ra))
-            # The façade: lighter on the side facing the light.
-            fx = (np.arange(a, b, dtype=np.float32) - bx) / bw
-            shade[a:b] = p.shade(np.tanh((fx - 0.5) * 4) * toward * 0.6, 0.8)
-            cols = int((bw - wstep * 0.4) / wstep)
-            rows = int((base - top - p.unit * 0.03) / hstep)
-            if cols < 1 or rows < 1:
-                continue
-            cells = np.zeros((rows * 2, cols * 2, 4), np.uint8)
-            lit = scene.noise.random((rows, cols)) < on
-            cells[1::2, 1::2, :3] = palette[scene.noise.integers(0, len(palette), (rows, cols))].astype(np.uint8)
-            cells[1::2, 1::2, 3] = lit * 255
-            grid = Image.fromarray(cells).resize((int(cols * wstep), int(rows * hstep)), Image.NEAREST)
-            panes.paste(grid, (int(bx + wstep * 0.1), int(top - y0 + p.unit * 0.012)))
-        col = np.empty((3, n, p.w), np.float32)
-        col[:] = colour_array(body)
-        col *= shade[None, None, :]
-        # The top of each building catches the glow of the sky.
-        k = max(2, int(p.h * 0.12))
-        glow = (1.0 + 0.25 * np.exp(-np.arange(k, dtype=np.float32) / (p.h * 0.04)) * (1 - depth * 0.5))[None, :, None]
-        for a, b, ra in tops:
-            col[:, ra : ra + k, a:b] *= glow[:, : n - ra]
-        win = np.asarray(panes)
-        alpha = win[..., 3] * np.float32((0.4 + 0.5 * depth) / 255.0)
-        for c in range(3):
-            plane = col[c]
-            diff = win[..., c] - plane
-            diff *= alpha
-            plane += diff
-        p.put(mask, col, y0)
+        _paint_buildings(scene, buildings, depth, base, body, lit_night)
         paint_rooftops(scene, buildings, depth, mix(body, pal.shadow, 0.2))
-        if layer < 2:
+        if row < 2:
             paint_haze_band(scene, base, 0.22 if not neon else 0.3)
-        if neon and layer >= 1:
+        if neon and row >= 1:
             paint_neon_signs(scene, buildings, base, depth)
     paint_street(scene, street, lit_night, neon)
+
+
+def _place_buildings(scene: Scene, row: int, depth: float, base: float, tall: float) -> list[Building]:
+    """A row of buildings side by side across the frame; the nearest row leaves the middle open."""
+    p = scene.painter
+    buildings = []
+    x = -scene.choices.uniform(0, 0.05) * p.w
+    while x < p.w:
+        bw = p.unit * scene.choices.uniform(0.07, 0.15) * (0.75 + 0.5 * depth)
+        bh = tall * scene.choices.uniform(0.45, 1.0)
+        if row == 2 and abs(x + bw / 2 - p.w / 2) < p.w * 0.14:
+            bh *= 0.5  # keep the middle open, down the street
+        buildings.append((x, bw, base - bh))
+        x += bw + p.unit * scene.choices.uniform(-0.01, 0.012)
+    return buildings
+
+
+def _paint_buildings(scene: Scene, buildings: list[Building], depth: float, base: float, body: Any,
+                     lit_night: bool) -> None:  # fmt: skip
+    """One row of buildings: façades shaded towards the light, tops catching the sky's glow, lit windows."""
+    p, lay = scene.painter, scene.layout
+    toward = 1.0 if lay.light_x < p.w / 2 else -1.0
+    window_colours = NEON_WINDOWS if lay.time == "neon" else LAMPLIT_WINDOWS if lit_night else DAYLIT_WINDOWS
+    y0 = max(0, int(min(t for _, _, t in buildings)))
+    y1 = min(p.h, int(base) + 1)
+    n = y1 - y0
+    mask = np.zeros((n, p.w), np.float32)
+    shade = np.ones(p.w, np.float32)
+    wstep, hstep = p.unit * (0.02 + 0.008 * depth), p.unit * (0.028 + 0.01 * depth)
+    # Lit windows: per building a small grid of cells (a pane in one corner of each), scaled up with
+    # nearest-neighbour into a layer of its own.
+    panes = Image.new("RGBA", (p.w, n), (0, 0, 0, 0))
+    tops = []
+    for bx, bw, top in buildings:
+        a, b = max(0, int(math.ceil(bx))), min(p.w, int(bx + bw))
+        ra = max(0, int(top) - y0)
+        if a >= b or ra >= n:
+            continue
+        mask[ra:, a:b] = 1.0
+        tops.append((a, b, ra))
+        # The façade: lighter on the side facing the light.
+        fx = (np.arange(a, b, dtype=np.float32) - bx) / bw
+        shade[a:b] = p.shade(np.tanh((fx - 0.5) * 4) * toward * 0.6, 0.8)
+        grid = _windows(scene, bw, base - top, wstep, hstep, 0.45 if lit_night else 0.14, window_colours)
+        if grid is not None:
+            panes.paste(grid, (int(bx + wstep * 0.1), int(top - y0 + p.unit * 0.012)))
+    col = np.empty((3, n, p.w), np.float32)
+    col[:] = colour_array(body)
+    col *= shade[None, None, :]
+    # The top of each building catches the glow of the sky.
+    k = max(2, int(p.h * 0.12))
+    glow = (1.0 + 0.25 * np.exp(-np.arange(k, dtype=np.float32) / (p.h * 0.04)) * (1 - depth * 0.5))[None, :, None]
+    for a, b, ra in tops:
+        col[:, ra : ra + k, a:b] *= glow[:, : n - ra]
+    win = np.asarray(panes)
+    alpha = win[..., 3] * np.float32((0.4 + 0.5 * depth) / 255.0)
+    for c in range(3):
+        plane = col[c]
+        diff = win[..., c] - plane
+        diff *= alpha
+        plane += diff
+    p.put(mask, col, y0)
+
+
+def _windows(scene: Scene, width: float, height: float, wstep: float, hstep: float, lit_share: float,
+             colours: np.ndarray) -> Image.Image | None:  # fmt: skip
+    """A façade's windows (RGBA, a share of them lit), or None when the building is too small for any."""
+    cols = int((width - wstep * 0.4) / wstep)
+    rows = int((height - scene.painter.unit * 0.03) / hstep)
+    if cols < 1 or rows < 1:
+        return None
+    cells = np.zeros((rows * 2, cols * 2, 4), np.uint8)
+    lit = scene.noise.random((rows, cols)) < lit_share
+    cells[1::2, 1::2, :3] = colours[scene.noise.integers(0, len(colours), (rows, cols))].astype(np.uint8)
+    cells[1::2, 1::2, 3] = lit * 255
+    return Image.fromarray(cells).resize((int(cols * wstep), int(rows * hstep)), Image.NEAREST)
 
 
 def paint_rooftops(scene: Scene, buildings: list, depth: float, colour: Any) -> None:
