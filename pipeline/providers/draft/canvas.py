@@ -69,6 +69,7 @@ class Painter:
         return 1.0 + SHADE_STRENGTH.get(self.style, 0.25) * amount * s
 
     def new_id(self) -> int:
+        """A fresh shape id (anime ink outlines the borders between shapes)."""
         self.next_id += 1
         return self.next_id - 1
 

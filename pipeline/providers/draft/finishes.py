@@ -6,6 +6,7 @@ Each takes the painter (whose canvas it may change in place) and returns the pic
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
@@ -56,7 +57,8 @@ def film_grain(p: Painter, rng: np.random.Generator, sigma: float) -> Image.Imag
     return Image.merge("RGB", (band, band, band))
 
 
-def anime_finish(p: Painter, lay: Layout) -> Image.Image:
+def anime_finish(p: Painter, lay: Layout, rng: np.random.Generator) -> Image.Image:
+    """Cel look: stronger colour and ink outlines wherever one shape meets another."""
     img = to_image(saturate(p.img, 1.3))
     # Ink outlines wherever one shape meets another.
     ids = p.ids
@@ -67,7 +69,8 @@ def anime_finish(p: Painter, lay: Layout) -> Image.Image:
     return Image.composite(ink, img, Image.fromarray(edge * 255))
 
 
-def three_d_finish(p: Painter, lay: Layout) -> Image.Image:
+def three_d_finish(p: Painter, lay: Layout, rng: np.random.Generator) -> Image.Image:
+    """Rendered look: bloom, light shafts from the light, luminous air on the horizon, a contrasty curve."""
     h, w = p.h, p.w
     q = 4  # light shafts and bloom work at quarter size
     small = p.img[:, ::q, ::q]
@@ -133,6 +136,7 @@ def brush_streaks(w: int, h: int, angle: float, length: float, width: float, rng
 
 
 def artistic_finish(p: Painter, lay: Layout, rng: np.random.Generator) -> Image.Image:
+    """Painted look: dabs of paint, brush strokes that shift light and hue, a warm varnish."""
     h, w, u = p.h, p.w, p.unit
     h2, w2, u2 = h // 2, w // 2, u / 2
     # Dabs of paint: a Kuwahara filter at half size, so the dabs are broad, its hard seams softened a little.
@@ -158,7 +162,8 @@ def artistic_finish(p: Painter, lay: Layout, rng: np.random.Generator) -> Image.
     return ImageChops.multiply(img, vignette(p, 0.18, 0.3))
 
 
-def photorealistic_finish(p: Painter, rng: np.random.Generator) -> Image.Image:
+def photorealistic_finish(p: Painter, lay: Layout, rng: np.random.Generator) -> Image.Image:
+    """Photographic look: natural colour, soft contrast, lifted blacks, a vignette and film grain."""
     # Natural colour: a little less saturated, soft contrast, lifted film blacks, a warm print tone.
     img = to_image(saturate(p.img, 0.88)).point(tone_curve(0.2, lift=(9, 7, 5), gain=(0.97, 0.96, 0.93)))
     img = ImageChops.multiply(img, vignette(p, 0.38, 0.1))
@@ -166,12 +171,14 @@ def photorealistic_finish(p: Painter, rng: np.random.Generator) -> Image.Image:
     return ImageChops.add(img, film_grain(p, rng, 3.2), 1.0, -128)
 
 
+FINISHES: dict[str, Callable[[Painter, Layout, np.random.Generator], Image.Image]] = {
+    "photorealistic": photorealistic_finish,
+    "artistic": artistic_finish,
+    "anime": anime_finish,
+    "3d": three_d_finish,
+}
+
+
 def apply_finish(p: Painter, lay: Layout, rng: np.random.Generator) -> Image.Image:
-    """The style's finish; the painter's canvas may be changed in place."""
-    if p.style == "anime":
-        return anime_finish(p, lay)
-    if p.style == "3d":
-        return three_d_finish(p, lay)
-    if p.style == "artistic":
-        return artistic_finish(p, lay, rng)
-    return photorealistic_finish(p, rng)
+    """The style's finish (photorealistic for an unknown style); the painter's canvas may be changed in place."""
+    return FINISHES.get(p.style, photorealistic_finish)(p, lay, rng)

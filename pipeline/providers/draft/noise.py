@@ -19,6 +19,7 @@ def value_noise_1d(n: int, cells: float, rng: np.random.Generator) -> np.ndarray
 
 
 def fractal_noise_1d(n: int, cells: float, rng: np.random.Generator, octaves: int = 5, gain: float = 0.5) -> np.ndarray:
+    """Octaves of value noise, each twice as fine and `gain` times as strong (0..1)."""
     total, amp, norm = np.zeros(n, np.float32), 1.0, 0.0
     for o in range(octaves):
         total += amp * value_noise_1d(n, cells * 2**o, rng)
@@ -35,6 +36,7 @@ def value_noise_2d(w: int, h: int, cx: float, cy: float, rng: np.random.Generato
 
 
 def fractal_noise_2d(w: int, h: int, cx: float, cy: float, rng: np.random.Generator, octaves: int = 4, gain: float = 0.5):
+    """Octaves of 2D value noise, each twice as fine and `gain` times as strong (about 0..1)."""
     total, amp, norm = np.zeros((h, w), np.float32), 1.0, 0.0
     for o in range(octaves):
         total += amp * value_noise_2d(w, h, cx * 2**o, cy * 2**o, rng)

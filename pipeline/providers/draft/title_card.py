@@ -16,6 +16,7 @@ _has_glyph: dict[str, bool] = {}
 
 @functools.lru_cache(maxsize=16)
 def builtin_font(size: int) -> ImageFont.FreeTypeFont:
+    """Pillow's built-in scalable font at a pixel size."""
     return ImageFont.load_default(size=size)  # Pillow's built-in scalable font (Aileron): same on every machine
 
 
@@ -72,6 +73,7 @@ def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_w: float, max_lines:
 
 
 def rounded_mask(size: tuple[int, int], radius: int) -> Image.Image:
+    """An anti-aliased rounded-rectangle mask (drawn at twice the size, then reduced)."""
     w, h = size
     big = Image.new("L", (w * 2, h * 2), 0)
     ImageDraw.Draw(big).rounded_rectangle((0, 0, w * 2 - 1, h * 2 - 1), radius=radius * 2, fill=255)

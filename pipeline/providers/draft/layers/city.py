@@ -123,12 +123,14 @@ def _windows(scene: Scene, width: float, height: float, wstep: float, hstep: flo
 
 
 def paint_rooftops(scene: Scene, buildings: list, depth: float, colour: Any) -> None:
+    """Antennas and blocks on some of a row's roofs."""
     p = scene.painter
     items = []
     for bx, bw, top in buildings:
         r = scene.choices.random()
         if r < 0.3:
-            items.append(("antenna", bx + bw * scene.choices.uniform(0.3, 0.7), top, p.unit * scene.choices.uniform(0.03, 0.07)))
+            x = bx + bw * scene.choices.uniform(0.3, 0.7)
+            items.append(("antenna", x, top, p.unit * scene.choices.uniform(0.03, 0.07)))
         elif r < 0.5:
             items.append(("block", bx + bw * 0.2, top, bw * 0.5))
     if not items:
@@ -147,6 +149,7 @@ def paint_rooftops(scene: Scene, buildings: list, depth: float, colour: Any) -> 
 
 
 def paint_neon_signs(scene: Scene, buildings: list, base: float, depth: float) -> None:
+    """Glowing signs on the nearer façades: bright tubes with a white core and a coloured halo."""
     p = scene.painter
     colours = [(255, 50, 180), (40, 230, 255), (255, 170, 40), (170, 90, 255), (60, 255, 150)]
     rects = []

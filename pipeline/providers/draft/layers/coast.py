@@ -45,6 +45,7 @@ def paint_cliff(scene: Scene) -> None:
 
 
 def paint_lighthouse(scene: Scene) -> None:
+    """A striped lighthouse and the keeper's cottage on the cliff; its beams under a dark sky."""
     p, lay = scene.painter, scene.layout
     edge_x, top_y, right = scene.cliff_at
     x = edge_x + (p.w * 0.11 if right else -p.w * 0.11)

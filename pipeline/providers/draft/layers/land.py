@@ -15,6 +15,7 @@ from pipeline.providers.draft.scene import Scene
 
 
 def paint_mountains(scene: Scene) -> None:
+    """Three mountain ranges, far to near: ridged peaks, snow caps, a rim of light, haze between."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     aspect = p.w / p.unit
     n_ranges = 3
@@ -51,6 +52,7 @@ def paint_mountains(scene: Scene) -> None:
 
 
 def paint_hills(scene: Scene, snowy: bool = False, low: bool = False) -> None:
+    """Rolling hills in layers (or, `low`, dark foothills before mountains), grass and flowers on a field."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     aspect = p.w / p.unit
     green = mix(pal.land, hsv(0.25, 0.55, 0.55), 0.6 if lay.time in ("day", "dawn") else 0.25)
@@ -100,6 +102,7 @@ def paint_treeline(scene: Scene, ridge: np.ndarray, colour: Any) -> None:
 
 
 def paint_grass(scene: Scene, flowers: bool) -> None:
+    """Blades of grass over the near ground, and with `flowers` dots of colour among them."""
     p, pal = scene.painter, scene.palette
     y_top = scene.layout.horizon + p.h * 0.2
     blades = []
@@ -124,6 +127,7 @@ def paint_grass(scene: Scene, flowers: bool) -> None:
 
 
 def paint_dunes(scene: Scene) -> None:
+    """Four rows of dunes with sharp crests, shaded steeply towards the light."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     aspect = p.w / p.unit
     sand = mix(pal.land, pal.light, 0.15) if not scene.night else mix((75, 82, 120), pal.light, 0.12)

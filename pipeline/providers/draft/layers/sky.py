@@ -11,6 +11,7 @@ from pipeline.providers.draft.scene import Scene
 
 
 def paint_sky(scene: Scene) -> None:
+    """The sky's gradient down to the horizon, warmed around the light (flat bands in anime)."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     t = np.clip(p.ys[:, 0] / lay.horizon, 0.0, 1.0)[:, None]
     top, mid, hor = (np.array(c, np.float32) for c in (pal.sky_top, pal.sky_mid, pal.sky_horizon))
@@ -36,6 +37,7 @@ def paint_sky(scene: Scene) -> None:
 
 
 def paint_stars(scene: Scene) -> None:
+    """Stars, thinning towards the horizon; the brightest get a small cross."""
     p, lay = scene.painter, scene.layout
     n = int(p.w * p.h / 450)
     xs = scene.noise.integers(0, p.w, n)
@@ -52,6 +54,7 @@ def paint_stars(scene: Scene) -> None:
 
 
 def paint_light(scene: Scene) -> None:
+    """The sun (disc and glow), the moon (a crescent), or the neon glow over a city."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     x, y, u = lay.light_x, lay.light_y, p.unit
     if lay.time == "neon":
@@ -77,6 +80,7 @@ def paint_light(scene: Scene) -> None:
 
 
 def paint_clouds(scene: Scene) -> None:
+    """Clouds from fractal noise: streaks at sunset and dawn, cumulus by day, a low ceiling when overcast."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     full_h, full_w = int(lay.horizon), p.w
     h, w = full_h // 2, full_w // 2  # clouds are soft: drawn at half size and scaled up

@@ -14,6 +14,7 @@ from pipeline.providers.draft.scene import Scene
 
 
 def paint_sea(scene: Scene) -> None:
+    """The sea from the horizon down: the sky mirrored, rows of waves, the path of light."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     top = int(lay.horizon)
     hh = p.h - top
@@ -89,6 +90,7 @@ def paint_shore(scene: Scene) -> None:
 
 
 def paint_rocks(scene: Scene, shore_y: float, few: bool = False) -> None:
+    """Rounded rocks along the shore, lit from the light's side; `few` with foam at their foot."""
     p, pal = scene.painter, scene.palette
     places = [(0.14, 1.0), (0.86, 0.85), (0.3, 0.45), (0.72, 0.5), (0.05, 0.6), (0.95, 0.55)]
     rock = mix(pal.shadow, (70, 64, 62), 0.45 if not scene.night else 0.1)
@@ -120,6 +122,7 @@ def paint_rocks(scene: Scene, shore_y: float, few: bool = False) -> None:
 
 
 def paint_boat(scene: Scene) -> None:
+    """A small sailing boat on the water, opposite the light, with its reflection."""
     p, lay = scene.painter, scene.layout
     x = p.w * (0.3 if lay.light_x > p.w / 2 else 0.7) + scene.choices.uniform(-0.04, 0.04) * p.w
     y = lay.horizon + p.h * 0.06

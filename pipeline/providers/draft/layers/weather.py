@@ -11,6 +11,7 @@ from pipeline.providers.draft.scene import Scene
 
 
 def paint_fog(scene: Scene) -> None:
+    """Fog lying along the horizon in drifting banks."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     n = fractal_noise_2d(p.w, p.h, 2.5 * p.w / p.unit, 4.0, scene.noise, octaves=3)
     y = p.ys / p.h
@@ -42,9 +43,11 @@ def paint_lightning(scene: Scene) -> None:
 
 
 def paint_rain(scene: Scene) -> None:
+    """Slanting streaks of rain over the whole frame."""
     p, lay = scene.painter, scene.layout
-    drops = [(scene.choices.uniform(-0.1, 1.1) * p.w, scene.choices.uniform(-0.1, 1.0) * p.h, scene.choices.uniform(0.03, 0.08) * p.unit,
-              scene.choices.random()) for _ in range(int(p.w * p.h / 650))]  # fmt: skip
+    choices = scene.choices
+    drops = [(choices.uniform(-0.1, 1.1) * p.w, choices.uniform(-0.1, 1.0) * p.h, choices.uniform(0.03, 0.08) * p.unit,
+              choices.random()) for _ in range(int(p.w * p.h / 650))]  # fmt: skip
 
     def draw(pen: Pen) -> None:
         for x, y, ln, b in drops:
@@ -55,8 +58,10 @@ def paint_rain(scene: Scene) -> None:
 
 
 def paint_snowfall(scene: Scene) -> None:
+    """Falling snowflakes over the whole frame."""
     p = scene.painter
-    flakes = [(scene.choices.uniform(0, p.w), scene.choices.uniform(0, p.h), scene.choices.uniform(0.6, 2.2) * p.unit / 540)
+    choices = scene.choices
+    flakes = [(choices.uniform(0, p.w), choices.uniform(0, p.h), choices.uniform(0.6, 2.2) * p.unit / 540)
               for _ in range(int(p.w * p.h / 900))]  # fmt: skip
 
     def draw(pen: Pen) -> None:

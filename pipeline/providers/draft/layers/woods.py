@@ -14,6 +14,7 @@ from pipeline.providers.draft.scene import Scene
 
 
 def paint_forest(scene: Scene) -> None:
+    """A forest in four layers of trees, far to near, lit on one side; a clearing and path for a figure."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     pines = "pine" in lay.features or "snow" in lay.features
     figure = "figure" in lay.features
@@ -91,6 +92,7 @@ def paint_lone_tree(scene: Scene) -> None:
 
 
 def paint_path(scene: Scene) -> None:
+    """A path winding from the foreground into the forest."""
     p, lay, pal = scene.painter, scene.layout, scene.palette
     top = lay.horizon + p.h * 0.16
     ys = p.ys[int(top) :]
