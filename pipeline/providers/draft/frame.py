@@ -26,6 +26,21 @@ INTERNAL_SHORT_SIDE = 540
 def render(request: ImageRequest, ctx: StepContext) -> Image.Image:
     """The finished frame for a request (title card included)."""
     w, h = request.width, request.height
+    scene, style_noise = prepare(request)
+    painter = scene.painter
+    paint_scene(scene, ctx)
+    ctx.progress(0.6)
+    picture = apply_finish(painter, scene.layout, style_noise)
+    ctx.progress(0.75)
+    if (painter.w, painter.h) != (w, h):
+        picture = picture.resize((w, h), Image.BICUBIC if painter.style == "anime" else Image.BILINEAR)
+    draw_title_card(picture, request.scene_prompt or scene.prompt, painter.style)
+    return picture
+
+
+def prepare(request: ImageRequest) -> tuple[Scene, np.random.Generator]:
+    """The scene to paint at the internal size (nothing painted yet), and the random source of the style's finish."""
+    w, h = request.width, request.height
     words = request.scene_prompt if request.scene_prompt.strip() else request.prompt
     style = request.style if request.style in STYLE_LABELS else "photorealistic"
     seed = request.seed & 0xFFFFFFFFFFFFFFFF
@@ -34,13 +49,4 @@ def render(request: ImageRequest, ctx: StepContext) -> Image.Image:
     style_noise = np.random.default_rng(seed ^ stable_hash(f"{words}\x00{style}"))
     scale = INTERNAL_SHORT_SIDE / min(w, h)
     iw, ih = max(32, round(w * scale)), max(32, round(h * scale))
-    painter = Painter(iw, ih, style)
-    scene = Scene(painter, words, scene_choices)
-    paint_scene(scene, ctx)
-    ctx.progress(0.6)
-    picture = apply_finish(painter, scene.layout, style_noise)
-    ctx.progress(0.75)
-    if (iw, ih) != (w, h):
-        picture = picture.resize((w, h), Image.BICUBIC if style == "anime" else Image.BILINEAR)
-    draw_title_card(picture, request.scene_prompt or words, style)
-    return picture
+    return Scene(Painter(iw, ih, style), words, scene_choices), style_noise
