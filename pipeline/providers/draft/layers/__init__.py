@@ -5,6 +5,9 @@ words the prompt used, the time of day). The order matters twice: nearer layers 
 their random choices from the scene's shared sources in turn, so reordering the table changes every later layer.
 To add an element: a pattern in `prompt.FEATURES`, a function `paint_…(scene)` in the module for its part of the
 picture, and a row here in the right place.
+
+In the layer functions, `p` is the scene's painter (sizes in `p.unit`, the short side), `lay` its layout and `pal`
+its palette; `scene.choices` and `scene.noise` are the only sources of randomness.
 """
 
 from __future__ import annotations
