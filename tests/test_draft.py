@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from pipeline.errors import Cancelled
 from pipeline.providers import registry
 from pipeline.providers.base import ImageRequest, StepContext
 from pipeline.providers.draft import DraftImageProvider
+from pipeline.providers.draft.frame import prepare
+from pipeline.providers.draft.layers import LAYERS
 from pipeline.styles import enhance_prompt
+from tests.test_draft_identical import _coverage_requests, _example_requests, _grid_requests
 
 PROMPTS = [
     "A cinematic shot of a mountain sunset with golden light",
@@ -157,8 +161,26 @@ def test_long_and_unusual_prompts_still_render(tmp_path):
         assert im.size == (720, 1280)
 
 
-def test_importing_the_module_does_no_heavy_work():
-    source = Path(__import__("pipeline.providers.draft", fromlist=["x"]).__file__).read_text()
-    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    project = [line for line in imports if "pipeline" in line]
-    assert project == ["from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register"]
+def test_importing_the_package_does_no_heavy_work():
+    # The painter is a package; from the rest of the project its modules import only the provider base classes.
+    package = Path(__import__("pipeline.providers.draft", fromlist=["x"]).__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    assert len(modules) > 5
+    for module in modules:
+        tree = ast.parse(module.read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        project = {name for name in imported if name.split(".")[0] == "pipeline"}
+        outside = {name for name in project if not name.startswith("pipeline.providers.draft.")}
+        assert outside <= {"pipeline.providers.base"}, (module, outside)
+
+
+def test_the_pinned_frames_draw_every_layer_of_the_table():
+    # Every layer draws in at least one frame whose pixels tests/test_draft_identical.py pins, so a change to any
+    # layer shows in some hash there (conditions only: nothing is painted here).
+    requests = [*_example_requests().values(), *_grid_requests().values(), *_coverage_requests().values()]
+    drawn = set()
+    for request in requests:
+        scene, _ = prepare(request)
+        drawn |= {layer.name for layer in LAYERS if layer.when(scene)}
+    assert drawn == {layer.name for layer in LAYERS}
