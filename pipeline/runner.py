@@ -714,11 +714,12 @@ def render(
     budget: float | None = None,
     owner: str = "cli",
     client: str | None = None,
+    paid_step_quota: Quota | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials, budget=budget, owner=owner, client=client)
+                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota)
     return asyncio.run(job.run())
