@@ -22,7 +22,7 @@ from pipeline.db import Database, utc_now
 from pipeline.errors import InputError, Problem
 from pipeline.settings import reelsmith_home
 
-Kind = Literal["generation", "report"]
+Kind = Literal["generation", "render", "report"]  # render: a whole render refused by the hourly limit
 Outcome = Literal["done", "failed", "cancelled", "refused", "reported"]
 GENERATION_STEPS = ("image", "video", "voice")
 REASON_CHARS = 300  # a failure's or refusal's reason: enough to act on, never a dump
@@ -127,6 +127,10 @@ class AuditLog:
         """Someone reported a video: the render, who reported it (fingerprints) and what they wrote."""
         self.record(AuditEntry("report", "reported", owner_fingerprint(owner), client, render_id,
                                reason=reason.strip() or "(no reason given)"))  # fmt: skip
+
+    def refusal(self, what: Kind, reason: str, *, owner: str | None, client: str | None) -> None:
+        """A whole `what` ("render") refused before it started (an hourly limit): who asked, and why not."""
+        self.record(AuditEntry(what, "refused", owner_fingerprint(owner), client, reason=reason))
 
     def rows(self, since: datetime | None = None) -> list[dict[str, Any]]:
         """Every row, oldest first; with `since`, those at or after it."""
