@@ -134,3 +134,26 @@ def test_no_key_address_owner_id_or_prompt_in_the_log_or_the_command(test_provid
     audit_files = [p for p in isolated_home.iterdir() if p.name.startswith("audit.sqlite3")]
     assert audit_files
     assert_secret_nowhere([*keys.values(), address, owner, prompt], None, *audit_files, texts=[out.out, out.err])
+
+
+@pytest.mark.slow
+def test_report_video_records_this_sessions_latest_render(launched_studio):
+    from gradio_client import Client
+
+    url, home = launched_studio
+    mine, theirs = Client(url, verbose=False), Client(url, verbose=False)
+    with pytest.raises(Exception, match="Nothing to report yet: this session has not finished a render"):
+        mine.predict("it is offensive", api_name="/report_video")
+    text = "title: reported\nscenes:\n  - image_prompt: A plain grey wall\n    duration: 2\n"
+    *_, manifest, _gallery = mine.predict(text, "draft", "motion", "piper", api_name="/render")
+    render_id = json.loads(open(manifest).read())["render_id"]
+
+    assert mine.predict("  it shows   something it should not " + "x" * 600, api_name="/report_video") == ""
+    with pytest.raises(Exception, match="Nothing to report yet"):
+        theirs.predict("their render, not mine", api_name="/report_video")  # another session's render is not its
+    rows = AuditLog(home / "audit.sqlite3").rows()
+    [report] = [r for r in rows if r["kind"] == "report"]
+    assert (report["render_id"], report["outcome"]) == (render_id, "reported")
+    assert report["reason"].startswith("it shows something it should not xxx") and len(report["reason"]) == 500
+    assert report["client"].startswith("addr-") and report["owner"].startswith("owner-")
+    assert {r["render_id"] for r in rows if r["kind"] == "generation"} == {render_id}

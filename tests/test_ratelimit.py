@@ -124,3 +124,29 @@ def test_a_paid_step_past_the_limit_is_refused_before_the_call_and_audited(paid_
     assert [e.kind for e in failed] == ["limit"]
     assert failed[0].reason.startswith("Your network address started 2 paid steps in the last hour")
     assert paid_image.count("image") == 2 and paid_image.count("video") == 2
+
+
+TINY = "title: tiny {n}\nresolution: 720x1280\nscenes:\n  - image_prompt: A small red boat number {n}\n    duration: 2\n"
+
+
+@pytest.mark.slow
+def test_the_studio_refuses_the_render_past_the_hourly_limit_with_the_retry_time(tmp_path):
+    from gradio_client import Client
+
+    from tests.studio import running_studio
+
+    home = tmp_path / "home"
+    with running_studio(home, env={"REELSMITH_RENDERS_PER_HOUR": "2"}) as url:
+        client = Client(url, verbose=False)
+        for n in (1, 2):
+            client.predict(TINY.format(n=n), "draft", "motion", "piper", api_name="/render")
+        refused = client.submit(TINY.format(n=3), "draft", "motion", "piper", api_name="/render")
+        list(refused)
+        with pytest.raises(Exception, match=r"You started 2 renders in the last hour \(limit 2 per hour\); "
+                                            r"try again in (59|60) minutes\."):  # fmt: skip
+            refused.result()
+    rows = AuditLog(home / "audit.sqlite3").rows()
+    assert [(r["kind"], r["outcome"]) for r in rows if r["kind"] == "render"] == [("render", "refused")]
+    assert rows and None not in {r["client"] for r in rows}
+    for path in home.glob("audit.sqlite3*"):
+        assert b"127.0.0.1" not in path.read_bytes(), "only a keyed hash of the address is kept"
