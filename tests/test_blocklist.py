@@ -92,3 +92,13 @@ def test_the_host_extends_the_list_with_REELSMITH_BLOCKLIST(tmp_path, monkeypatc
     monkeypatch.setenv("REELSMITH_BLOCKLIST", str(tmp_path / "missing.txt"))
     with pytest.raises(InputError, match="REELSMITH_BLOCKLIST: the blocklist file cannot be read"):
         plan_render(sb)
+
+
+def test_a_host_term_that_cannot_join_the_others_still_matches(tmp_path, monkeypatch):
+    extra = tmp_path / "host-blocklist.txt"
+    # A leading inline flag, and a backreference that would point at the first term's group if the two were joined.
+    extra.write_text("(?s)orange\\s+(tigers?)\n(blue) whale \\1\n", encoding="utf-8")
+    monkeypatch.setenv("REELSMITH_BLOCKLIST", str(extra))
+    blocklist = Blocklist.load()
+    assert (blocklist.match("An ORANGE tiger"), blocklist.match("a blue whale blue"), blocklist.match("blue whale")) == (
+        "orange tiger", "blue whale blue", None)  # fmt: skip
