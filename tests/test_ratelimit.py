@@ -150,3 +150,30 @@ def test_the_studio_refuses_the_render_past_the_hourly_limit_with_the_retry_time
     assert rows and None not in {r["client"] for r in rows}
     for path in home.glob("audit.sqlite3*"):
         assert b"127.0.0.1" not in path.read_bytes(), "only a keyed hash of the address is kept"
+
+
+@pytest.mark.slow
+def test_the_studio_shows_a_refused_paid_step_as_an_error(tmp_path):
+    from gradio_client import Client
+
+    from tests.studio import running_studio
+    from tests.wire.bfl import SUBMIT, FakeBfl
+
+    key = "canary-ratelimit-bfl-0b7e"
+    bfl = FakeBfl(key).start()
+    board = "title: paid steps\nimage:\n  provider: bfl\nscenes:\n  - image_prompt: A {what}\n    duration: 2\n"
+    try:
+        env = {"BFL_API_URL": bfl.url, "BFL_API_KEY": key, "REELSMITH_POLL_INTERVAL": "0.02",
+               "REELSMITH_PAID_STEPS_PER_HOUR": "1"}  # fmt: skip
+        with running_studio(tmp_path / "home", env=env) as url:
+            client = Client(url, verbose=False)
+            image, status, _ = client.predict(board.format(what="green door"), 1, False, api_name="/generate_image")
+            assert "made by bfl" in status
+            refused = client.submit(board.format(what="yellow door"), 1, False, api_name="/generate_image")
+            list(refused)
+            with pytest.raises(Exception, match=r"You started 1 paid step in the last hour \(limit 1 per hour\)"):
+                refused.result()
+        assert bfl.count("POST", SUBMIT) == 1, "the refused step never reached the provider"
+    finally:
+        bfl.stop()
+    assert [r["outcome"] for r in AuditLog(tmp_path / "home" / "audit.sqlite3").rows()] == ["done", "refused"]
