@@ -102,3 +102,20 @@ def test_a_host_term_that_cannot_join_the_others_still_matches(tmp_path, monkeyp
     blocklist = Blocklist.load()
     assert (blocklist.match("An ORANGE tiger"), blocklist.match("a blue whale blue"), blocklist.match("blue whale")) == (
         "orange tiger", "blue whale blue", None)  # fmt: skip
+
+
+def test_the_cli_refuses_with_exit_2_naming_the_scene_and_audits_it(test_providers, tmp_path, capsys):
+    import yaml
+
+    from pipeline.audit import AuditLog
+    from pipeline.cli import main
+
+    data = storyboard_dict(scenes=2)
+    data["scenes"][1]["image_prompt"] = "jailbait photo shoot on a long private beach"
+    board = tmp_path / "board.yaml"
+    board.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["render", str(board), "-o", str(tmp_path / "out.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "scenes[1].image_prompt: refused: 'jailbait' is not allowed on this studio" in err
+    assert "private beach" not in err and test_providers.calls == []
+    assert [(r["scene"], r["step"], r["outcome"]) for r in AuditLog().rows()] == [(1, "image", "refused")]
