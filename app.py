@@ -115,6 +115,7 @@ def _client(request: gr.Request | None) -> str | None:
 
 # Each session's latest finished render, for "Report this video": the server's record, never a client-sent id.
 _LAST_RENDER: dict[str, str] = {}
+_REPORTED: dict[str, str] = {}  # session → the render it reported: one row per render, however often it is pressed
 _LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a few hundred kB at most
 
 
@@ -373,7 +374,9 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
             _LAST_RENDER.pop(request.session_hash, None)
             _LAST_RENDER[request.session_hash] = job.render_id
             while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
-                _LAST_RENDER.pop(next(iter(_LAST_RENDER)))
+                oldest = next(iter(_LAST_RENDER))
+                del _LAST_RENDER[oldest]
+                _REPORTED.pop(oldest, None)
 
 
 def _final_asset(manifest: Path) -> str:
@@ -453,7 +456,9 @@ def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
     render_id = _LAST_RENDER.get(request.session_hash or "")
     if render_id is None:
         raise gr.Error("Nothing to report yet: this session has not finished a render.", print_exception=False)
-    AuditLog().report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
+    if _REPORTED.get(request.session_hash or "") != render_id:
+        AuditLog().report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
+        _REPORTED[request.session_hash or ""] = render_id
     gr.Info("Thanks — reported to the host")
     return ""
 

@@ -149,6 +149,7 @@ def test_report_video_records_this_sessions_latest_render(launched_studio):
     render_id = json.loads(open(manifest).read())["render_id"]
 
     assert mine.predict("  it shows   something it should not " + "x" * 600, api_name="/report_video") == ""
+    mine.predict("pressed again", api_name="/report_video")  # thanked again, not recorded twice
     with pytest.raises(Exception, match="Nothing to report yet"):
         theirs.predict("their render, not mine", api_name="/report_video")  # another session's render is not its
     rows = AuditLog(home / "audit.sqlite3").rows()
