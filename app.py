@@ -8,6 +8,7 @@ only), and it writes them back whenever it changes (typing, an example, an uploa
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,14 +21,16 @@ from typing import Any, Iterator
 import gradio as gr
 
 from pipeline import scenes as scene_ops
+from pipeline.audit import AuditLog, client_fingerprint
 from pipeline.board import RenderBoard
 from pipeline.credentials import KEY_VARS, Credentials
-from pipeline.errors import InputError
+from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
 from pipeline.providers import registry
+from pipeline.ratelimit import StudioLimits
 from pipeline.runner import iter_render, iter_scene_step
 from pipeline.settings import reelsmith_home
 from pipeline.store import Store
@@ -96,6 +99,24 @@ def stop(request: gr.Request) -> None:
     """The Stop button: cancel this session's renders and their paid remote tasks (finished steps stay cached)."""
     for job in list(_RUNNING.get(request.session_hash or "", ())):
         job.cancel()
+
+
+@functools.cache
+def _limits() -> StudioLimits:
+    """The host's hourly limits, read from the environment once, when the first render asks (not at import)."""
+    return StudioLimits.from_env()
+
+
+def _client(request: gr.Request | None) -> str | None:
+    """A one-way keyed hash of the client's address: for limits and the audit log; the address itself is kept
+    nowhere."""
+    return client_fingerprint(request.client.host if request is not None and request.client else None)
+
+
+# Each session's latest finished render, for "Report this video": the server's record, never a client-sent id.
+_LAST_RENDER: dict[str, str] = {}
+_REPORTED: dict[str, str] = {}  # session → the render it reported: one row per render, however often it is pressed
+_LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a few hundred kB at most
 
 
 def _needs_fixing(problems: str) -> gr.Error:
@@ -302,16 +323,23 @@ def render(
         # Paid work starts only when the person has seen the price and set a budget that covers it.
         raise gr.Error(f"This render will cost ${cost.total:.2f} (see Cost). Set a budget of at least "
                        f"${cost.total:.2f} to confirm.", print_exception=False)  # fmt: skip
+    owner, client = _owner(owner, request), _client(request)
+    try:
+        _limits().renders.take(session=request.session_hash, client=client)
+    except RateLimitExceeded as exc:
+        AuditLog().refusal("render", str(exc), owner=owner, client=client)
+        raise gr.Error(str(exc), print_exception=False) from None
     folder = _session_dir(request)
-    owner = _owner(owner, request)
     projects = Projects()
     # The open project continues while its title does; a new title (an example, an import) is a new project.
     current = projects.get(owner, project) if project else None
     project = projects.save(owner, storyboard.title, text, current.id if current and current.title == storyboard.title
                             else None)  # fmt: skip
     board = RenderBoard()
+    paid_steps = _limits().paid_steps.bind(session=request.session_hash, client=client)
     job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
-                      credentials=_credentials(keys), budget=budget or None)  # fmt: skip
+                      credentials=_credentials(keys), budget=budget or None, owner=owner, client=client,
+                      paid_step_quota=paid_steps)  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
     yield from _stream(job, board, folder, projects, project, storyboard, text, request)
 
@@ -342,6 +370,13 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
         projects.record_render(project, job.render_id, status="done", storyboard=text,
                                providers=storyboard.providers, duration=job.result.duration,
                                video=_final_asset(manifest), manifest=str(manifest))  # fmt: skip
+        if request is not None and request.session_hash:
+            _LAST_RENDER.pop(request.session_hash, None)
+            _LAST_RENDER[request.session_hash] = job.render_id
+            while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
+                oldest = next(iter(_LAST_RENDER))
+                del _LAST_RENDER[oldest]
+                _REPORTED.pop(oldest, None)
 
 
 def _final_asset(manifest: Path) -> str:
@@ -356,7 +391,10 @@ def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None
     storyboard = _parse(text)
     index = int(number or 1) - 1
     folder = _session_dir(request)
-    job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys))
+    client = _client(request)
+    job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys), owner=_owner(None, request),
+                          client=client,
+                          paid_step_quota=_limits().paid_steps.bind(session=request.session_hash, client=client))
     yield from _scene_events(job, index, step, folder, request)
 
 
@@ -411,6 +449,18 @@ def upload_image(text: str, number: float, path: str | None, request: gr.Request
     pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
     shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
     return new, shown, f"Scene {int(number or 1)}: your image is pinned"
+
+
+def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
+    """Report this session's latest video to the host: the audit log records the render and the reason."""
+    render_id = _LAST_RENDER.get(request.session_hash or "")
+    if render_id is None:
+        raise gr.Error("Nothing to report yet: this session has not finished a render.", print_exception=False)
+    if _REPORTED.get(request.session_hash or "") != render_id:
+        AuditLog().report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
+        _REPORTED[request.session_hash or ""] = render_id
+    gr.Info("Thanks — reported to the host")
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -565,6 +615,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     with gr.Row():
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
+    with gr.Row():
+        report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?", max_lines=3,
+                                   max_length=500, scale=4)  # fmt: skip
+        report_btn = gr.Button("Report this video", size="sm", scale=1)
 
     with gr.Tab("Step by step"):
         gr.Markdown("Generate one scene's image, look at it, regenerate or upload your own, **approve** it, then make "
@@ -646,6 +700,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     stop_btn.click(stop, None, None, cancels=[render_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip
 
+    report_btn.click(report_video, [report_reason, owner_shadow], [report_reason], api_name="report_video")
+
     refresh_btn.click(history, [owner_shadow], [history_table], api_name="history")
     history_table.select(pick_project, [history_table], [open_id], api_name=False)
     open_btn.click(open_project, [open_id, owner_shadow], [storyboard_box, project_id, final_video, manifest_file],
@@ -663,4 +719,5 @@ demo.queue(default_concurrency_limit=2)
 
 if __name__ == "__main__":
     SESSIONS.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _limits()  # a malformed REELSMITH_*_PER_HOUR stops the launch instead of a stranger's first render
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS)

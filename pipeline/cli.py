@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline render|validate|estimate|ledger|scene|projects|schema|providers`.
+"""Command line: `python -m pipeline render|validate|estimate|ledger|audit|scene|projects|schema|providers`.
 
 Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason), 2 bad input,
 130 stopped by the user (finished steps stay cached).
@@ -53,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("ledger", help="what was spent: by day, provider and render")
     p.add_argument("--json", action="store_true", help="every ledger row as JSON")
 
+    p = sub.add_parser("audit", help="the audit log: every generation and report (fingerprints, never keys)")
+    p.add_argument("--json", action="store_true", help="every row as JSON")
+    p.add_argument("--since", metavar="WHEN", help="only rows since WHEN: a date/time (2026-12-01, "
+                   "2026-12-01T09:30, UTC unless it says) or a span back from now (90m, 24h, 7d)")  # fmt: skip
+
     p = sub.add_parser("validate", help="check a storyboard and report every problem")
     p.add_argument("storyboard", type=Path)
 
@@ -85,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _estimate(args)
         if args.command == "ledger":
             return _ledger(args.json)
+        if args.command == "audit":
+            return _audit(args.json, args.since)
         if args.command == "scene":
             return _scene(args)
         if args.command == "projects":
@@ -190,6 +197,23 @@ def _ledger(as_json: bool) -> int:
         for key, usd in sorted(summary[group].items()):
             print(f"  {key:<28} ${usd:.4f}")
     print(f"total ${ledger.total():.4f}")
+    return EXIT_OK
+
+
+def _audit(as_json: bool, since: str | None) -> int:
+    from pipeline.audit import AuditLog, parse_since
+
+    rows = AuditLog().rows(parse_since(since) if since else None)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    print(f"{'time':<25} {'kind':<10} {'outcome':<9} {'render':<22} {'where':<14} {'provider':<11} "
+          f"{'owner':<22} {'client':<21} reason")  # fmt: skip
+    for r in rows:
+        where = _where(r["scene"], r["step"]) if r["step"] else "-"
+        print(f"{r['time']:<25} {r['kind']:<10} {r['outcome']:<9} {r['render_id'] or '-':<22} {where:<14} "
+              f"{r['provider'] or '-':<11} {r['owner'] or '-':<22} {r['client'] or '-':<21} {r['reason'] or ''}")
+    print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
     return EXIT_OK
 
 

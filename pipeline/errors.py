@@ -5,6 +5,7 @@
     ├── MediaError              ffmpeg or a media file did something unexpected
     ├── Cancelled               the user stopped the render
     ├── BudgetExceeded          a paid step would take the render past its budget (it was not started)
+    ├── RateLimitExceeded       the host's per-hour limit on renders or paid steps is reached (says when to retry)
     └── ProviderError           a step's provider could not deliver (names scene, step, reason)
         ├── MissingKey          no key for a paid provider (env or session)
         ├── AuthenticationFailed the provider refused the key
@@ -61,6 +62,15 @@ class Cancelled(StudioError):
 
 class BudgetExceeded(StudioError):
     """A paid step was not started because it would take the render's spend past its budget."""
+
+
+class RateLimitExceeded(StudioError):
+    """A render or a paid step was not started: this session or address reached the host's hourly limit.
+    `retry_after` is the number of seconds until the oldest counted one leaves the window."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class ProviderError(StudioError):

@@ -107,7 +107,7 @@ class SceneStepDone(Event):
 class RenderFailed(Event):
     reason: str
     failures: list[str]
-    kind: Literal["input", "provider", "media", "budget"] = "provider"
+    kind: Literal["input", "provider", "media", "budget", "limit"] = "provider"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pathlib import Path
 
+from pipeline.blocklist import Blocklist
 from pipeline.credentials import Credentials
 from pipeline.errors import InputError, Problem
 from pipeline.providers import registry
@@ -152,6 +153,8 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
             for message in voice_p.check(voice):
                 problems.append(Problem(f"scenes[{i}].audio_script", message))
         scenes.append(plan)
+    # Clearly disallowed requests are refused for every provider, paid or not, before anything runs.
+    problems.extend(Blocklist.load().refusals(sb.scenes))
     if problems:
         raise InputError(problems)
     return RenderPlan(sb, encode_profile(sb), scenes, image_p, video_p, voice_p)

@@ -15,6 +15,7 @@ import asyncio
 import json
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline import __version__
-from pipeline.credentials import Credentials
+from pipeline.audit import GENERATION_STEPS, AuditEntry, AuditLog, Outcome, owner_fingerprint, prompt_sha256
+from pipeline.blocklist import RefusedPrompt
+from pipeline.credentials import KEY_VARS, Credentials
 from pipeline.journal import Journal
 from pipeline.ledger import Ledger, Spend
 from pipeline.pricing import StepCost, step_cost
@@ -36,6 +39,7 @@ from pipeline.errors import (
     Problem,
     ProviderError,
     ProviderFailed,
+    RateLimitExceeded,
     StudioError,
 )
 from pipeline.events import (
@@ -68,6 +72,7 @@ from pipeline.memory import tune_allocator
 from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
 from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest, VoiceRequest
+from pipeline.ratelimit import Quota
 from pipeline.store import Asset, Damaged, Store, step_key
 from pipeline.storyboard import Storyboard
 
@@ -115,12 +120,16 @@ class Render:
         budget: float | None = None,
         owner: str = "cli",
         client: str | None = None,
+        paid_step_quota: Quota | None = None,
     ):
         tune_allocator()
         # Whose work this is: the server-decided owner ("cli" on the command line; a studio browser's or API
         # session's server-issued id) and a one-way hash of the client's address (None on the CLI).
         self.owner = owner
         self.client = client
+        # The host's hourly limit on paid steps for this session and address (None: no limit, as on the CLI).
+        self.paid_step_quota = paid_step_quota
+        self._audit: AuditLog | None = None
         self.credentials = credentials if credentials is not None else Credentials.from_env()
         self.budget = budget  # USD: no paid call is made that would take this render's spend past it
         self.spent = 0.0
@@ -144,7 +153,7 @@ class Render:
     async def run(self) -> RenderResult:
         started = time.monotonic()
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
-        plan = plan_render(self.storyboard, self.credentials)
+        plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
         if self.budget is not None:
@@ -240,7 +249,7 @@ class Render:
         provider = plan.image_provider
         return await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
                                 lambda ctx: provider.generate(scene.image, ctx),
-                                cost=self._cost("image", provider, scene.image))  # fmt: skip
+                                cost=self._cost("image", provider, scene.image), prompt=scene.image.prompt)  # fmt: skip
 
     def pinned_image(self, scene: ScenePlan) -> Asset | None:
         """The approved picture the scene uses instead of generating one, while the store still has it."""
@@ -267,7 +276,7 @@ class Render:
         provider, request = plan.video_provider, self.video_request(plan, scene, image)
         return await self._step(scene.index, "video", provider.name, "video", self.video_key(plan, request),
                                 lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("video", provider, request))  # fmt: skip
+                                cost=self._cost("video", provider, request), prompt=request.prompt)  # fmt: skip
 
     async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
         if scene.voice is None:
@@ -275,7 +284,7 @@ class Render:
         provider, request = plan.voice_provider, scene.voice
         return await self._step(scene.index, "voice", provider.name, "audio", self.voice_key(plan, request),
                                 lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("voice", provider, request))  # fmt: skip
+                                cost=self._cost("voice", provider, request), prompt=request.text)  # fmt: skip
 
     # -- money: estimate, budget, ledger ------------------------------------------------------------------
 
@@ -321,7 +330,7 @@ class Render:
 
         Uses the same keys as a full render, so what is made here is reused by it (and vice versa).
         """
-        plan = plan_render(self.storyboard, self.credentials)
+        plan = await self._plan()
         if not 0 <= index < len(plan.scenes):
             raise InputError(f"scene: {index + 1} is not a scene of this storyboard (1–{len(plan.scenes)})")
         self._set_limits(plan)
@@ -395,6 +404,38 @@ class Render:
             return {}
         return {"owner": self.credentials.fingerprint(provider.key_env_var) or "none"}
 
+    # -- the audit log -------------------------------------------------------------------------------------
+
+    async def _plan(self) -> RenderPlan:
+        """plan_render, with every prompt the blocklist refused recorded in the audit log (outcome refused)."""
+        try:
+            return plan_render(self.storyboard, self.credentials)
+        except InputError as exc:
+            providers = self.storyboard.providers
+            for p in exc.problems:
+                if isinstance(p, RefusedPrompt):
+                    await self._record(p.scene, p.step, providers.get(p.step), None, "refused", p.message,
+                                       prompt_hash=p.prompt_sha256 or None)  # fmt: skip
+            raise
+
+    async def _record(self, scene: int | None, step: str, provider: str | None, prompt: str | None,
+                      outcome: Outcome, reason: str | None = None, *, prompt_hash: str | None = None) -> None:  # fmt: skip
+        """One generation's row in the audit log, written off the event loop. Only fingerprints of who asked and
+        the prompt's hash are stored; a key that found its way into an error message is blanked first."""
+        for name in KEY_VARS:
+            key = self.credentials.get(name)
+            if key and reason and key in reason:
+                reason = reason.replace(key, "[key]")
+        entry = AuditEntry("generation", outcome, owner_fingerprint(self.owner), self.client, self.render_id,
+                           scene, step, provider, prompt_hash or prompt_sha256(prompt), reason)  # fmt: skip
+        try:
+            if self._audit is None:
+                self._audit = AuditLog()
+            await asyncio.to_thread(self._audit.record, entry)
+        except (OSError, sqlite3.Error) as exc:
+            # The step's outcome stands (a paid output is already stored): the host hears of the gap instead.
+            self.emit(StepWarning(scene, step, f"the audit log could not be written: {exc}"))
+
     # -- one cached step -----------------------------------------------------------------------------------
 
     async def _step(
@@ -407,7 +448,9 @@ class Render:
         produce: Callable[[StepContext], StepOutput],
         limit: str | None = None,
         cost: StepCost | None = None,
+        prompt: str | None = None,
     ) -> Asset:
+        audited = step in GENERATION_STEPS  # a provider's generation (not ffmpeg work): one audit row per run
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:  # two scenes asking for the same output make it once
             # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
@@ -421,7 +464,13 @@ class Render:
                 if asset is not None:
                     return asset
                 if cost is not None:
-                    self._reserve(cost, scene)  # raises BudgetExceeded before any paid call
+                    try:
+                        if self.paid_step_quota is not None:
+                            self.paid_step_quota.take()  # raises RateLimitExceeded before any paid call
+                        self._reserve(cost, scene)  # raises BudgetExceeded before any paid call
+                    except (RateLimitExceeded, BudgetExceeded) as exc:
+                        await self._record(scene, step, provider, prompt, "refused", str(exc))
+                        raise
                     if self._journal is None:
                         self._journal = Journal()
                 self.emit(StepStarted(scene, step, provider))
@@ -445,19 +494,27 @@ class Render:
                     asset = await asyncio.to_thread(self.store.put, key, out.path, out.meta)
                     if cost is not None and self._journal is not None:
                         await asyncio.to_thread(self._journal.ended, key, "stored")
-                except Cancelled:
+                except Cancelled as exc:
+                    if audited:
+                        await self._record(scene, step, provider, prompt, "cancelled", str(exc))
                     raise
                 except ProviderError as exc:
                     exc.at(scene, step)
                     self.emit(StepFailed(scene, step, provider, str(exc)))
+                    if audited:
+                        await self._record(scene, step, provider, prompt, "failed", str(exc))
                     raise
                 except MediaError as exc:
                     self.emit(StepFailed(scene, step, provider, str(exc)))
+                    if audited:
+                        await self._record(scene, step, provider, prompt, "failed", str(exc))
                     raise
                 except Exception as exc:  # a bug or an unexpected library error: report it, don't crash the UI
                     error = ProviderFailed(f"unexpected error: {type(exc).__name__}: {exc}", provider=provider)
                     error.at(scene, step)
                     self.emit(StepFailed(scene, step, provider, str(error)))
+                    if audited:
+                        await self._record(scene, step, provider, prompt, "failed", str(error))
                     raise error from exc
                 finally:
                     self.store.remove_workdir(workdir)
@@ -466,6 +523,8 @@ class Render:
                         if paid:
                             self.costs[(scene, step)] = {"usd": cost.usd, "cached": False, "units": cost.units,
                                                          "unit": cost.unit}  # fmt: skip
+                if audited:
+                    await self._record(scene, step, provider, prompt, "done")
             info = {k: v for k, v in asset.meta.items() if isinstance(v, (int, float, str, bool))}
             self.emit(StepFinished(scene, step, provider, str(asset.path), media,
                                    round(time.monotonic() - started, 3), info))  # fmt: skip
@@ -570,13 +629,14 @@ class RenderJob:
         budget: float | None = None,
         owner: str = "cli",
         client: str | None = None,
+        paid_step_quota: Quota | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
                               render_id=render_id, credentials=credentials, budget=budget, owner=owner,
-                              client=client)  # fmt: skip
+                              client=client, paid_step_quota=paid_step_quota)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -612,6 +672,9 @@ class RenderJob:
         except BudgetExceeded as exc:
             self.error = exc
             put(RenderFailed(str(exc), [str(exc)], "budget"))
+        except RateLimitExceeded as exc:
+            self.error = exc
+            put(RenderFailed(str(exc), [str(exc)], "limit"))
         except (ProviderError, MediaError) as exc:
             self.error = exc
             put(RenderFailed(str(exc), [str(exc)], "media" if isinstance(exc, MediaError) else "provider"))
@@ -654,11 +717,12 @@ def render(
     budget: float | None = None,
     owner: str = "cli",
     client: str | None = None,
+    paid_step_quota: Quota | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials, budget=budget, owner=owner, client=client)
+                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota)
     return asyncio.run(job.run())
