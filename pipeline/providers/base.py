@@ -162,9 +162,9 @@ class StepContext:
             self._journal.ended(self.step_key, "not submitted")
             raise
         except ProviderError as error:
-            from pipeline.providers.remote import only_refused
+            from pipeline.providers.remote import nothing_created
 
-            if (error.status is not None and error.status < 500) or only_refused(error):
+            if nothing_created(error):
                 self._journal.ended(self.step_key, "refused")
             raise
 
