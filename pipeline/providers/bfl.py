@@ -97,14 +97,11 @@ class BflImageProvider(ImageProvider):
             fields.update(steps=request.steps, guidance=request.guidance)
         return fields
 
-    def check(self, request: ImageRequest) -> list[str]:
+    def check_request(self, request: ImageRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in MODELS:
-            problems.append(f"BFL model '{model}' is not supported; use {', '.join(MODELS)}")
         if not request.prompt.strip():
             problems.append("the image prompt is empty; describe what the picture shows")
-        if model != ULTRA or request.width <= 0 or request.height <= 0:
+        if self.resolve_model(request.model) != ULTRA or request.width <= 0 or request.height <= 0:
             problem = SIZES.problem(request.width, request.height, "BFL")
             return problems + [problem] if problem else problems
         if not ULTRA_ASPECTS[0] <= request.width / request.height <= ULTRA_ASPECTS[1]:

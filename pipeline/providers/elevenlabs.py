@@ -21,7 +21,14 @@ from typing import Any, Iterator
 import httpx
 import numpy as np
 
-from pipeline.errors import AuthenticationFailed, InvalidRequest, MediaError, ProviderError, ProviderFailed, QuotaExceeded
+from pipeline.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    MediaError,
+    ProviderError,
+    ProviderFailed,
+    QuotaExceeded,
+)
 from pipeline.media.ffmpeg import decode_audio, write_wav
 from pipeline.providers import remote
 from pipeline.providers.base import StepContext, StepOutput, VoiceProvider, VoiceRequest, register
@@ -167,11 +174,8 @@ class ElevenLabsVoiceProvider(VoiceProvider):
                 "model": self.resolve_model(request.model), "stability": request.stability,
                 "similarity_boost": request.similarity_boost, "format": OUTPUT_FORMAT}  # fmt: skip
 
-    def check(self, request: VoiceRequest) -> list[str]:
+    def check_request(self, request: VoiceRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in CHARACTER_LIMITS:
-            problems.append(f"ElevenLabs model '{model}' is not supported; use {', '.join(CHARACTER_LIMITS)}")
         if not request.text.strip():
             problems.append("the narration is empty; write what should be said or remove the voice step")
         elif len(request.text) > MAX_TEXT:

@@ -115,11 +115,8 @@ class HuggingFaceImageProvider(ImageProvider):
         return {"model": model, "prompt": request.prompt, "width": request.width, "height": request.height,
                 "seed": request.seed, "steps": steps, "guidance": guidance}  # fmt: skip
 
-    def check(self, request: ImageRequest) -> list[str]:
+    def check_request(self, request: ImageRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in MODELS:
-            problems.append(f"Hugging Face model '{model}' is not supported here; use {', '.join(MODELS)}")
         if not request.prompt.strip():
             problems.append("the image prompt is empty; describe what the picture shows")
         problem = SIZES.problem(request.width, request.height, "FLUX here")

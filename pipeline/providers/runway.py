@@ -191,11 +191,8 @@ class RunwayVideoProvider(VideoProvider):
                 "ratio": ratio_for(request.width, request.height),
                 "public_figure_threshold": request.public_figure_threshold}  # fmt: skip
 
-    def check(self, request: VideoRequest) -> list[str]:
+    def check_request(self, request: VideoRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in self.models:
-            problems.append(f"Runway model '{model}' is not supported; use {', '.join(self.models)}")
         if not MIN_SECONDS <= request.duration <= MAX_SECONDS:
             problems.append(f"Runway makes clips of {MIN_SECONDS} to {MAX_SECONDS} seconds; this scene asks for "
                             f"{request.duration} s")  # fmt: skip
