@@ -3,6 +3,9 @@ providers' contract tests drive the same map over the wire)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import httpx
 import httpx2
 import pytest
@@ -10,13 +13,17 @@ import pytest
 from pipeline.errors import (
     AuthenticationFailed,
     InvalidRequest,
+    ProviderError,
     ProviderFailed,
     ProviderTimeout,
     QuotaExceeded,
     RateLimited,
 )
 from pipeline.providers import bfl, elevenlabs, hf, remote, runway
+from pipeline.providers.base import StepOutput
 from pipeline.providers.remote import ErrorMap, Rule
+from tests.step_run import MemoryJournal, StepRun
+from tests.wire.server import FakeServer, Received, Reply
 
 PLAIN = ErrorMap("Acme", key_env_var="ACME_KEY")
 
@@ -117,3 +124,103 @@ def test_every_providers_map_answers_every_status(provider):
         made = errors.answer(status, "why", code="", voice="v")
         assert made.provider == errors.provider and made.status == status and "why" in made.reason
     assert errors.transport(httpx.ReadTimeout("x")).advice
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The remote-task template, filled by the smallest provider: what README's "Adding a provider" shows
+
+
+class Toy(FakeServer):
+    """POST /tasks → {"id"}; GET /tasks/{id} walks `states` (a state "done" carries the output URL)."""
+
+    def __init__(self, *states: str) -> None:
+        super().__init__()
+        self.states, self.made = list(states), 0
+        self.route("POST", r"/tasks$", self._create)
+        self.route("GET", r"/tasks/(\w+)$", lambda r, m: Reply(200, self._state(m.group(1))))
+        self.route("GET", r"/out/(\w+)$", lambda r, m: Reply(200, b"made by " + m.group(1).encode()))
+
+    def _create(self, received: Received, match: Any) -> Reply:
+        self.made += 1
+        return Reply(200, {"id": f"t{self.made}"})
+
+    def _state(self, task_id: str) -> dict[str, Any]:
+        state = self.states.pop(0) if self.states else "done"
+        return {"state": state, **({"url": f"{self.url}/out/{task_id}"} if state == "done" else {})}
+
+
+class ToyTask(remote.RemoteTask):
+    name, label, short, output, download_as = "toy", "Toy", "Toy", "file", "out.bin"
+    errors, check_dashboard, expired_advice = ErrorMap("Toy"), "check Toy's dashboard", "make it again"
+
+    def __init__(self, http: httpx.Client, ctx: Any) -> None:
+        super().__init__(ctx, interval=0.01, timeout=5)
+        self.http = http
+
+    def create(self) -> Any:
+        response = self.http.post("/tasks", json={})
+        if response.status_code >= 400:
+            raise self.errors.answer(response.status_code, response.text)
+        return response.json()
+
+    def accepted(self, created: Any) -> remote.TaskRef:
+        return remote.TaskRef(created["id"])
+
+    def fetch(self, task: remote.TaskRef) -> Any:
+        response = self.http.get(f"/tasks/{task.id}")
+        if response.status_code >= 400:
+            raise self.errors.answer(response.status_code, response.text)
+        return response.json()
+
+    def read(self, answer: Any) -> remote.TaskState:
+        phase = {"done": "succeeded", "broken": "failed", "flaky": "failed"}.get(answer["state"], "waiting")
+        return remote.TaskState(answer["state"], phase, url=answer.get("url"), answer=answer)  # type: ignore[arg-type]
+
+    def failure(self, state: remote.TaskState) -> tuple[ProviderError, bool]:
+        return ProviderFailed(f"the task failed ({state.status})", provider="Toy"), state.status == "flaky"
+
+    def finish(self, path: Path, state: remote.TaskState, task: remote.TaskRef) -> StepOutput:
+        return StepOutput(path, {"task": task.id})
+
+
+def toy_run(tmp_path: Path, server: Toy, journal: MemoryJournal | None = None) -> tuple[StepRun, StepOutput]:
+    run = StepRun(tmp_path, "TOY_KEY", "k", journal)
+    with httpx.Client(base_url=server.url) as http:
+        return run, ToyTask(http, run.ctx).run()
+
+
+def test_a_toy_provider_fills_the_template(tmp_path):
+    with Toy("queued", "queued") as server:
+        run, out = toy_run(tmp_path, server)
+
+    assert out.path.read_bytes() == b"made by t1" and out.meta == {"task": "t1"}
+    assert server.count("POST", "/tasks") == 1 and server.count("GET", r"/tasks/\w+") == 3
+    assert run.journal.submits == [("k1", "toy", "t1", {})] and run.journal.ends == []
+    assert "submitting to Toy" in run.notes and "downloading the file" in run.notes
+
+
+def test_a_failure_worth_it_is_submitted_once_more_and_no_more(tmp_path):
+    run = StepRun(tmp_path, "TOY_KEY", "k")
+    with Toy("flaky", "flaky") as server, httpx.Client(base_url=server.url) as http:
+        with pytest.raises(ProviderFailed, match=r"the task failed \(flaky\)"):
+            ToyTask(http, run.ctx).run()
+
+    assert server.made == 2 and run.journal.ends == ["flaky", "flaky"]
+    assert "Toy could not make this file; trying once more" in run.notes
+
+
+def test_a_journalled_task_the_provider_forgot_is_submitted_anew(tmp_path):
+    with Toy() as server:
+        server.script("GET", r"/tasks/gone", [Reply(404, {"error": "no such task"})])
+        run, out = toy_run(tmp_path, server, MemoryJournal({"id": "gone"}))
+
+    assert server.made == 1 and out.meta == {"task": "t1"} and run.journal.ends == ["missing"]
+
+
+def test_a_5xx_on_submission_is_reported_with_the_dashboard_advice_and_not_retried(tmp_path):
+    with Toy() as server:
+        server.script("POST", "/tasks", [Reply(502, "bad gateway")])
+        with pytest.raises(ProviderFailed) as caught:
+            toy_run(tmp_path, server)
+
+    assert server.count("POST", "/tasks") == 1 and caught.value.advice == "check Toy's dashboard"
