@@ -114,11 +114,9 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
         ("video", video_p, sb.video.model),
         ("voice", voice_p, sb.voice.model),
     ):
-        if model and provider.models and model not in provider.models:
-            problems.append(
-                Problem(f"{section}.model", f"'{model}' is not a {provider.name} model; "
-                        f"choose one of: {', '.join(provider.models)}")  # fmt: skip
-            )
+        problem = provider.model_problem(model) if model else None  # once per render: scenes share the model
+        if problem:
+            problems.append(Problem(f"{section}.model", problem))
 
     scenes: list[ScenePlan] = []
     for i, scene in enumerate(sb.scenes):
@@ -145,12 +143,12 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
             )
         pinned = scene.image.removeprefix("sha256:") if scene.image else None
         plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice, pinned)
-        for message in ([] if pinned else image_p.check(image)):
+        for message in ([] if pinned else image_p.check_request(image)):
             problems.append(Problem(f"scenes[{i}].image_prompt", message))
-        for message in video_p.check(video_request(sb, plan, video_p, encode_profile(sb))):
+        for message in video_p.check_request(video_request(sb, plan, video_p, encode_profile(sb))):
             problems.append(Problem(f"scenes[{i}].video_prompt", message))
         if voice is not None:
-            for message in voice_p.check(voice):
+            for message in voice_p.check_request(voice):
                 problems.append(Problem(f"scenes[{i}].audio_script", message))
         scenes.append(plan)
     # Clearly disallowed requests are refused for every provider, paid or not, before anything runs.

@@ -162,9 +162,9 @@ class StepContext:
             self._journal.ended(self.step_key, "not submitted")
             raise
         except ProviderError as error:
-            from pipeline.providers.remote import only_refused
+            from pipeline.providers.remote import nothing_created
 
-            if (error.status is not None and error.status < 500) or only_refused(error):
+            if nothing_created(error):
                 self._journal.ended(self.step_key, "refused")
             raise
 
@@ -220,8 +220,21 @@ class Provider(ABC):
         data.pop("image_path", None)
         return data
 
+    def model_problem(self, model: str | None) -> str | None:
+        """The one model check: what is wrong with `model` (None: the default) for this provider, or None.
+        Pre-flight asks it once per render; `check` asks it for a request on its own."""
+        model = self.resolve_model(model)
+        if model is None or not self.models or model in self.models:
+            return None
+        return f"'{model}' is not a {self.name} model; choose one of: {', '.join(self.models)}"
+
     def check(self, request: Any) -> list[str]:
-        """Pre-flight: problems with this request for this provider, before anything slow or paid runs."""
+        """Pre-flight for one request on its own: its model, then `check_request`."""
+        problem = self.model_problem(getattr(request, "model", None))
+        return ([problem] if problem else []) + self.check_request(request)
+
+    def check_request(self, request: Any) -> list[str]:
+        """Pre-flight: problems with this request beyond its model, before anything slow or paid runs."""
         return []
 
     def refuse_if_unfit(self, request: Any) -> None:

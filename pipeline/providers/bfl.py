@@ -15,21 +15,13 @@ from __future__ import annotations
 import io
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
 from PIL import Image
 
-from pipeline.errors import (
-    AuthenticationFailed,
-    InvalidRequest,
-    ProviderError,
-    ProviderFailed,
-    ProviderTimeout,
-    QuotaExceeded,
-    RateLimited,
-    Rejected,
-)
+from pipeline.errors import ProviderError, ProviderFailed, Rejected
 from pipeline.providers import remote
 from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register
 from pipeline.providers.sizing import SizeGrid, fit_to_frame
@@ -42,7 +34,6 @@ SIZES = SizeGrid(step=32)  # [pro] and [dev]: multiples of 32 within 256..1440
 ULTRA_ASPECTS = (9 / 21, 21 / 9)
 DEV_STEPS, DEV_GUIDANCE = (1, 50), (1.5, 5.0)
 SAFETY_TOLERANCE = 2  # BFL's default: 0 strictest .. 6 most permissive
-TERMINAL = ("Ready", "Request Moderated", "Content Moderated", "Error", "Task not found")
 SWITCH = "switch the image provider to draft"
 CHECK_DASHBOARD = "BFL may have accepted (and billed) the task: check your usage at dashboard.bfl.ai"
 
@@ -57,7 +48,7 @@ def aspect_ratio(width: int, height: int) -> str:
     return f"{width // divisor}:{height // divisor}"
 
 
-def _reason(response: httpx.Response, key: str) -> str:
+def _reason(response: httpx.Response) -> str:
     """BFL's own words: `{"detail": "..."}` or FastAPI's `{"detail": [{"loc", "msg", "type"}]}`."""
     try:
         detail = response.json().get("detail")
@@ -66,38 +57,17 @@ def _reason(response: httpx.Response, key: str) -> str:
     if isinstance(detail, list):
         detail = "; ".join(f"{'.'.join(str(p) for p in item.get('loc') or [] if p != 'body') or 'body'}: "
                            f"{item.get('msg', '')}" for item in detail if isinstance(item, dict))  # fmt: skip
-    text = " ".join(str(detail or response.reason_phrase or f"HTTP {response.status_code}").split())
-    return text.replace(key, "***")[:300]
+    return str(detail or response.reason_phrase or "")
 
 
-def status_error(response: httpx.Response, key: str, creating: bool = False) -> ProviderError:
-    code, reason = response.status_code, _reason(response, key)
-    if code == 402:
-        return QuotaExceeded(f"out of credits: {reason}", provider=LABEL, status=code,
-                             advice=f"add credits at BFL (dashboard.bfl.ai) or {SWITCH}")  # fmt: skip
-    if code in (401, 403):
-        return AuthenticationFailed(f"the key was refused ({code}): {reason}", provider=LABEL, status=code,
-                                    advice="check BFL_API_KEY on the server or paste your own BFL key in the "
-                                    "studio's Keys panel")  # fmt: skip
-    if code == 429:
-        return RateLimited(f"too many tasks at once: {reason}", provider=LABEL, status=code,
-                           retry_after=remote.retry_after(response.headers),
-                           advice="BFL runs at most 24 tasks at once per key; wait and try again")  # fmt: skip
-    if code in (400, 404, 413, 422):
-        return InvalidRequest(f"request refused ({code}): {reason}", provider=LABEL, status=code,
-                              advice="check the image prompt, the model and the frame size")  # fmt: skip
-    if code == 408 or code >= 500:
-        return ProviderFailed(f"server error {code}: {reason}", provider=LABEL, status=code, retryable=True,
-                              retry_after=remote.retry_after(response.headers),
-                              advice=CHECK_DASHBOARD if creating else "BFL is having trouble; try again later")
-    return ProviderFailed(f"unexpected HTTP {code}: {reason}", provider=LABEL, status=code)
-
-
-def transport_error(exc: BaseException, creating: bool) -> ProviderError | None:
-    error = remote.http_error(exc, LABEL)
-    if error is not None and creating and "refused" not in error.reason:
-        error.advice = CHECK_DASHBOARD  # the submission may have arrived before the connection failed
-    return error
+ERRORS = remote.ErrorMap(
+    LABEL,
+    key_env_var="BFL_API_KEY",
+    advice={"no_credit": f"add credits at BFL (dashboard.bfl.ai) or {SWITCH}",
+            "rate_limited": "BFL runs at most 24 tasks at once per key; wait and try again",
+            "bad_request": "check the image prompt, the model and the frame size",
+            "server_error": "BFL is having trouble; try again later"},
+)  # fmt: skip
 
 
 @register
@@ -127,14 +97,11 @@ class BflImageProvider(ImageProvider):
             fields.update(steps=request.steps, guidance=request.guidance)
         return fields
 
-    def check(self, request: ImageRequest) -> list[str]:
+    def check_request(self, request: ImageRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in MODELS:
-            problems.append(f"BFL model '{model}' is not supported; use {', '.join(MODELS)}")
         if not request.prompt.strip():
             problems.append("the image prompt is empty; describe what the picture shows")
-        if model != ULTRA or request.width <= 0 or request.height <= 0:
+        if self.resolve_model(request.model) != ULTRA or request.width <= 0 or request.height <= 0:
             problem = SIZES.problem(request.width, request.height, "BFL")
             return problems + [problem] if problem else problems
         if not ULTRA_ASPECTS[0] <= request.width / request.height <= ULTRA_ASPECTS[1]:
@@ -148,35 +115,28 @@ class BflImageProvider(ImageProvider):
         base_url = (os.environ.get(self.base_url_env_var) or DEFAULT_BASE_URL).rstrip("/")
         timeout = httpx.Timeout(self.REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
         with httpx.Client(timeout=timeout, headers={"x-key": key, "accept": "application/json"}) as client:
-            return _Job(self, client, base_url, request, ctx, key).run()
+            return BflTask(self, client, base_url, request, ctx, key).run()
 
 
-class _Job:
-    """One image: submit (or re-attach), wait, download at once, fit to the frame."""
+class BflTask(remote.RemoteTask):
+    """One image as a remote task: BFL's wire (httpx) in the protocol's hooks; the image is fitted to the frame."""
+
+    name, label, short, output, download_as = "bfl", LABEL, "BFL", "image", "sample.bin"
+    errors, check_dashboard = ERRORS, CHECK_DASHBOARD
+    expired_advice = "BFL's result links last 10 minutes; render the scene again to make a new image"
 
     def __init__(self, provider: BflImageProvider, client: httpx.Client, base_url: str, request: ImageRequest,
                  ctx: StepContext, key: str) -> None:  # fmt: skip
-        self.p, self.client, self.base_url, self.key = provider, client, base_url, key
-        self.request, self.ctx = request, ctx
+        super().__init__(ctx, interval=provider.POLL_INTERVAL, timeout=provider.TASK_TIMEOUT)
+        self.client, self.base_url, self.key, self.request = client, base_url, key, request
         self.model = provider.resolve_model(request.model) or provider.default_model
 
-    def run(self) -> StepOutput:
-        pending = self.ctx.pending_task()
-        reattached = pending is not None
-        task = (pending["id"], pending.get("polling_url") or "") if pending else self.submit()
-        while True:
-            result = self.wait(*task)
-            status = result.get("status")
-            if status == "Ready":
-                return self.deliver(task[0], result)
-            self.ctx.task_ended(str(status))
-            if status == "Task not found" and reattached:
-                # A journalled task BFL no longer keeps (results expire): nothing to pick up, so submit anew.
-                reattached, task = False, self.submit()
-                continue
-            raise self.failure(result)
+    def answered(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            raise ERRORS.answer(response.status_code, _reason(response), headers=response.headers, secret=self.key)
+        return response.json()
 
-    def submit(self) -> tuple[str, str]:
+    def create(self) -> dict[str, Any]:
         request = self.request
         body: dict[str, Any] = {"prompt": request.prompt, "seed": request.seed, "output_format": "png",
                                 "safety_tolerance": SAFETY_TOLERANCE, "prompt_upsampling": False}  # fmt: skip
@@ -187,23 +147,10 @@ class _Job:
         if self.model == "flux-dev":
             body["steps"] = min(DEV_STEPS[1], max(DEV_STEPS[0], request.steps))
             body["guidance"] = min(DEV_GUIDANCE[1], max(DEV_GUIDANCE[0], request.guidance))
+        return self.answered(self.client.post(f"{self.base_url}/v1/{self.model}", json=body))
 
-        def attempt() -> dict[str, Any]:
-            response = self.client.post(f"{self.base_url}/v1/{self.model}", json=body)
-            if response.status_code >= 400:
-                raise status_error(response, self.key, creating=True)
-            return response.json()
-
-        self.ctx.progress(0.02, "submitting to BFL")
-        with self.ctx.submitting(self.p.name, LABEL):
-            created = remote.call(attempt, provider=LABEL, ctx=self.ctx, retry=remote.only_refused,
-                                  translate=lambda exc: transport_error(exc, creating=True))  # fmt: skip
-        task_id = str(created.get("id") or "")
-        if not task_id:
-            raise ProviderFailed("BFL accepted the task without an id", provider=LABEL, advice=CHECK_DASHBOARD)
-        polling_url = str(created.get("polling_url") or "")
-        self.ctx.task_submitted(self.p.name, task_id, polling_url=polling_url)
-        return task_id, polling_url
+    def accepted(self, created: dict[str, Any]) -> remote.TaskRef:
+        return remote.TaskRef(str(created.get("id") or ""), {"polling_url": str(created.get("polling_url") or "")})
 
     def trusted(self, polling_url: str) -> str:
         """The URL to poll: BFL's own (a regional host under bfl.ai) or our base URL's host; the key goes there."""
@@ -215,79 +162,54 @@ class _Job:
         raise ProviderFailed(f"BFL answered a polling URL on an unexpected host ({host})", provider=LABEL,
                              advice="check BFL_API_URL; the key is only sent to BFL")  # fmt: skip
 
-    def wait(self, task_id: str, polling_url: str) -> dict[str, Any]:
+    def fetch(self, task: remote.TaskRef) -> dict[str, Any]:
+        polling_url = task.extra.get("polling_url")
         if polling_url:
-            url, params = self.trusted(polling_url), None
-        else:
-            url, params = f"{self.base_url}/v1/get_result", {"id": task_id}
-        last = {"status": None}
+            return self.answered(self.client.get(self.trusted(polling_url)))
+        return self.answered(self.client.get(f"{self.base_url}/v1/get_result", params={"id": task.id}))
 
-        def attempt() -> dict[str, Any]:
-            response = self.client.get(url, params=params)
-            if response.status_code == 404:
-                return {"id": task_id, "status": "Task not found"}
-            if response.status_code >= 400:
-                raise status_error(response, self.key)
-            return response.json()
-
-        def fetch() -> dict[str, Any]:
-            return remote.call(attempt, provider=LABEL, ctx=self.ctx,
-                               translate=lambda exc: transport_error(exc, creating=False))  # fmt: skip
-
-        def update(result: dict[str, Any]) -> None:
-            changed, last["status"] = result.get("status") != last["status"], result.get("status")
-            if changed and result.get("status") == "Pending":
-                self.ctx.progress_note("generating at BFL")
-            progress = result.get("progress")
-            if isinstance(progress, (int, float)):  # BFL's field: a fraction or a percentage
-                self.ctx.progress(0.05 + 0.8 * min(1.0, progress / 100 if progress > 1 else progress))
-
-        try:
-            return remote.poll(fetch, lambda r: r.get("status") in TERMINAL, ctx=self.ctx,
-                               interval=self.p.POLL_INTERVAL, timeout=self.p.TASK_TIMEOUT, provider=LABEL,
-                               on_update=update)  # fmt: skip
-        except ProviderTimeout as error:
-            error.advice = "the task is still at BFL: render again soon to pick it up without paying again"
-            raise
-
-    def failure(self, result: dict[str, Any]) -> ProviderError:
-        status = result.get("status")
-        details = result.get("details")
-        said = f": {' '.join(str(details).split())[:300]}" if details else ""
-        if status == "Request Moderated":
-            return Rejected(f"moderation refused the image prompt{said}", refused="image prompt", provider=LABEL,
-                            advice="reword the scene's image prompt")  # fmt: skip
-        if status == "Content Moderated":
-            return Rejected(f"moderation withheld the generated image{said}", refused="output image",
-                            provider=LABEL, advice="change the image prompt or the seed and try again")  # fmt: skip
+    def read(self, answer: dict[str, Any]) -> remote.TaskState:
+        status = str(answer.get("status"))
+        if status == "Ready":
+            result = answer.get("result")
+            sample = result.get("sample") if isinstance(result, dict) else None
+            return remote.TaskState(status, "succeeded", url=str(sample) if sample else None, answer=answer)
         if status == "Task not found":
-            return ProviderFailed("BFL no longer knows the task", provider=LABEL,
-                                  advice="render the scene again to submit it anew")  # fmt: skip
-        return ProviderFailed(f"the task failed ({status}){said}", provider=LABEL,
-                              advice=f"try again later or {SWITCH}")  # fmt: skip
+            return remote.TaskState(status, "missing", answer=answer)
+        if status in ("Request Moderated", "Content Moderated", "Error"):
+            return remote.TaskState(status, "failed", answer=answer)
+        progress = answer.get("progress")  # BFL's field: a fraction or a percentage
+        fraction = min(1.0, progress / 100 if progress > 1 else progress) if isinstance(progress, (int, float)) \
+            else None  # fmt: skip
+        return remote.TaskState(status, "waiting", progress=fraction, answer=answer,
+                                note="generating at BFL" if status == "Pending" else None)  # fmt: skip
 
-    def deliver(self, task_id: str, result: dict[str, Any]) -> StepOutput:
-        sample = (result.get("result") or {}).get("sample") if isinstance(result.get("result"), dict) else None
-        if not sample:
-            self.ctx.task_ended("Ready")
-            raise ProviderFailed("the task is ready without an image", provider=LABEL, advice="try again")
-        self.ctx.progress(0.88, "downloading the image")
+    def failure(self, state: remote.TaskState) -> tuple[ProviderError, bool]:
+        if state.phase != "failed":
+            return super().failure(state)
+        details = state.answer.get("details")
+        said = f": {' '.join(str(details).split())[:300]}" if details else ""
+        if state.status == "Request Moderated":
+            return Rejected(f"moderation refused the image prompt{said}", refused="image prompt", provider=LABEL,
+                            advice="reword the scene's image prompt"), False  # fmt: skip
+        if state.status == "Content Moderated":
+            return Rejected(f"moderation withheld the generated image{said}", refused="output image",
+                            provider=LABEL, advice="change the image prompt or the seed and try again"), False
+        return ProviderFailed(f"the task failed ({state.status}){said}", provider=LABEL,
+                              advice=f"try again later or {SWITCH}"), False  # fmt: skip
 
-        # A fresh client: the signed sample URL is on BFL's delivery host, which must never see the key.
-        raw = remote.download(str(sample), self.ctx.workdir / "sample.bin", provider=LABEL, ctx=self.ctx,
-                              expired_advice="BFL's result links last 10 minutes; render the scene again to make "
-                              "a new image")  # fmt: skip
+    def finish(self, path: Path, state: remote.TaskState, task: remote.TaskRef) -> StepOutput:
+        # remote.download uses a fresh client: the signed sample URL is on BFL's delivery host, never given the key.
         try:
-            with Image.open(io.BytesIO(raw.read_bytes())) as image:
+            with Image.open(io.BytesIO(path.read_bytes())) as image:
                 generated = image.size
                 frame = fit_to_frame(image, self.request.width, self.request.height)
         except OSError as exc:
             raise ProviderFailed(f"the image BFL sent cannot be read ({type(exc).__name__})", provider=LABEL,
                                  advice="try again") from None  # fmt: skip
         finally:
-            raw.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         out = self.ctx.workdir / "image.png"
         frame.save(out, "PNG")
-        self.ctx.progress(1.0)
-        return StepOutput(out, {"provider_task_id": task_id, "model": self.model, "generated_size": list(generated),
+        return StepOutput(out, {"provider_task_id": task.id, "model": self.model, "generated_size": list(generated),
                                 "seed": self.request.seed})  # fmt: skip

@@ -27,9 +27,7 @@ from pipeline.errors import (
     MediaError,
     ProviderError,
     ProviderFailed,
-    ProviderTimeout,
     QuotaExceeded,
-    RateLimited,
 )
 from pipeline.media.ffmpeg import decode_audio, write_wav
 from pipeline.providers import remote
@@ -116,46 +114,37 @@ def _detail(body: Any) -> tuple[str, str]:
     return "", str(detail or "")
 
 
+ERRORS = remote.ErrorMap(
+    LABEL,
+    key_env_var="ELEVENLABS_API_KEY",
+    rules=(  # ElevenLabs says what went wrong in the body's status: quota_exceeded comes with HTTP 401, like a bad key
+        remote.Rule("no_credit", QuotaExceeded, "quota exceeded", code=("quota_exceeded",)),
+        remote.Rule("bad_key", AuthenticationFailed, "the key was refused", code=("invalid_api_key",
+                                                                                  "missing_permissions")),
+        remote.Rule("no_voice", InvalidRequest, "no voice '{voice}' in this account", code=("voice_not_found",),
+                    advice="choose a voice from the list (" + ", ".join(f"{name} ({vid})" for vid, name in
+                    VOICES.items()) + ") or a voice id from your ElevenLabs voice library"),
+        remote.Rule("too_long", InvalidRequest, "the narration is too long for one request",
+                    code=("max_character_limit_exceeded",),
+                    advice="shorten the scene's narration or choose a flash/turbo model"),
+    ),
+    advice={"no_credit": f"add credits at elevenlabs.io or {SWITCH}",
+            "bad_request": "check the voice, the model and the narration text",
+            "server_error": f"ElevenLabs is having trouble; try again later or {SWITCH}",
+            "timeout": "ElevenLabs may still have made (and billed) the speech; try again later, or shorten the "
+                       "narration"},
+)  # fmt: skip
+
+
 def translate(exc: BaseException, *, key: str, voice: str) -> ProviderError | None:
-    """An SDK or httpx exception as our error, in ElevenLabs' words."""
+    """An SDK error answer as our error, through ElevenLabs' error map (httpx failures: the map itself)."""
     from elevenlabs.core.api_error import ApiError
 
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderTimeout(f"no answer in time ({type(exc).__name__})", provider=LABEL,
-                               advice="ElevenLabs may still have made (and billed) the speech; try again later, "
-                               "or shorten the narration")  # fmt: skip
     if not isinstance(exc, ApiError):
         return None
-    code = exc.status_code or 0
     status, message = _detail(exc.body)
-    reason = " ".join((message or status or f"HTTP {code}").replace(key, "***").split())[:300]
-    wait = remote.retry_after(exc.headers)
-    # ElevenLabs sends quota_exceeded with HTTP 401, like a bad key: the body's status tells them apart.
-    if status == "quota_exceeded" or code == 402:
-        return QuotaExceeded(f"quota exceeded: {reason}", provider=LABEL, status=code,
-                             advice=f"add credits at elevenlabs.io or {SWITCH}")  # fmt: skip
-    if status == "voice_not_found":
-        known = ", ".join(f"{name} ({vid})" for vid, name in VOICES.items())
-        return InvalidRequest(f"no voice '{voice}' in this account: {reason}", provider=LABEL, status=code,
-                              advice=f"choose a voice from the list ({known}) or a voice id from your "
-                              "ElevenLabs voice library")  # fmt: skip
-    if code == 401 or code == 403 or status in ("invalid_api_key", "missing_permissions"):
-        return AuthenticationFailed(f"the key was refused: {reason}", provider=LABEL, status=code,
-                                    advice="check ELEVENLABS_API_KEY on the server or paste your own ElevenLabs "
-                                    "key in the studio's Keys panel")  # fmt: skip
-    if code == 429:
-        return RateLimited(f"too many requests: {reason}", provider=LABEL, status=code, retry_after=wait,
-                           advice="wait a minute and try again; fewer scenes at once also helps")  # fmt: skip
-    if status == "max_character_limit_exceeded":
-        return InvalidRequest(f"the narration is too long for one request: {reason}", provider=LABEL,
-                              status=code, advice="shorten the scene's narration or choose a flash/turbo model")
-    if 400 <= code < 500:
-        return InvalidRequest(f"request refused ({code}): {reason}", provider=LABEL, status=code,
-                              advice="check the voice, the model and the narration text")  # fmt: skip
-    if code >= 500:
-        return ProviderFailed(f"server error {code}: {reason}", provider=LABEL, status=code, retryable=True,
-                              retry_after=wait, advice=f"ElevenLabs is having trouble; try again later or {SWITCH}")
-    return ProviderFailed(f"unexpected HTTP {code}: {reason}", provider=LABEL, status=code)
+    return ERRORS.answer(exc.status_code or 0, message or status, code=status, headers=exc.headers, secret=key,
+                         voice=voice)  # fmt: skip
 
 
 @register
@@ -185,11 +174,8 @@ class ElevenLabsVoiceProvider(VoiceProvider):
                 "model": self.resolve_model(request.model), "stability": request.stability,
                 "similarity_boost": request.similarity_boost, "format": OUTPUT_FORMAT}  # fmt: skip
 
-    def check(self, request: VoiceRequest) -> list[str]:
+    def check_request(self, request: VoiceRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in CHARACTER_LIMITS:
-            problems.append(f"ElevenLabs model '{model}' is not supported; use {', '.join(CHARACTER_LIMITS)}")
         if not request.text.strip():
             problems.append("the narration is empty; write what should be said or remove the voice step")
         elif len(request.text) > MAX_TEXT:
@@ -211,7 +197,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
         """(voice id, name) of every voice the key's account can use (GET /v1/voices)."""
         key = ctx.key(self.key_env_var, LABEL)
         with self.client(key) as client:
-            found = remote.call(lambda: client.voices.get_all(request_options={"max_retries": 0}), provider=LABEL,
+            found = remote.call(lambda: client.voices.get_all(request_options={"max_retries": 0}), errors=ERRORS,
                                 translate=lambda exc: translate(exc, key=key, voice=""), ctx=ctx)  # fmt: skip
         return [(v.voice_id, v.name or v.voice_id) for v in found.voices]
 
@@ -241,7 +227,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
         offset = 0.0
         ctx.progress(0.02, "speaking at ElevenLabs")
         for i, (text, separator) in enumerate(pieces):
-            answer = remote.call(lambda: speak(text), provider=LABEL, ctx=ctx, retry=remote.answered_without_output,
+            answer = remote.call(lambda: speak(text), errors=ERRORS, ctx=ctx, retry=remote.answered_without_output,
                                  translate=lambda exc: translate(exc, key=key, voice=voice))  # fmt: skip
             mp3 = ctx.workdir / (f"part-{i + 1}.mp3" if len(pieces) > 1 else "voice.mp3")
             try:

@@ -16,15 +16,7 @@ import json
 import os
 from typing import Any
 
-from pipeline.errors import (
-    AuthenticationFailed,
-    InvalidRequest,
-    ProviderError,
-    ProviderFailed,
-    ProviderTimeout,
-    QuotaExceeded,
-    RateLimited,
-)
+from pipeline.errors import AuthenticationFailed, ProviderError, ProviderFailed
 from pipeline.providers import remote
 from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register
 from pipeline.providers.sizing import SizeGrid, fit_to_frame
@@ -55,62 +47,46 @@ def _server_words(response: Any) -> tuple[str, float | None]:
     try:
         body = json.loads(response.text)
     except (ValueError, TypeError):
-        return " ".join(str(getattr(response, "text", "") or "").split())[:300], None
+        return str(getattr(response, "text", "") or ""), None
     if not isinstance(body, dict):
-        return " ".join(str(body).split())[:300], None
+        return str(body), None
     said = body.get("error") or body.get("message") or body.get("detail") or ""
     if isinstance(said, list):
         said = "; ".join(str(item) for item in said)
     estimate = body.get("estimated_time")
-    return " ".join(str(said).split())[:300], float(estimate) if isinstance(estimate, (int, float)) else None
+    return str(said), float(estimate) if isinstance(estimate, (int, float)) else None
+
+
+ERRORS = remote.ErrorMap(
+    LABEL,
+    key_env_var="HF_TOKEN",
+    rules=(
+        remote.Rule("not_allowed", AuthenticationFailed, "not allowed", (403,),
+                    advice="give the token inference permission, and accept the model's licence on its Hugging "
+                    "Face page if it is gated"),
+        remote.Rule("loading", ProviderFailed, "the model is not ready", (503,), retryable=True,
+                    advice="the model is loading or overloaded; try again in a minute"),
+    ),
+    advice={"bad_key": "check HF_TOKEN on the server or paste your own token in the studio's Keys panel (it needs "
+                       "the \"Make calls to Inference Providers\" permission)",
+            "no_credit": f"add credits or subscribe to PRO at huggingface.co, or {SWITCH}",
+            "bad_request": "check the model id (or HF_INFERENCE_URL), the prompt and the frame size",
+            "server_error": f"try again later or {SWITCH}",
+            "timeout": "the model may be busy or loading; try again in a minute",
+            "unreachable": "check the network or HF_INFERENCE_URL"},
+)  # fmt: skip
 
 
 def translate(exc: BaseException, *, key: str) -> ProviderError | None:
-    """huggingface_hub / httpx2 exceptions as our errors, in the server's words."""
-    import httpx2
+    """huggingface_hub exceptions as our errors, through HF's error map (httpx2 failures: the map itself)."""
     from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
 
     if isinstance(exc, InferenceTimeoutError):
-        return ProviderTimeout("no answer in time", provider=LABEL,
-                               advice="the model may be busy or loading; try again in a minute")  # fmt: skip
+        return ERRORS.named("timeout", name=type(exc).__name__)
     if isinstance(exc, HfHubHTTPError) and getattr(exc, "response", None) is not None:
-        response = exc.response
-        code = response.status_code
-        said, estimate = _server_words(response)
-        reason = (said or getattr(exc, "server_message", None) or f"HTTP {code}").replace(key, "***")
-        wait = remote.retry_after(response.headers)
-        if code == 401:
-            return AuthenticationFailed(f"the token was refused: {reason}", provider=LABEL, status=code,
-                                        advice="check HF_TOKEN on the server or paste your own token in the "
-                                        "studio's Keys panel (it needs the \"Make calls to Inference Providers\" "
-                                        "permission)")  # fmt: skip
-        if code == 402:
-            return QuotaExceeded(f"out of inference credits: {reason}", provider=LABEL, status=code,
-                                 advice=f"add credits or subscribe to PRO at huggingface.co, or {SWITCH}")
-        if code == 403:
-            return AuthenticationFailed(f"not allowed: {reason}", provider=LABEL, status=code,
-                                        advice="give the token inference permission, and accept the model's "
-                                        "licence on its Hugging Face page if it is gated")  # fmt: skip
-        if code == 429:
-            return RateLimited(f"too many requests: {reason}", provider=LABEL, status=code, retry_after=wait,
-                               advice="wait a minute and try again; fewer scenes at once also helps")  # fmt: skip
-        if code == 503:
-            return ProviderFailed(f"the model is not ready: {reason}", provider=LABEL, status=code, retryable=True,
-                                  retry_after=wait if wait is not None else estimate,
-                                  advice="the model is loading or overloaded; try again in a minute")  # fmt: skip
-        if code >= 500:
-            return ProviderFailed(f"server error {code}: {reason}", provider=LABEL, status=code, retryable=True,
-                                  retry_after=wait, advice=f"try again later or {SWITCH}")  # fmt: skip
-        return InvalidRequest(f"request refused ({code}): {reason}", provider=LABEL, status=code,
-                              advice="check the model id (or HF_INFERENCE_URL), the prompt and the frame size")
-    if isinstance(exc, httpx2.TimeoutException):
-        return ProviderTimeout(f"no answer in time ({type(exc).__name__})", provider=LABEL,
-                               advice="try again in a minute")  # fmt: skip
-    if isinstance(exc, httpx2.ConnectError):
-        return ProviderFailed("connection refused or unreachable", provider=LABEL, retryable=True,
-                              advice="check the network or HF_INFERENCE_URL")  # fmt: skip
-    if isinstance(exc, httpx2.TransportError):
-        return ProviderFailed(f"connection lost ({type(exc).__name__})", provider=LABEL, retryable=True)
+        said, estimate = _server_words(exc.response)
+        return ERRORS.answer(exc.response.status_code, said or getattr(exc, "server_message", None) or "",
+                             headers=exc.response.headers, wait=estimate, secret=key)  # fmt: skip
     if isinstance(exc, OSError) and type(exc).__name__ == "UnidentifiedImageError":
         return ProviderFailed("the answer was not an image", provider=LABEL,
                               advice="check that the model (or HF_INFERENCE_URL) makes images")  # fmt: skip
@@ -139,11 +115,8 @@ class HuggingFaceImageProvider(ImageProvider):
         return {"model": model, "prompt": request.prompt, "width": request.width, "height": request.height,
                 "seed": request.seed, "steps": steps, "guidance": guidance}  # fmt: skip
 
-    def check(self, request: ImageRequest) -> list[str]:
+    def check_request(self, request: ImageRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in MODELS:
-            problems.append(f"Hugging Face model '{model}' is not supported here; use {', '.join(MODELS)}")
         if not request.prompt.strip():
             problems.append("the image prompt is empty; describe what the picture shows")
         problem = SIZES.problem(request.width, request.height, "FLUX here")
@@ -163,7 +136,7 @@ class HuggingFaceImageProvider(ImageProvider):
         image = remote.call(
             lambda: client.text_to_image(request.prompt, width=width, height=height, num_inference_steps=steps,
                                          guidance_scale=guidance, seed=request.seed),
-            provider=LABEL, ctx=ctx, retry=remote.answered_without_output,
+            errors=ERRORS, ctx=ctx, retry=remote.answered_without_output,
             translate=lambda exc: translate(exc, key=token))  # fmt: skip
         ctx.progress(0.9)
         generated = image.size

@@ -15,22 +15,13 @@ import base64
 import io
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
 from PIL import Image
 
-from pipeline.errors import (
-    AuthenticationFailed,
-    Cancelled,
-    InvalidRequest,
-    ProviderError,
-    ProviderFailed,
-    ProviderTimeout,
-    QuotaExceeded,
-    RateLimited,
-    Rejected,
-)
+from pipeline.errors import InvalidRequest, ProviderError, ProviderFailed, QuotaExceeded, RateLimited, Rejected
 from pipeline.providers import remote
 from pipeline.providers.base import StepContext, StepOutput, VideoProvider, VideoRequest, register
 
@@ -45,7 +36,6 @@ RATIOS = {"1280:720": "16:9", "720:1280": "9:16", "1104:832": "4:3", "832:1104":
           "1584:672": "21:9"}  # fmt: skip
 RATIO_TOLERANCE = 0.03  # |log(aspect / ratio)|: 4:3 → 1104:832 is 0.5% off, 21:9 → 1584:672 1%
 RETRIED_FAILURES = ("INTERNAL.BAD_OUTPUT.", "INPUT_PREPROCESSING.INTERNAL")
-TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 CHECK_DASHBOARD = ("Runway may have accepted (and billed) the task: check the tasks on your Runway dashboard "
                    "before rendering again")  # fmt: skip
 SWITCH = "or switch the video provider to motion"
@@ -102,88 +92,66 @@ def image_data_uri(data: bytes, limit: int = MAX_DATA_URI) -> str:
                          advice="use a smaller image")  # fmt: skip
 
 
-def _runway_reason(exc: Any) -> str:
+def _runway_reason(body: Any) -> str:
     """Runway's own words from an error body: `{"error": ..., "issues": [{"path": [...], "message": ...}]}`."""
-    body = getattr(exc, "body", None)
-    text = ""
-    if isinstance(body, dict):
-        text = str(body.get("error") or body.get("message") or "")
-        issues = body.get("issues")
-        if isinstance(issues, list):
-            details = [
-                f"{'.'.join(str(p) for p in issue.get('path') or []) or 'body'}: {issue.get('message', '')}"
-                for issue in issues
-                if isinstance(issue, dict)
-            ]
-            text = "; ".join(filter(None, [text, *details]))
-    elif isinstance(body, str):
-        text = body
-    text = " ".join(text.split())
-    return (text[:300] + "…" if len(text) > 300 else text) or f"HTTP {getattr(exc, 'status_code', '?')}"
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return ""
+    issues = body.get("issues") if isinstance(body.get("issues"), list) else []
+    details = [f"{'.'.join(str(p) for p in issue.get('path') or []) or 'body'}: {issue.get('message', '')}"
+               for issue in issues if isinstance(issue, dict)]  # fmt: skip
+    return "; ".join(filter(None, [str(body.get("error") or body.get("message") or ""), *details]))
 
 
-def translate(exc: BaseException, *, key: str, creating: bool = False) -> ProviderError | None:
-    """An SDK exception as our error, in Runway's words. `creating`: it answered the paid submission."""
+ERRORS = remote.ErrorMap(
+    LABEL,
+    key_env_var="RUNWAYML_API_SECRET",
+    rules=(
+        remote.Rule("no_credit", QuotaExceeded, "out of credits", (400, 403), says=("credit",)),
+        # Retrying within minutes cannot help a daily cap; say so instead of burning the retries.
+        remote.Rule("daily_cap", RateLimited, "daily generation limit reached", (429,), retryable=False,
+                    says=("daily", "per day", "24 hour"),
+                    advice=f"wait for the limit to reset, raise your Runway tier, {SWITCH}"),
+        remote.Rule("gone", ProviderFailed, "not found at Runway", (404,),
+                    advice="the task is gone at Runway; render the scene again"),
+    ),
+    advice={"no_credit": f"add credits at Runway (dev.runwayml.com) {SWITCH}",
+            "bad_request": "check the scene's duration, motion prompt and image",
+            "server_error": "Runway is having trouble; try again later"},
+)  # fmt: skip
+# Failure codes → what moderation refused and what to change; the longest matching prefix wins. The others:
+# INTERNAL.* / INPUT_PREPROCESSING.INTERNAL are submitted once more, anything else is reported.
+REFUSALS = {
+    "SAFETY.INPUT.TEXT": ("motion prompt", "reword the scene's motion prompt"),
+    "INPUT_PREPROCESSING.SAFETY.TEXT": ("motion prompt", "reword the scene's motion prompt"),
+    "SAFETY.INPUT.IMAGE": ("image", "use a different image for the scene"),
+    "SAFETY.INPUT.": ("input", "change the scene's image or motion prompt"),
+    "SAFETY.": ("output", "change the motion prompt or the seed and try again"),
+}
+
+
+def translate(exc: BaseException, *, key: str) -> ProviderError | None:
+    """An SDK exception as our error, through Runway's error map."""
     import runwayml
 
-    if isinstance(exc, runwayml.APITimeoutError):
-        sent = not isinstance(exc.__cause__, httpx.ConnectTimeout)
-        return ProviderTimeout(f"no answer from Runway in time ({type(exc.__cause__).__name__})", provider=LABEL,
-                               advice=CHECK_DASHBOARD if creating and sent else "Runway is slow or unreachable; "
-                               "try again later")  # fmt: skip
-    if isinstance(exc, runwayml.APIConnectionError):
-        error = remote.http_error(exc.__cause__, LABEL) if exc.__cause__ is not None else None
-        error = error or ProviderFailed("connection lost", provider=LABEL, retryable=True)
-        if creating and "refused" not in error.reason:
-            error.advice = CHECK_DASHBOARD
-        return error
-    if not isinstance(exc, runwayml.APIStatusError):
-        return None
-    status = exc.status_code
-    reason = _runway_reason(exc).replace(key, "***")
-    lower = reason.lower()
-    wait = remote.retry_after(exc.response.headers)
-    if status == 402 or (status in (400, 403) and "credit" in lower):
-        return QuotaExceeded(f"out of credits: {reason}", provider=LABEL, status=status,
-                             advice=f"add credits at Runway (dev.runwayml.com) {SWITCH}")  # fmt: skip
-    if status in (401, 403):
-        return AuthenticationFailed(f"the key was refused ({status}): {reason}", provider=LABEL, status=status,
-                                    advice="check RUNWAYML_API_SECRET on the server or paste your own Runway key "
-                                    "in the studio's Keys panel")  # fmt: skip
-    if status == 429:
-        if "daily" in lower or "per day" in lower or "24 hour" in lower:
-            # Retrying within minutes cannot help; say so instead of burning the retries.
-            return RateLimited(f"daily generation limit reached: {reason}", provider=LABEL, status=status,
-                               retryable=False, retry_after=wait,
-                               advice=f"wait for the limit to reset, raise your Runway tier, {SWITCH}")  # fmt: skip
-        return RateLimited(f"too many requests: {reason}", provider=LABEL, status=status, retry_after=wait,
-                           advice="wait a minute and try again; fewer scenes at once also helps")  # fmt: skip
-    if status in (400, 422):
-        return InvalidRequest(f"request refused ({status}): {reason}", provider=LABEL, status=status,
-                              advice="check the scene's duration, motion prompt and image")  # fmt: skip
-    if status == 404:
-        return ProviderFailed(f"not found at Runway: {reason}", provider=LABEL, status=status,
-                              advice="the task is gone at Runway; render the scene again")  # fmt: skip
-    if status == 408 or status >= 500:
-        return ProviderFailed(f"server error {status}: {reason}", provider=LABEL, status=status, retryable=True,
-                              retry_after=wait,
-                              advice=CHECK_DASHBOARD if creating else "Runway is having trouble; try again later")
-    return ProviderFailed(f"unexpected HTTP {status}: {reason}", provider=LABEL, status=status)
+    if isinstance(exc, runwayml.APIStatusError):
+        return ERRORS.answer(exc.status_code, _runway_reason(getattr(exc, "body", None)), secret=key,
+                             headers=exc.response.headers)  # fmt: skip
+    if isinstance(exc, runwayml.APIConnectionError):  # APITimeoutError too: the httpx failure is its cause
+        timed_out = isinstance(exc, runwayml.APITimeoutError)
+        return ERRORS.transport(exc.__cause__) or ERRORS.named("timeout" if timed_out else "lost",
+                                                               name=type(exc).__name__)
+    return None
 
 
 def task_failure(task: Any) -> tuple[ProviderError, bool]:
     """A FAILED task as our error, and whether submitting once more may help."""
     code = getattr(task, "failure_code", None) or ""
     text = " ".join(str(getattr(task, "failure", "") or "").split()) or "no reason given"
-    if code.startswith("SAFETY.") or code == "INPUT_PREPROCESSING.SAFETY.TEXT":
-        if code in ("SAFETY.INPUT.TEXT", "INPUT_PREPROCESSING.SAFETY.TEXT"):
-            refused, advice = "motion prompt", "reword the scene's motion prompt"
-        elif code.startswith("SAFETY.INPUT.IMAGE"):
-            refused, advice = "image", "use a different image for the scene"
-        elif code.startswith("SAFETY.INPUT."):
-            refused, advice = "input", "change the scene's image or motion prompt"
-        else:
-            refused, advice = "output", "change the motion prompt or the seed and try again"
+    prefix = max((p for p in REFUSALS if code.startswith(p)), key=len, default=None)
+    if prefix is not None:
+        refused, advice = REFUSALS[prefix]
         return Rejected(f"moderation refused the {refused} ({code}): {text}", refused=refused, provider=LABEL,
                         advice=advice), False  # fmt: skip
     if code.startswith(RETRIED_FAILURES):
@@ -223,11 +191,8 @@ class RunwayVideoProvider(VideoProvider):
                 "ratio": ratio_for(request.width, request.height),
                 "public_figure_threshold": request.public_figure_threshold}  # fmt: skip
 
-    def check(self, request: VideoRequest) -> list[str]:
+    def check_request(self, request: VideoRequest) -> list[str]:
         problems = []
-        model = self.resolve_model(request.model)
-        if model not in self.models:
-            problems.append(f"Runway model '{model}' is not supported; use {', '.join(self.models)}")
         if not MIN_SECONDS <= request.duration <= MAX_SECONDS:
             problems.append(f"Runway makes clips of {MIN_SECONDS} to {MAX_SECONDS} seconds; this scene asks for "
                             f"{request.duration} s")  # fmt: skip
@@ -252,51 +217,27 @@ class RunwayVideoProvider(VideoProvider):
         timeout = httpx.Timeout(self.POLL_REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
         # max_retries=0: every retry is remote.call's decision (see the module docstring).
         with runwayml.RunwayML(api_key=key, base_url=base_url, max_retries=0, timeout=timeout) as client:
-            return _Job(self, client, request, ctx, key).run()
+            return RunwayTask(self, client, request, ctx, key).run()
 
 
-class _Job:
-    """One clip: submit (or re-attach), wait, deliver; at most one more submission after a Runway-side fault."""
+class RunwayTask(remote.RemoteTask):
+    """One clip as a remote task: Runway's wire (the SDK) in the protocol's hooks."""
+
+    name, label, short, output, download_as = "runway", LABEL, "Runway", "clip", "clip.mp4"
+    errors, check_dashboard, can_cancel = ERRORS, CHECK_DASHBOARD, True
+    expired_advice = "Runway's links last 24-48 h; render the scene again to make a new clip"
 
     def __init__(self, provider: RunwayVideoProvider, client: Any, request: VideoRequest, ctx: StepContext,
                  key: str) -> None:  # fmt: skip
-        self.p, self.client, self.request, self.ctx, self.key = provider, client, request, ctx, key
+        super().__init__(ctx, interval=provider.POLL_INTERVAL, timeout=provider.TASK_TIMEOUT)
+        self.p, self.client, self.request, self.key = provider, client, request, key
         self.ratio = ratio_for(request.width, request.height)
         self.model = provider.resolve_model(request.model)
 
-    def call(self, attempt: Any, *, creating: bool = False, **kwargs: Any) -> Any:
-        return remote.call(attempt, provider=LABEL, ctx=kwargs.pop("ctx", self.ctx),
-                           translate=lambda exc: translate(exc, key=self.key, creating=creating), **kwargs)  # fmt: skip
+    def translate(self, exc: BaseException) -> ProviderError | None:
+        return translate(exc, key=self.key)
 
-    def run(self) -> StepOutput:
-        pending = self.ctx.pending_task()
-        task_id: str | None = pending["id"] if pending else None
-        reattached, resubmitted = task_id is not None, False
-        while True:
-            if task_id is None:
-                task_id = self.submit()
-            try:
-                task = self.wait(task_id)
-            except ProviderError as error:
-                if not (reattached and error.status == 404):
-                    raise
-                # A journalled task Runway no longer knows (deleted, or long gone): submit anew.
-                self.ctx.task_ended("missing")
-                task_id, reattached = None, False
-                continue
-            if task.status == "SUCCEEDED":
-                return self.deliver(task)
-            self.ctx.task_ended(task.status)
-            if task.status == "CANCELLED":
-                raise ProviderFailed("the task was cancelled at Runway", provider=LABEL,
-                                     advice="it was cancelled outside Reelsmith; render again to submit it anew")
-            error, worth_retrying = task_failure(task)
-            if not worth_retrying or resubmitted:
-                raise error
-            resubmitted, task_id, reattached = True, None, False
-            self.ctx.progress_note("Runway could not make this clip; trying once more")
-
-    def submit(self) -> str:
+    def create(self) -> Any:
         request = self.request
         body: dict[str, Any] = {
             "model": self.model,
@@ -309,64 +250,33 @@ class _Job:
         if request.prompt.strip():  # Runway refuses an empty promptText; absent means "no prompt"
             body["prompt_text"] = request.prompt.strip()
         timeout = httpx.Timeout(self.p.CREATE_TIMEOUT, connect=self.p.CONNECT_TIMEOUT)
-        self.ctx.progress(0.02, "submitting to Runway")
-        with self.ctx.submitting(self.p.name, LABEL):
-            created = self.call(lambda: self.client.with_options(max_retries=0, timeout=timeout)
-                                .image_to_video.create(**body), creating=True, retry=remote.only_refused)  # fmt: skip
-        self.ctx.task_submitted(self.p.name, created.id)
-        return created.id
+        return self.client.with_options(max_retries=0, timeout=timeout).image_to_video.create(**body)
 
-    def wait(self, task_id: str) -> Any:
-        last = {"status": None}
+    def accepted(self, created: Any) -> remote.TaskRef:
+        return remote.TaskRef(created.id)
 
-        def fetch() -> Any:
-            return self.call(lambda: self.client.tasks.retrieve(task_id, timeout=self.p.POLL_REQUEST_TIMEOUT))
+    def fetch(self, task: remote.TaskRef) -> Any:
+        return self.client.tasks.retrieve(task.id, timeout=self.p.POLL_REQUEST_TIMEOUT)
 
-        def update(task: Any) -> None:
-            changed, last["status"] = task.status != last["status"], task.status
-            if task.status == "RUNNING":
-                self.ctx.progress(0.05 + 0.85 * max(0.0, min(1.0, float(task.progress or 0.0))))
-            elif changed and task.status == "PENDING":
-                self.ctx.progress_note("waiting at Runway")
-            elif changed and task.status == "THROTTLED":
-                self.ctx.progress_note("queued at Runway")
+    def read(self, answer: Any) -> remote.TaskState:
+        status = answer.status
+        if status == "SUCCEEDED":
+            outputs = list(getattr(answer, "output", None) or [])
+            return remote.TaskState(status, "succeeded", url=outputs[0] if outputs else None, answer=answer)
+        if status in ("FAILED", "CANCELLED"):
+            return remote.TaskState(status, "failed" if status == "FAILED" else "cancelled", answer=answer)
+        progress = float(answer.progress or 0.0) if status == "RUNNING" else None
+        note = {"PENDING": "waiting at Runway", "THROTTLED": "queued at Runway"}.get(status)
+        return remote.TaskState(status, "waiting", progress=progress, note=note, answer=answer)
 
-        try:
-            return remote.poll(fetch, lambda task: task.status in TERMINAL, ctx=self.ctx, interval=self.p.POLL_INTERVAL,
-                               timeout=self.p.TASK_TIMEOUT, provider=LABEL, on_update=update)  # fmt: skip
-        except Cancelled:
-            if not self.ctx.cancel.keep_remote_tasks:  # a person's Stop: stop paying. A lost watcher: keep it
-                self.delete(task_id)
-            raise
-        except ProviderTimeout as error:
-            error.advice = "the task is still at Runway: render again later to pick it up without paying again"
-            raise
+    def failure(self, state: remote.TaskState) -> tuple[ProviderError, bool]:
+        return task_failure(state.answer) if state.phase == "failed" else super().failure(state)
 
-    def delete(self, task_id: str) -> None:
-        """Stop paying for a task the user stopped. Best effort: the stop must not wait on Runway."""
-        try:
-            # ctx=None: remote.call would refuse to start once the render is stopped.
-            self.call(lambda: self.client.tasks.delete(task_id, timeout=self.p.DELETE_TIMEOUT), ctx=None, attempts=1)
-        except ProviderError as error:
-            if error.status != 404:  # still at Runway: keep it journalled so a later run can pick it up
-                self.ctx.warn(f"Runway: could not cancel the task ({error.reason}); it may still finish")
-                return
-        except Exception:  # noqa: BLE001 - whatever went wrong, the stop itself goes ahead
-            return
-        self.ctx.task_ended("CANCELLED")
+    def cancel(self, task: remote.TaskRef) -> None:
+        self.client.tasks.delete(task.id, timeout=self.p.DELETE_TIMEOUT)
 
-    def deliver(self, task: Any) -> StepOutput:
-        outputs = list(getattr(task, "output", None) or [])
-        if not outputs:
-            self.ctx.task_ended("SUCCEEDED")
-            raise ProviderFailed("the task succeeded without an output", provider=LABEL, advice="try again")
-        self.ctx.progress(0.92, "downloading the clip")
-
-        path = remote.download(outputs[0], self.ctx.workdir / "clip.mp4", provider=LABEL, ctx=self.ctx,
-                               expired_advice="Runway's links last 24-48 h; render the scene again to make a new "
-                               "clip")  # fmt: skip
-        self.ctx.progress(1.0)
-        cost = getattr(getattr(task, "cost", None), "credits", None)
+    def finish(self, path: Path, state: remote.TaskState, task: remote.TaskRef) -> StepOutput:
+        cost = getattr(getattr(state.answer, "cost", None), "credits", None)
         return StepOutput(path, {
             "provider_task_id": task.id,
             "model": self.model,
