@@ -29,6 +29,7 @@ from pathlib import Path
 from pipeline.db import Database, utc_now
 from pipeline.settings import reelsmith_home
 
+CLI_OWNER = "cli"  # the command line's owner: whoever runs it can read REELSMITH_HOME anyway
 STUDIO_PREFIX = "web-"  # every studio browser's owner id starts with it; "cli" and chosen ids never do
 API_PREFIX = "api-"  # an API client without browser storage: one random owner per session
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what a pin may resolve to (never narration or video)
