@@ -135,6 +135,24 @@ def test_the_studio_never_lists_or_opens_cli_projects(studio):
     with pytest.raises(Exception, match="No such project in your history"):
         client.predict(cli_project.id, api_name="/open_project")
 
+    # The attack as it was: the page-load event (private, yet callable by its index) sent the owner "cli" as the
+    # browser's stored value, and the session's later events then acted as "cli".
+    session_hash = "owner0forger0session0hash0001"
+    with httpx.Client(base_url=url, timeout=60) as http:
+        deps = http.get("config").json()["dependencies"]
+        load = next(i for i, d in enumerate(deps) if any(t[1] == "load" for t in d.get("targets", [])))
+        assert "owner-token" in json.dumps(http.get("config").json()), "the page load reads the owner token"
+        http.post("gradio_api/queue/join", json={"data": [None, {}, "cli"], "fn_index": load, "trigger_id": None,
+                                                 "session_hash": session_hash, "event_data": None})  # fmt: skip
+        with http.stream("GET", f"gradio_api/queue/data?session_hash={session_hash}") as events:
+            for line in events.iter_lines():
+                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_completed":
+                    break
+        listed = _call(http, "history", ["cli"], session_hash)
+        opened = _call(http, "open_project", [cli_project.id, "cli"], session_hash)
+    assert "event: complete" in listed and cli_project.id not in listed and "from the command line" not in listed
+    assert "event: error" in opened and "event: complete" not in opened, opened
+
 
 def test_a_forged_owner_token_gets_a_fresh_owner_and_an_empty_history(studio, monkeypatch):
     """The page-load step, as a browser would call it with whatever its storage holds: "cli", another browser's
