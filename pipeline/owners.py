@@ -46,13 +46,19 @@ def server_secret(home: Path | None = None) -> bytes:
     home = Path(home) if home else reelsmith_home()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = home / _SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
+    if not path.exists():
+        # Written whole under a temporary name, then linked into place (which fails if another process got there
+        # first): a reader never sees a half-written secret, and two first starts agree on one.
+        tmp = home / f".{_SECRET_FILE}.{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     secret = path.read_text().strip()
     if len(secret) < 32:  # an emptied or truncated file (a crash mid-write): never sign with a guessable secret
         raise RuntimeError(f"{path.name} under REELSMITH_HOME is damaged: delete it (studio owners start afresh)")

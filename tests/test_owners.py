@@ -104,3 +104,22 @@ def test_messages_leave_without_server_paths(message, public):
     from pipeline.redact import without_paths
 
     assert without_paths(message) == public
+
+
+def test_concurrent_first_starts_agree_on_one_secret(isolated_home, monkeypatch):
+    """Two first starts at once (say the studio's workers): neither reads a half-written secret."""
+    import secrets
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    token_hex = secrets.token_hex
+
+    def slow_token_hex(n):  # widen the window between creating the file and writing the secret into it
+        time.sleep(0.05)
+        return token_hex(n)
+
+    monkeypatch.setattr(secrets, "token_hex", slow_token_hex)
+    with ThreadPoolExecutor(8) as pool:
+        found = set(pool.map(lambda _: server_secret(), range(32)))
+    assert len(found) == 1
+    assert [p.name for p in isolated_home.iterdir() if p.name.startswith(".server.secret")] == []
