@@ -27,10 +27,12 @@ from pipeline.credentials import KEY_VARS, Credentials
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
+from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, server_secret
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
+from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
 from pipeline.settings import reelsmith_home
 from pipeline.store import Store
@@ -43,6 +45,12 @@ DEFAULT_STORYBOARD = EXAMPLES.get("short-story", next(iter(EXAMPLES.values()), "
 # Files a session is shown are linked here, in the system temp dir: Gradio may copy them into its cache from
 # there, but never serves this folder (or anything under REELSMITH_HOME) by path, since no allowed_paths are set.
 SESSIONS = Path(tempfile.gettempdir()) / "reelsmith-sessions"
+# Gradio tells sessions apart only by the session hash the client sends, so nothing a client sees may contain it
+# (a manifest or file path with it once let its reader act as that session, with that session's pasted keys).
+# A session's folder and an API client's owner are random ids the server keeps, never derived from the hash.
+SESSION_FOLDERS = SessionIds()
+API_OWNERS = SessionIds(API_PREFIX)
+SERVER_SECRET = server_secret()  # signs studio owner tokens (pipeline.owners); never leaves the server
 UPDATE_INTERVAL = 0.2  # seconds between progress-only refreshes of the page
 RESOLUTIONS = ["1280x720", "1920x1080", "720x1280"]
 PREFERENCES = ("style", "resolution", "image.provider", "video.provider", "voice.provider", "voice.voice_id")
@@ -58,10 +66,13 @@ CSS = (
 # Helpers: sessions, files, errors
 
 
+def _session_hash(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or "anonymous"
+
+
 def _session_dir(request: gr.Request | None) -> Path:
-    """Each browser session's files live in a folder named by its unguessable session hash."""
-    token = (request.session_hash if request is not None else None) or "anonymous"
-    folder = SESSIONS / "".join(c for c in token if c.isalnum())[:64]
+    """Each session's files live in a folder named by a random id of the server's (see SESSION_FOLDERS)."""
+    folder = SESSIONS / SESSION_FOLDERS.get(_session_hash(request))
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 
@@ -120,7 +131,14 @@ _LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a fe
 
 
 def _needs_fixing(problems: str) -> gr.Error:
-    return gr.Error(f"The storyboard needs fixing:\n{problems}", print_exception=False)
+    return gr.Error(f"The storyboard needs fixing:\n{without_paths(problems)}", print_exception=False)
+
+
+def _failed(event: RenderFailed) -> gr.Error:
+    """A failed render or step as the person sees it: field-level for input, else the reason (no server paths)."""
+    if event.kind == "input":
+        return _needs_fixing(event.reason)
+    return gr.Error(without_paths(event.reason), print_exception=False)
 
 
 def _parse(text: str) -> Storyboard:
@@ -250,12 +268,16 @@ def remember_preferences(*values: Any) -> dict[str, Any]:
     return dict(zip(PREFERENCES, values))
 
 
-def start_session(text: str, prefs: dict[str, Any] | None, owner: str | None) -> tuple[Any, str, str]:
-    """A fresh page: the default storyboard with the browser's remembered preferences applied, and the browser's
-    private owner id for its project history. What the person already typed or picked is never replaced."""
-    owner = owner or uuid.uuid4().hex
+def start_session(text: str, prefs: dict[str, Any] | None, token: str | None) -> tuple[Any, str, str]:
+    """A fresh page: the default storyboard with the browser's remembered preferences applied, and whose work this
+    browser's is. What the person already typed or picked is never replaced.
+
+    The owner comes from the browser's token only when this server signed it; a missing or forged one (a chosen
+    id such as "cli", another browser's id without its signature) gets a fresh owner with an empty history. The
+    verified owner is kept in server memory (a gr.State, which clients cannot set) for the session's events."""
+    owner, token = owner_or_new(token, SERVER_SECRET)
     if (text or "").strip() != DEFAULT_STORYBOARD.strip():
-        return gr.skip(), owner, owner
+        return gr.skip(), token, owner
     text = DEFAULT_STORYBOARD
     if prefs:
         try:
@@ -267,7 +289,7 @@ def start_session(text: str, prefs: dict[str, Any] | None, owner: str | None) ->
             text = scene_ops.apply_settings(storyboard, values).to_yaml()
         except (InputError, ValueError):
             pass  # a preference that no longer exists (a removed provider) is simply not applied
-    return text, owner, owner
+    return text, token, owner
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -288,11 +310,12 @@ def validate(text: str, keys: dict[str, str] | None = None) -> str:
 COST_HEADERS = ["scene", "step", "provider", "units", "price", "state"]
 
 
-def estimate(text: str, image: str | None, video: str | None, voice: str | None, keys: dict[str, str] | None = None):
+def estimate(text: str, image: str | None, video: str | None, voice: str | None, keys: dict[str, str] | None = None,
+             owner: str | None = None, request: gr.Request | None = None):  # fmt: skip
     """What rendering now would cost, per scene and step: cached steps are $0, offline ones free."""
     try:
         storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
-        cost = estimate_cost(storyboard, credentials=_credentials(keys))
+        cost = estimate_cost(storyboard, credentials=_credentials(keys), owner=_owner(owner, request))
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
     will_run = sum(1 for scene in cost.scenes for s in scene if not s.cached)
@@ -314,16 +337,17 @@ def render(
     request: gr.Request,
 ) -> Iterator[tuple[Any, ...]]:
     """Render the storyboard, streaming the board, each new preview, then the video and its manifest."""
+    owner = _owner(owner, request)
     try:
         storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
-        cost = estimate_cost(storyboard, credentials=_credentials(keys))
+        cost = estimate_cost(storyboard, credentials=_credentials(keys), owner=owner)
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
     if cost.total > 0 and not budget:
         # Paid work starts only when the person has seen the price and set a budget that covers it.
         raise gr.Error(f"This render will cost ${cost.total:.2f} (see Cost). Set a budget of at least "
                        f"${cost.total:.2f} to confirm.", print_exception=False)  # fmt: skip
-    owner, client = _owner(owner, request), _client(request)
+    client = _client(request)
     try:
         _limits().renders.take(session=request.session_hash, client=client)
     except RateLimitExceeded as exc:
@@ -351,11 +375,11 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
     for event in _watch(job, request):
         changed = board.apply(event)
         if isinstance(event, StepWarning):
-            gr.Warning(event.message)
+            gr.Warning(without_paths(event.message))
         if isinstance(event, RenderFailed):  # providers' pre-flight problems arrive here as kind "input"
             projects.record_render(project, job.render_id, status="failed", storyboard=text,
                                    providers=storyboard.providers)  # fmt: skip
-            raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
+            raise _failed(event)
         if isinstance(event, RenderFinished) and job.result is not None and job.result.spent:
             gr.Info(f"Spent ${job.result.spent:.2f} on this render (ledger: python -m pipeline ledger)")
         previews = (board.latest.get("image"), board.latest.get("video"), board.latest.get("audio"))
@@ -369,7 +393,7 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
         manifest = Path(job.result.manifest)
         projects.record_render(project, job.render_id, status="done", storyboard=text,
                                providers=storyboard.providers, duration=job.result.duration,
-                               video=_final_asset(manifest), manifest=str(manifest))  # fmt: skip
+                               video=_final_asset(manifest, job.result.output), manifest=str(manifest))  # fmt: skip
         if request is not None and request.session_hash:
             _LAST_RENDER.pop(request.session_hash, None)
             _LAST_RENDER[request.session_hash] = job.render_id
@@ -379,20 +403,20 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
                 _REPORTED.pop(oldest, None)
 
 
-def _final_asset(manifest: Path) -> str:
+def _final_asset(manifest: Path, output: Path) -> str:
     """The final video in the content-addressed store (outlives the session folder the render wrote into)."""
-    data = json.loads(manifest.read_text())
-    path = Store().find(data["output"]["sha256"])
-    return str(path) if path else data["output"]["path"]
+    path = Store().find(json.loads(manifest.read_text())["output"]["sha256"])
+    return str(path) if path else str(output)
 
 
-def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None, request: gr.Request):
+def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None, owner: str | None,
+                request: gr.Request):  # fmt: skip
     """Run one scene's step alone; yield (path or None, status line) as it goes."""
     storyboard = _parse(text)
     index = int(number or 1) - 1
     folder = _session_dir(request)
     client = _client(request)
-    job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys), owner=_owner(None, request),
+    job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys), owner=_owner(owner, request),
                           client=client,
                           paid_step_quota=_limits().paid_steps.bind(session=request.session_hash, client=client))
     yield from _scene_events(job, index, step, folder, request)
@@ -402,13 +426,13 @@ def _scene_events(job: Any, index: int, step: str, folder: Path, request: gr.Req
     notes: list[str] = []
     for event in _watch(job, request):
         if isinstance(event, StepWarning):
-            gr.Warning(event.message)
+            gr.Warning(without_paths(event.message))
         elif isinstance(event, StepCached):
             notes.append(f"{event.step}: reused ({event.provider}), nothing ran")
         elif isinstance(event, StepFinished):
             notes.append(f"{event.step}: made by {event.provider} in {event.seconds:.1f} s")
         elif isinstance(event, RenderFailed):
-            raise _needs_fixing(event.reason) if event.kind == "input" else gr.Error(event.reason, print_exception=False)
+            raise _failed(event)
         elif isinstance(event, SceneStepDone):
             paid = f" — paid ${job.spent:.2f} (see the ledger)" if job.spent else ""
             yield _publish(event.path, folder), f"Scene {index + 1}: " + "; ".join(notes) + paid
@@ -416,36 +440,41 @@ def _scene_events(job: Any, index: int, step: str, folder: Path, request: gr.Req
         yield None, f"Scene {index + 1}: {step} running… " + "; ".join(notes)
 
 
-def generate_image(text: str, number: float, new_seed: bool, keys: dict[str, str] | None, request: gr.Request):
+def generate_image(text: str, number: float, new_seed: bool, keys: dict[str, str] | None, owner: str | None,
+                   request: gr.Request):  # fmt: skip
     """Generate (or reuse) one scene's image; with new_seed, a different picture (the storyboard gets the seed)."""
     if new_seed:
         text = _edit(scene_ops.reroll_image, _parse(text), int(number or 1))
-    for path, status in _scene_step(text, number, "image", keys, request):
+    for path, status in _scene_step(text, number, "image", keys, owner, request):
         yield path, status, text
 
 
-def generate_video(text: str, number: float, keys: dict[str, str] | None, request: gr.Request):
+def generate_video(text: str, number: float, keys: dict[str, str] | None, owner: str | None, request: gr.Request):
     """One scene's clip from its approved image (required for paid video) or its cached/generated draft image."""
-    yield from _scene_step(text, number, "video", keys, request)
+    yield from _scene_step(text, number, "video", keys, owner, request)
 
 
-def generate_voice(text: str, number: float, keys: dict[str, str] | None, request: gr.Request):
+def generate_voice(text: str, number: float, keys: dict[str, str] | None, owner: str | None, request: gr.Request):
     """One scene's narration alone."""
-    yield from _scene_step(text, number, "voice", keys, request)
+    yield from _scene_step(text, number, "voice", keys, owner, request)
 
 
-def approve_image(text: str, number: float, keys: dict[str, str] | None) -> tuple[str, str]:
+def approve_image(text: str, number: float, keys: dict[str, str] | None, owner: str | None,
+                  request: gr.Request) -> tuple[str, str]:  # fmt: skip
     """Pin the image this scene's settings made: renders and clips use exactly it from now on."""
-    new = _edit(lambda sb, n: scene_ops.approve_image(sb, n, credentials=_credentials(keys)), _parse(text),
-                int(number or 1))  # fmt: skip
+    owner = _owner(owner, request)
+    new = _edit(lambda sb, n: scene_ops.approve_image(sb, n, owner=owner, credentials=_credentials(keys)),
+                _parse(text), int(number or 1))  # fmt: skip
     return new, f"Scene {int(number or 1)}: image approved and pinned"
 
 
-def upload_image(text: str, number: float, path: str | None, request: gr.Request) -> tuple[str, str | None, str]:
+def upload_image(text: str, number: float, path: str | None, owner: str | None,
+                 request: gr.Request) -> tuple[str, str | None, str]:  # fmt: skip
     """Use one's own picture for a scene (fitted to the resolution) and pin it."""
     if not path:
         raise gr.Error("Choose an image file to upload.", print_exception=False)
-    new = _edit(scene_ops.upload_image, _parse(text), int(number or 1), path)
+    owner = _owner(owner, request)
+    new = _edit(lambda sb, n, p: scene_ops.upload_image(sb, n, p, owner=owner), _parse(text), int(number or 1), path)
     pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
     shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
     return new, shown, f"Scene {int(number or 1)}: your image is pinned"
@@ -471,8 +500,11 @@ HISTORY_HEADERS = ["project", "title", "updated", "renders", "length (s)", "prov
 
 
 def _owner(owner: str | None, request: gr.Request | None) -> str:
-    """Whose projects: the browser's private id, or (for API clients) their session."""
-    return owner or f"session-{request.session_hash if request is not None else 'anonymous'}"
+    """Whose work: the browser's owner as verified on page load (kept in a gr.State, which only the server sets),
+    or, for an API client without browser storage, a random owner of its session's. Never a client's choice."""
+    if owner and owner.startswith(STUDIO_PREFIX):
+        return owner
+    return API_OWNERS.get(_session_hash(request))
 
 
 def history(owner: str | None, request: gr.Request) -> list[list[Any]]:
@@ -510,7 +542,12 @@ def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[
 
 def browser_state_secret() -> str:
     """Browser-stored preferences are encrypted with a secret kept under REELSMITH_HOME, stable across restarts
-    (Gradio's default is a new secret per launch, which would forget every preference on restart)."""
+    (Gradio's default is a new secret per launch, which would forget every preference on restart).
+
+    NOT a secret: Gradio sends it to every browser in the page's public /config, and the browser encrypts and
+    decrypts with it. It keeps preferences (style, resolution, providers, voice) readable only through the page;
+    it protects nothing that matters. Whose work a browser's is rests on the owner token, which is signed with
+    SERVER_SECRET (pipeline.owners), a different secret that never leaves the server."""
     path = reelsmith_home() / "browser-state.secret"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -562,9 +599,10 @@ def _settings_components() -> list[gr.components.Component]:
 with gr.Blocks(title="Reelsmith studio") as demo:
     session_keys = gr.State({})
     project_id = gr.State("")
-    state_secret = browser_state_secret()
+    state_secret = browser_state_secret()  # public (see its docstring): preferences only
     prefs = gr.BrowserState({}, storage_key="reelsmith-preferences", secret=state_secret)
-    owner = gr.BrowserState("", storage_key="reelsmith-owner", secret=state_secret)
+    # The browser keeps a server-signed token; the verified owner lives in owner_shadow (server memory).
+    owner_token = gr.BrowserState("", storage_key="reelsmith-owner-token", secret=state_secret)
     owner_shadow = gr.State("")
 
     gr.Markdown("# Reelsmith studio\nWrite a storyboard, press **Render**, watch every step, download the video.")
@@ -672,7 +710,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     export_btn.click(export_yaml, [storyboard_box], [export_file], api_name="export_storyboard")
 
     validate_btn.click(validate, [storyboard_box, session_keys], [validation], api_name="validate")
-    estimate_btn.click(estimate, [storyboard_box, *provider_boxes, session_keys], [cost_table, cost_summary],
+    estimate_btn.click(estimate, [storyboard_box, *provider_boxes, session_keys, owner_shadow], [cost_table, cost_summary],
                        api_name="estimate_cost")  # fmt: skip
     render_event = render_btn.click(
         render,
@@ -683,17 +721,18 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         concurrency_limit=1,  # two cores: one render at a time, the rest wait in the queue
     )
 
-    gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys],
+    gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",
                                           concurrency_limit=1)  # fmt: skip
-    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys], [storyboard_box, step_status],
+    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys, owner_shadow], [storyboard_box, step_status],
                       api_name="approve_image")  # fmt: skip
-    upload_btn.upload(upload_image, [storyboard_box, step_scene, upload_btn], [storyboard_box, step_image, step_status],
+    upload_btn.upload(upload_image, [storyboard_box, step_scene, upload_btn, owner_shadow],
+                      [storyboard_box, step_image, step_status],
                       api_name="upload_image")  # fmt: skip
-    gen_video_event = gen_video_btn.click(generate_video, [storyboard_box, step_scene, session_keys],
+    gen_video_event = gen_video_btn.click(generate_video, [storyboard_box, step_scene, session_keys, owner_shadow],
                                           [step_clip, step_status], api_name="generate_video",
                                           concurrency_limit=1)  # fmt: skip
-    gen_voice_event = gen_voice_btn.click(generate_voice, [storyboard_box, step_scene, session_keys],
+    gen_voice_event = gen_voice_btn.click(generate_voice, [storyboard_box, step_scene, session_keys, owner_shadow],
                                           [step_voice, step_status], api_name="generate_voice",
                                           concurrency_limit=1)  # fmt: skip
 
@@ -711,7 +750,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                    api_name="set_keys")  # fmt: skip
     forget_btn.click(forget_keys, None, [session_keys, provider_view, *provider_boxes], api_name="forget_keys")
 
-    demo.load(start_session, [storyboard_box, prefs, owner], [storyboard_box, owner, owner_shadow], api_name=False).then(
+    demo.load(start_session, [storyboard_box, prefs, owner_token], [storyboard_box, owner_token, owner_shadow],
+              api_name=False).then(
         form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden"
     ).then(history, [owner_shadow], [history_table], api_name=False)
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any, Literal
 
 from pipeline.db import Database, utc_now
 from pipeline.errors import InputError, Problem
-from pipeline.settings import reelsmith_home
+from pipeline.owners import server_secret
 
 Kind = Literal["generation", "render", "report"]  # render: a whole render refused by the hourly limit
 Outcome = Literal["done", "failed", "cancelled", "refused", "reported"]
@@ -63,26 +61,11 @@ def prompt_sha256(text: str | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
 
 
-def _server_secret() -> bytes:
-    """A random secret under REELSMITH_HOME (0600), made on first use: the key of the client-address hash. Unlike
-    the browser-state secret it never leaves the server, so an address hash cannot be reversed by trying every
-    IPv4 address."""
-    path = reelsmith_home() / "server.secret"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
-
-
 def client_fingerprint(address: str | None) -> str | None:
     """A one-way keyed hash of a client's network address (HMAC-SHA256 with the server secret), or None."""
     if not address:
         return None
-    return "addr-" + hmac.new(_server_secret(), address.encode(), hashlib.sha256).hexdigest()[:16]
+    return "addr-" + hmac.new(server_secret(), address.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _clip(text: str | None, limit: int) -> str | None:

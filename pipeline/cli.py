@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pipeline.errors import Cancelled, InputError, StudioError
+from pipeline.owners import CLI_OWNER
 from pipeline.plan import SCENE_STEPS
 from pipeline.events import (
     Event,
@@ -145,8 +146,8 @@ def _scene(args: argparse.Namespace) -> int:
         if args.action == "upload" and args.file is None:
             raise InputError("--file: give the image to upload")
         changed = {
-            "approve": lambda: scenes.approve_image(storyboard, args.scene),
-            "upload": lambda: scenes.upload_image(storyboard, args.scene, args.file),
+            "approve": lambda: scenes.approve_image(storyboard, args.scene, owner=CLI_OWNER),
+            "upload": lambda: scenes.upload_image(storyboard, args.scene, args.file, owner=CLI_OWNER),
             "reroll": lambda: scenes.reroll_image(storyboard, args.scene),
         }[args.action]()
         args.storyboard.write_text(changed.to_yaml(), encoding="utf-8")
@@ -289,8 +290,8 @@ def _record_project(path: Path, storyboard: Any, job: Any) -> None:
     projects = Projects()
     text = path.read_text(encoding="utf-8")
     title = f"{storyboard.title} ({path.name})"
-    existing = projects.find("cli", title)
-    project = projects.save("cli", title, text, existing.id if existing else None)
+    existing = projects.find(CLI_OWNER, title)
+    project = projects.save(CLI_OWNER, title, text, existing.id if existing else None)
     result = job.result
     projects.record_render(project, job.render_id, status="done" if result else "failed", storyboard=text,
                            providers=storyboard.providers, duration=result.duration if result else None,

@@ -17,12 +17,13 @@ from pipeline.storyboard import Storyboard
 
 
 def estimate_cost(
-    storyboard: Storyboard, *, credentials: Credentials | None = None, store: Store | None = None
+    storyboard: Storyboard, *, credentials: Credentials | None = None, store: Store | None = None, owner: str = "cli"
 ) -> CostEstimate:
-    """The cost of rendering `storyboard` now, per scene and step (raises InputError like a render would)."""
+    """The cost of rendering `storyboard` now for `owner`, per scene and step (raises InputError like a render
+    would; a pinned image counts only when the owner may use it, as in the render)."""
     from pipeline.runner import Render
 
-    render = Render(storyboard, "", lambda event: None, store=store or Store(), credentials=credentials)
+    render = Render(storyboard, "", lambda event: None, store=store or Store(), credentials=credentials, owner=owner)
     return estimate_plan(render, plan_render(storyboard, render.credentials))
 
 

@@ -1,7 +1,8 @@
 """Projects: each storyboard and its renders, saved in SQLite under REELSMITH_HOME (projects.sqlite3).
 
-A project belongs to an owner (a browser's private id in the studio, "cli" on the command line): the history
-view lists only the owner's projects. Renders point at the content-addressed final video in the store, so a
+A project belongs to an owner, always decided by the server (pipeline.owners): a studio browser's server-signed
+"web-…" id, an API session's random "api-…" id, "cli" on the command line. The history view lists only the
+owner's projects, and no studio session can be the owner "cli". Renders point at the content-addressed final video in the store, so a
 project reopened later plays and downloads without re-rendering.
 """
 

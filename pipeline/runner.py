@@ -69,6 +69,7 @@ from pipeline.media.segment import (
 )
 from pipeline.media.watermark import render_watermark
 from pipeline.memory import tune_allocator
+from pipeline.owners import IMAGE_SUFFIXES, OwnedImages
 from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
 from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest, VoiceRequest
@@ -147,6 +148,7 @@ class Render:
         self.cached: dict[str, int] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._key_locks: dict[str, asyncio.Lock] = {}
+        self._owned_images: OwnedImages | None = None
 
     # -- the run, as numbered steps ------------------------------------------------------------------------
 
@@ -247,14 +249,33 @@ class Render:
             self.emit(StepCached(scene.index, "image", "approved", str(pinned.path), "image"))
             return pinned
         provider = plan.image_provider
-        return await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
-                                lambda ctx: provider.generate(scene.image, ctx),
-                                cost=self._cost("image", provider, scene.image), prompt=scene.image.prompt)  # fmt: skip
+        image = await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
+                                 lambda ctx: provider.generate(scene.image, ctx),
+                                 cost=self._cost("image", provider, scene.image), prompt=scene.image.prompt)  # fmt: skip
+        # Made (or reused from the cache) for this owner: from now on they may pin it by its hash.
+        await asyncio.to_thread(self.owned_images.record, self.owner, image.sha256, "generated")
+        return image
+
+    @property
+    def owned_images(self) -> OwnedImages:
+        if self._owned_images is None:
+            self._owned_images = OwnedImages(self.store.home)
+        return self._owned_images
 
     def pinned_image(self, scene: ScenePlan) -> Asset | None:
-        """The approved picture the scene uses instead of generating one, while the store still has it."""
-        path = self.store.find(scene.pinned_image) if scene.pinned_image else None
-        return Asset(f"pinned:{scene.pinned_image}", scene.pinned_image, path, {"pinned": True}) if path else None
+        """The approved picture the scene uses instead of generating one, while the store still has it.
+
+        Only an image this owner generated, uploaded or approved: a hash alone (from a shared manifest or
+        storyboard) never reaches another owner's files. A pin this owner may not use looks exactly like one the
+        store does not have (None), so a refusal reveals nothing about what others made.
+        """
+        sha256 = scene.pinned_image
+        if not sha256 or not self.owned_images.owns(self.owner, sha256):
+            return None
+        path = self.store.find(sha256)
+        if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
+            return None
+        return Asset(f"pinned:{sha256}", sha256, path, {"pinned": True})
 
     def _provider_key(self, kind: str, provider: Any, request: Any, **extra: Any) -> str:
         return step_key(kind, provider=provider.name, version=provider.version, request=provider.cache_fields(request),
@@ -553,8 +574,10 @@ class Render:
         def ref(asset: Asset | None) -> dict[str, Any] | None:
             if asset is None:
                 return None
-            return {"sha256": asset.sha256, "key": asset.key, "path": str(asset.path),
-                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "alignment")}}  # fmt: skip
+            # No path: the manifest travels to clients, and a server path (a store or session folder) tells them
+            # where the server keeps things; the hash names the bytes.
+            return {"sha256": asset.sha256, "key": asset.key,
+                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "alignment", "path")}}  # fmt: skip
 
         sb = plan.storyboard
         manifest = {
@@ -563,7 +586,7 @@ class Render:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "title": sb.title,
             "output": {
-                "path": str(self.output.resolve()),
+                "file": self.output.name,  # the name only: the folder is the server's business (issue 12)
                 "sha256": final.sha256,
                 "format": sb.output.format,
                 "width": plan.profile.width,

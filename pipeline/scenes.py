@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.credentials import Credentials
 from pipeline.errors import InputError
+from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
 from pipeline.runner import Render
 from pipeline.store import Store, step_key
@@ -88,22 +89,34 @@ def reroll_image(storyboard: Storyboard, number: int, rng: random.Random | None 
 
 
 def approve_image(
-    storyboard: Storyboard, number: int, *, store: Store | None = None, credentials: Credentials | None = None
+    storyboard: Storyboard,
+    number: int,
+    *,
+    owner: str,
+    store: Store | None = None,
+    credentials: Credentials | None = None,
 ) -> Storyboard:
-    """Pin the image this scene's settings made (it must have been generated and seen first)."""
+    """Pin the image this scene's settings made (it must have been generated and seen first) for `owner` (the
+    command line's "cli", a studio's server-decided owner): only its owner's renders may use the pin."""
     index = _scene_index(storyboard, number)
     store = store or Store()
     credentials = credentials if credentials is not None else Credentials.from_env()
     plan = plan_render(storyboard, credentials)
-    render = Render(storyboard, "", lambda event: None, store=store, credentials=credentials)
+    render = Render(storyboard, "", lambda event: None, store=store, credentials=credentials, owner=owner)
+    # The image key holds everything that made the picture (paid ones: the paying key's fingerprint), so this is
+    # the picture the owner's own "Generate image" returns from the cache: approving it gives nothing new.
     asset = store.get(render.image_key(plan, plan.scenes[index]))
     if asset is None:
         raise InputError(f"scenes[{index}].image: generate this scene's image first, then approve it")
+    render.owned_images.record(owner, asset.sha256, "approved")
     return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
 
 
-def upload_image(storyboard: Storyboard, number: int, path: str | Path, *, store: Store | None = None) -> Storyboard:
-    """Use one's own picture for a scene: fitted (scaled and centre-cropped) to the storyboard's size, then pinned."""
+def upload_image(
+    storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None
+) -> Storyboard:
+    """Use one's own picture for a scene: fitted (scaled and centre-cropped) to the storyboard's size, then pinned
+    for `owner`."""
     index = _scene_index(storyboard, number)
     store = store or Store()
     try:
@@ -119,6 +132,7 @@ def upload_image(storyboard: Storyboard, number: int, path: str | Path, *, store
         asset = store.put(step_key("upload", version=UPLOAD_VERSION, size=storyboard.size), out, {"uploaded": True})
     finally:
         store.remove_workdir(work)
+    OwnedImages(store.home).record(owner, asset.sha256, "uploaded")
     return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
 
 

@@ -109,3 +109,39 @@ def test_closing_the_tab_stops_its_render(browser, launched_studio):
     time.sleep(6.0)
     assert 1 <= made < 6
     assert clips() == made, "the render went on after its tab closed"
+
+
+def test_a_browser_keeps_its_history_and_another_browser_does_not_see_it(browser, launched_studio):
+    """The owner token round trip: the server issues it on the first load, the browser keeps it, the next load
+    verifies it and shows the same history; a browser with other (or no) storage is another owner."""
+    url, _ = launched_studio
+    mine = browser.new_context()
+    page = mine.new_page()
+    page.goto(url)
+    page.wait_for_function(PAGE_LOADED)
+    page.wait_for_function("() => localStorage.getItem('reelsmith-owner-token') !== null")
+    page.get_by_text("Storyboard as YAML (import / export)").click()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text("title: Kept by this browser\nscenes:\n  - image_prompt: A kite on a beach\n"
+                              "    duration: 2\n")  # fmt: skip
+    page.wait_for_function("() => document.body.innerText.includes('Kept by this browser')")
+    page.get_by_role("button", name="Render", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll('.board b')].some(e => e.textContent === 'Done')",
+                           timeout=180_000)  # fmt: skip
+    listed = "() => document.body.innerText.includes('Kept by this browser')"  # the editor shows it no more
+    page.reload()
+    page.wait_for_function(PAGE_LOADED)
+    page.get_by_role("tab", name="History").click()
+    page.wait_for_function(listed, timeout=30_000)
+
+    other = browser.new_context()
+    stranger = other.new_page()
+    stranger.goto(url)
+    stranger.wait_for_function(PAGE_LOADED)
+    stranger.wait_for_function("() => localStorage.getItem('reelsmith-owner-token') !== null")
+    stranger.get_by_role("tab", name="History").click()
+    stranger.wait_for_timeout(2000)  # the load event's history step has run (the token is stored before it)
+    assert not stranger.evaluate(listed)
+    mine.close()
+    other.close()

@@ -286,7 +286,7 @@ def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, t
 
     src = tmp_path / "mine.png"
     Image.new("RGB", (640, 360), (200, 30, 30)).save(src)
-    sb = upload_image(validate_storyboard(storyboard_dict(scenes=1)), 1, src)
+    sb = upload_image(validate_storyboard(storyboard_dict(scenes=1)), 1, src, owner="cli")
     with Store() as store:
         pinned = store.find(sb.scenes[0].image.removeprefix("sha256:"))
     _truncate(pinned)

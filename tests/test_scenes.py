@@ -58,9 +58,9 @@ def test_the_table_round_trips_and_keeps_blank_seeds_blank():
 def test_approving_pins_the_image_and_the_render_reuses_it(test_providers, tmp_path):
     sb = parse_storyboard(BOARD).with_providers(image="test-image", video="test-video", voice="test-voice")
     with pytest.raises(InputError, match="generate this scene's image first"):
-        scenes.approve_image(sb, 1)
+        scenes.approve_image(sb, 1, owner="cli")
     asset, _ = _run(sb, 0, "image")
-    sb = scenes.approve_image(sb, 1)
+    sb = scenes.approve_image(sb, 1, owner="cli")
     assert sb.scenes[0].image == f"sha256:{asset.sha256}"
     clip, events = _run(sb, 0, "video")
     assert test_providers.count("image") == 1, "the clip reused the approved image"
@@ -76,7 +76,7 @@ def test_uploading_ones_own_image_fits_and_pins_it(tmp_path, test_providers):
     src = tmp_path / "mine.jpg"
     Image.new("RGB", (400, 400), (200, 30, 30)).save(src)
     sb = parse_storyboard(BOARD).with_providers(image="test-image", video="test-video", voice="test-voice")
-    sb = scenes.upload_image(sb, 2, src)
+    sb = scenes.upload_image(sb, 2, src, owner="cli")
     path = Store().find(sb.scenes[1].image.removeprefix("sha256:"))
     with Image.open(path) as img:
         assert img.size == sb.size
@@ -85,7 +85,7 @@ def test_uploading_ones_own_image_fits_and_pins_it(tmp_path, test_providers):
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
     with pytest.raises(InputError, match="scenes\\[0\\].image: the uploaded file is not an image"):
-        scenes.upload_image(sb, 1, bad)
+        scenes.upload_image(sb, 1, bad, owner="cli")
 
 
 def test_paid_video_needs_an_approved_image(test_providers, monkeypatch):
