@@ -99,10 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_problems(exc: InputError) -> None:
-    count = len(exc.problems)
+    count = len(exc.problems) + exc.more
     print(f"invalid storyboard ({count} problem{'s' if count != 1 else ''}):", file=sys.stderr)
     for problem in exc.problems:
         print(f"  - {problem}", file=sys.stderr)
+    if exc.more:
+        print(f"  …and {exc.more} more problems (fix these first)", file=sys.stderr)
 
 
 def _providers() -> int:
