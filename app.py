@@ -25,6 +25,7 @@ from pipeline.credentials import KEY_VARS, Credentials
 from pipeline.errors import InputError
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
+from pipeline.filenames import safe_stem
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
 from pipeline.providers import registry
@@ -178,8 +179,7 @@ def import_yaml(path: str | None) -> str:
 
 def export_yaml(text: str, request: gr.Request) -> str:
     storyboard = _parse(text)
-    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in storyboard.title.strip() or "storyboard")
-    path = _session_dir(request) / f"{name}.yaml"
+    path = _session_dir(request) / f"{safe_stem(storyboard.title, fallback='storyboard')}.yaml"
     path.write_text(text, encoding="utf-8")
     return str(path)
 
@@ -310,7 +310,7 @@ def render(
     project = projects.save(owner, storyboard.title, text, current.id if current and current.title == storyboard.title
                             else None)  # fmt: skip
     board = RenderBoard()
-    job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
+    job = iter_render(storyboard, folder / f"{safe_stem(storyboard.title)}.{storyboard.output.format}",
                       credentials=_credentials(keys), budget=budget or None)  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
     yield from _stream(job, board, folder, projects, project, storyboard, text, request)
