@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -286,7 +287,16 @@ def parse_storyboard(text: str, fmt: Literal["yaml", "json"] | None = None) -> S
     than MAX_NUMBER_CHARS, YAML aliases (a 400-byte "billion laughs" expands to gigabytes) and tags other than the
     plain ones. Every failure is an InputError naming the line where known, never another exception.
     """
-    if len(text) > MAX_STORYBOARD_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_STORYBOARD_BYTES:
+    if len(text) > MAX_STORYBOARD_BYTES:
+        raise InputError(_too_big_message())
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (from a program, or JSON's "\ud800" already decoded) is not text: libyaml and every file
+        # written later would fail on it.
+        raise InputError([Problem("", f"contains U+{ord(text[exc.start]):04X}, half of a surrogate pair, which is "
+                                      "not text; remove it", _line_of(text, exc.start))]) from None  # fmt: skip
+    if size > MAX_STORYBOARD_BYTES:
         raise InputError(_too_big_message())
     if fmt is None:
         fmt = "json" if text.lstrip().startswith("{") else "yaml"
@@ -401,16 +411,27 @@ def _json_float(digits: str) -> float:
     return float(digits)
 
 
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_depth(text: str) -> int:
+    """How deep the brackets outside strings nest, in C-speed passes (a megabyte of `[]` takes milliseconds)."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
 def _load_json(text: str) -> Any:
-    depth = 0
-    for token in _JSON_TOKEN.finditer(text):
-        ch = token.group()[0]
-        if ch in "[{":
-            depth += 1
+    if _json_depth(text) > MAX_NESTING:
+        depth, line = 0, None
+        for token in _JSON_TOKEN.finditer(text):  # only now, to name the line
+            ch = token.group()[0]
+            depth += 1 if ch in "[{" else -1 if ch in "]}" else 0
             if depth > MAX_NESTING:
-                raise InputError([Problem("", _nesting_message(), _line_of(text, token.start()))])
-        elif ch in "]}":
-            depth -= 1
+                line = _line_of(text, token.start())
+                break
+        raise InputError([Problem("", _nesting_message(), line)])
     try:
         data = json.loads(text, parse_int=_json_int, parse_float=_json_float)
     except json.JSONDecodeError as exc:
@@ -480,8 +501,9 @@ class _SourceMap:
         entries = 0
         documents = 0
         resolver = _StoryboardLoader("") if enforce_limits else None
-        loader = _StoryboardLoader(text)
+        loader = None
         try:
+            loader = _StoryboardLoader(text)
             while loader.check_event():
                 event = loader.get_event()
                 if isinstance(event, yaml.DocumentStartEvent):
@@ -532,7 +554,8 @@ class _SourceMap:
             if enforce_limits:
                 raise InputError(f"unreadable YAML: {type(exc).__name__}") from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
             if resolver is not None:
                 resolver.dispose()
         return cls(lines, paths)
