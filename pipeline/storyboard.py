@@ -253,7 +253,7 @@ assert set(STYLE_PRESETS) == set(StyleName.__args__)  # type: ignore[attr-define
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Loading and friendly errors
+# Loading, within limits
 
 
 def storyboard_schema() -> dict[str, Any]:
@@ -308,7 +308,7 @@ def parse_storyboard(text: str, fmt: Literal["yaml", "json"] | None = None) -> S
         data = _load_yaml(text, source)
     if data is None:
         raise InputError("the storyboard is empty: it needs at least `scenes:` with one scene")
-    return _validate(data, source if source is not None else _SourceMap.lazy(text))
+    return _validate(data, source if source is not None else _LazySourceMap(text))
 
 
 def _too_big_message() -> str:
@@ -489,10 +489,6 @@ class _SourceMap:
         self.paths = paths
 
     @classmethod
-    def lazy(cls, text: str | None) -> "_LazySourceMap":
-        return _LazySourceMap(text)
-
-    @classmethod
     def scan(cls, text: str, enforce_limits: bool = False) -> "_SourceMap":
         lines: dict[tuple[Any, ...], int] = {}
         paths: dict[tuple[int, int], tuple[Any, ...]] = {}
@@ -619,7 +615,7 @@ def _check_event(event: yaml.NodeEvent, line: int, path: tuple[Any, ...] | None,
 
 def validate_storyboard(data: Any, source_text: str | None = None) -> Storyboard:
     """A Storyboard from already-loaded data (a dict); `source_text`, when given, places problems on lines."""
-    return _validate(data, _SourceMap.lazy(source_text))
+    return _validate(data, _LazySourceMap(source_text))
 
 
 def _validate(data: Any, source: "_SourceMap | _LazySourceMap") -> Storyboard:
