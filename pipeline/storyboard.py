@@ -262,6 +262,12 @@ def storyboard_schema() -> dict[str, Any]:
 
 def load_storyboard(path: str | Path) -> Storyboard:
     path = Path(path)
+    return parse_storyboard(read_storyboard_text(path), fmt="json" if path.suffix.lower() == ".json" else None)
+
+
+def read_storyboard_text(path: str | Path) -> str:
+    """A storyboard file's text, read no further than MAX_STORYBOARD_BYTES + 1 (an upload may be gigabytes)."""
+    path = Path(path)
     try:
         with open(path, "rb") as f:
             # Read one byte past the limit: a huge file (or /dev/zero) is refused without reading it all.
@@ -276,7 +282,7 @@ def load_storyboard(path: str | Path) -> Storyboard:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot read storyboard {path}: not UTF-8 text (byte {exc.start + 1})") from None
-    return parse_storyboard(text, fmt="json" if path.suffix.lower() == ".json" else None)
+    return text
 
 
 def parse_storyboard(text: str, fmt: Literal["yaml", "json"] | None = None) -> Storyboard:

@@ -255,6 +255,8 @@ def test_a_storyboard_over_a_megabyte_is_refused_before_parsing(tmp_path):
     big.write_text(text)
     with pytest.raises(InputError, match="larger than 1 MB"):
         load_storyboard(big)
+    with pytest.raises(InputError, match="larger than 1 MB"):
+        load_storyboard("/dev/zero")  # endless: read no further than the limit
 
 
 @pytest.mark.parametrize("text", [
