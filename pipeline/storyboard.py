@@ -29,8 +29,9 @@ MAX_SCENE_SECONDS = 10
 MAX_SCENES = 50
 
 # Limits on storyboard text, checked before any Python object is built from it (see parse_storyboard). A 50-scene
-# storyboard with every field at its longest is ~400 KB, nests 4 deep and has under 1000 keys and list items.
-MAX_STORYBOARD_BYTES = 1_000_000
+# storyboard with every field at its longest is ~400 KB of ASCII (1.6 MB if every character is an emoji), nests 4
+# deep and has under 1000 keys and list items.
+MAX_STORYBOARD_BYTES = 2_000_000
 MAX_NESTING = 32
 MAX_ENTRIES = 5000
 MAX_NUMBER_CHARS = 30
@@ -246,7 +247,9 @@ class Storyboard(_Model):
         return validate_storyboard(data)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=False), sort_keys=False)
+        # allow_unicode: "漢" stays one character, not a "\u6F22" escape (an emoji-only storyboard escaped would be
+        # 2.5× its size, past MAX_STORYBOARD_BYTES, and unreadable in the studio's editor).
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=False), sort_keys=False, allow_unicode=True)
 
 
 assert set(STYLE_PRESETS) == set(StyleName.__args__)  # type: ignore[attr-defined]
@@ -318,8 +321,8 @@ def parse_storyboard(text: str, fmt: Literal["yaml", "json"] | None = None) -> S
 
 
 def _too_big_message() -> str:
-    return (f"the storyboard is larger than {MAX_STORYBOARD_BYTES // 1_000_000} MB; a storyboard of "
-            f"{MAX_SCENES} scenes with every field at its longest is well under half of that")  # fmt: skip
+    return (f"the storyboard is larger than {MAX_STORYBOARD_BYTES // 1_000_000} MB; {MAX_SCENES} scenes with every "
+            "field at its longest fit in less")  # fmt: skip
 
 
 # -- YAML ---------------------------------------------------------------------------------------------------------

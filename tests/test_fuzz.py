@@ -251,7 +251,10 @@ HAND_WRITTEN: list[tuple[str, str, str | None]] = [
     ("zero-width-only prompt", 'scenes:\n  - image_prompt: "\\u200b"\n', None),
     ("200-char CJK title", _in_field("title", "漢" * 200), None),
     ("200-char emoji title", _in_field("title", "🎬" * 200), None),
-    ("just over a megabyte", _in_field("title", "x" * 1_000_001), None),
+    ("just over two megabytes", _in_field("title", "x" * 2_000_001), None),
+    ("fifty emoji scenes at their longest", json.dumps({"title": "🎬" * 200, "scenes": [
+        {"image_prompt": "🎬" * 2000, "video_prompt": "🎬" * 1000, "audio_script": "🎬" * 5000}] * 50},
+        ensure_ascii=False), None),
     ("a megabyte of quotes", _in_field("title", "'" + "''" * 499_000 + "'"), None),
     ("a megabyte of JSON brackets", "{" + "[]," * 330_000, "json"),
     ("an unterminated JSON string", '{"scenes": "' + '\\"' * 400_000, None),
@@ -270,7 +273,8 @@ HAND_WRITTEN: list[tuple[str, str, str | None]] = [
 
 
 # Text that only looks like a date stays text; long titles of up to 200 characters are fine.
-ACCEPTED = {"bad date", "bad date time", "31 February", "200-char CJK title", "200-char emoji title"}
+ACCEPTED = {"bad date", "bad date time", "31 February", "200-char CJK title", "200-char emoji title",
+            "fifty emoji scenes at their longest"}
 
 
 @pytest.mark.parametrize("name, text, fmt", HAND_WRITTEN, ids=[case[0] for case in HAND_WRITTEN])

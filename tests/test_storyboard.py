@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.storyboard import load_storyboard, parse_storyboard, storyboard_schema, validate_storyboard
+from pipeline.storyboard import (
+    Storyboard,
+    load_storyboard,
+    parse_storyboard,
+    storyboard_schema,
+    validate_storyboard,
+)
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "assets" / "examples").glob("*.yaml"))
 
@@ -247,15 +253,15 @@ def test_dates_and_yaml_oddities_stay_text():
     assert (sb.title, sb.scenes[0].image_prompt, sb.scenes[0].video_prompt) == ("2001-13-45", "2001-12-14", "=")
 
 
-def test_a_storyboard_over_a_megabyte_is_refused_before_parsing(tmp_path):
-    text = "title: " + "x" * 1_000_001 + "\nscenes:\n  - image_prompt: a\n"
+def test_a_storyboard_over_two_megabytes_is_refused_before_parsing(tmp_path):
+    text = "title: " + "x" * 2_000_001 + "\nscenes:\n  - image_prompt: a\n"
     (msg,) = problems(text)
-    assert msg.startswith("the storyboard is larger than 1 MB")
+    assert msg.startswith("the storyboard is larger than 2 MB")
     big = tmp_path / "big.yaml"
     big.write_text(text)
-    with pytest.raises(InputError, match="larger than 1 MB"):
+    with pytest.raises(InputError, match="larger than 2 MB"):
         load_storyboard(big)
-    with pytest.raises(InputError, match="larger than 1 MB"):
+    with pytest.raises(InputError, match="larger than 2 MB"):
         load_storyboard("/dev/zero")  # endless: read no further than the limit
 
 
@@ -287,3 +293,10 @@ def test_invisible_only_narration_and_prompt_are_problems_before_any_paid_step()
     # Whitespace alone is still "no narration", and real text with a joiner in it is fine.
     sb = parse_storyboard('scenes:\n  - image_prompt: "👩\\u200d🚀"\n    audio_script: "  "\n')
     assert sb.scenes[0].audio_script == "  "
+
+
+def test_fifty_scenes_at_their_longest_in_emoji_fit_the_limits():
+    scene = {"image_prompt": "🎬" * 2000, "video_prompt": "🎬" * 1000, "audio_script": "🎬" * 5000}
+    text = json.dumps({"title": "🎬" * 200, "scenes": [scene] * 50}, ensure_ascii=False)
+    assert len(parse_storyboard(text).scenes) == 50
+    assert len(parse_storyboard(Storyboard.model_validate_json(text).to_yaml()).scenes) == 50
