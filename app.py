@@ -27,6 +27,7 @@ from pipeline.credentials import KEY_VARS, Credentials
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
+from pipeline.filenames import safe_stem
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, server_secret
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
@@ -36,7 +37,7 @@ from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
 from pipeline.settings import reelsmith_home
 from pipeline.store import Store
-from pipeline.storyboard import Storyboard, parse_storyboard
+from pipeline.storyboard import Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
 
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
@@ -51,6 +52,7 @@ SESSIONS = Path(tempfile.gettempdir()) / "reelsmith-sessions"
 SESSION_FOLDERS = SessionIds()
 API_OWNERS = SessionIds(API_PREFIX)
 SERVER_SECRET = server_secret()  # signs studio owner tokens (pipeline.owners); never leaves the server
+MAX_UPLOAD = "50mb"
 UPDATE_INTERVAL = 0.2  # seconds between progress-only refreshes of the page
 RESOLUTIONS = ["1280x720", "1920x1080", "720x1280"]
 PREFERENCES = ("style", "resolution", "image.provider", "video.provider", "voice.provider", "voice.voice_id")
@@ -210,15 +212,17 @@ def move_down(text: str, number: float) -> tuple[str, int]:
 def import_yaml(path: str | None) -> str:
     if not path:
         return gr.skip()
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_storyboard_text(path)  # bounded: an upload may be gigabytes
+    except InputError as exc:
+        raise _needs_fixing(without_paths(str(exc))) from None
     _parse(text)  # refuse a bad file with its field-level problems
     return text
 
 
 def export_yaml(text: str, request: gr.Request) -> str:
     storyboard = _parse(text)
-    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in storyboard.title.strip() or "storyboard")
-    path = _session_dir(request) / f"{name}.yaml"
+    path = _session_dir(request) / f"{safe_stem(storyboard.title, fallback='storyboard')}.yaml"
     path.write_text(text, encoding="utf-8")
     return str(path)
 
@@ -361,7 +365,7 @@ def render(
                             else None)  # fmt: skip
     board = RenderBoard()
     paid_steps = _limits().paid_steps.bind(session=request.session_hash, client=client)
-    job = iter_render(storyboard, folder / f"{storyboard.title.strip() or 'video'}.mp4".replace("/", "-"),
+    job = iter_render(storyboard, folder / f"{safe_stem(storyboard.title)}.{storyboard.output.format}",
                       credentials=_credentials(keys), budget=budget or None, owner=owner, client=client,
                       paid_step_quota=paid_steps)  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
@@ -760,4 +764,6 @@ demo.queue(default_concurrency_limit=2)
 if __name__ == "__main__":
     SESSIONS.mkdir(parents=True, exist_ok=True, mode=0o700)
     _limits()  # a malformed REELSMITH_*_PER_HOUR stops the launch instead of a stranger's first render
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS)
+    # Uploads are storyboards (at most 2 MB) and pictures (at most 40 megapixels): nothing needs more than this,
+    # and without it Gradio accepts any size onto the server's disk.
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, max_file_size=MAX_UPLOAD)

@@ -1,19 +1,24 @@
 """Command line: `python -m pipeline render|validate|estimate|ledger|audit|scene|projects|schema|providers`.
 
-Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason), 2 bad input,
+Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason) or the machine
+cannot do the work (REELSMITH_HOME not writable or full), 2 bad input (the storyboard or an option such as `-o`),
 130 stopped by the user (finished steps stay cached).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import sqlite3
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from pipeline.errors import Cancelled, InputError, StudioError
+from pipeline.errors import Cancelled, InputError, Problem, StudioError
 from pipeline.owners import CLI_OWNER
 from pipeline.plan import SCENE_STEPS
 from pipeline.events import (
@@ -78,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        if args.command in ("render", "estimate", "ledger", "scene", "projects"):
+            _check_home()
         if args.command == "schema":
             from pipeline.storyboard import storyboard_schema
 
@@ -104,13 +111,68 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except (OSError, sqlite3.Error) as exc:
+        # The machine, not the input: one line saying what to do, never a traceback.
+        print(f"error: {_environment_problem(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _home_path() -> Path:
+    return Path(os.environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
+
+
+def _check_home() -> None:
+    """REELSMITH_HOME exists and takes a new file, before any work (the store, ledger and journal live there)."""
+    from pipeline.settings import reelsmith_home
+
+    tempfile.TemporaryFile(dir=reelsmith_home(), prefix=".reelsmith-check-").close()
+
+
+def _environment_problem(exc: OSError | sqlite3.Error) -> str:
+    home = _home_path()
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    filename = getattr(exc, "filename", None)
+    in_home = isinstance(exc, sqlite3.Error) or (filename is not None and str(filename).startswith(str(home)))
+    if in_home or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+        return (f"REELSMITH_HOME ({home}) cannot be used: {reason}. Make it writable with free space, or set "
+                "REELSMITH_HOME to a folder that is.")  # fmt: skip
+    return f"{reason}" + (f": {filename}" if filename else "")
+
+
+def _check_output(output: Path, fmt: str) -> None:
+    """Refuse an `-o` the render could not write, before any work: it used to fail only after the whole render."""
+
+    def refused(what: str) -> InputError:
+        return InputError([Problem("-o", what)])
+
+    if output.is_dir():
+        raise refused(f"{output} is a folder; give a file name such as {output / f'video.{fmt}'}")
+    if output.suffix.lower() != f".{fmt}":
+        raise refused(f"{output.name} does not end in .{fmt}, the storyboard's output.format; name the file "
+                      f"{output.stem}.{fmt}, or set output.format to match")  # fmt: skip
+    manifest = f"{output.stem}.manifest.json"  # the longest name the render writes beside the video
+    if len(manifest.encode("utf-8", "surrogatepass")) > 255:
+        raise refused("the file name is too long for most file systems; shorten it")
+    parent = output.parent
+    if parent.exists() and not parent.is_dir():
+        raise refused(f"{parent} is a file, not a folder; choose a folder for the video")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=parent, prefix=".reelsmith-check-").close()
+    except OSError as exc:
+        raise refused(f"cannot write in {parent} ({exc.strerror or exc}); choose a folder you can write to") from None
+    if output.exists() and not os.access(output, os.W_OK):
+        raise refused(f"{output} exists and cannot be overwritten; choose another name")
 
 
 def _print_problems(exc: InputError) -> None:
-    count = len(exc.problems)
-    print(f"invalid storyboard ({count} problem{'s' if count != 1 else ''}):", file=sys.stderr)
+    count = len(exc.problems) + exc.more
+    what = "invalid option" if all(p.path.startswith("-") for p in exc.problems) else "invalid storyboard"
+    print(f"{what} ({count} problem{'s' if count != 1 else ''}):", file=sys.stderr)
     for problem in exc.problems:
         print(f"  - {problem}", file=sys.stderr)
+    if exc.more:
+        print(f"  …and {exc.more} more problems (fix these first)", file=sys.stderr)
 
 
 def _providers() -> int:
@@ -235,6 +297,7 @@ def _render(args: argparse.Namespace) -> int:
     storyboard = load_storyboard(args.storyboard).with_providers(
         image=args.image_provider, video=args.video_provider, voice=args.voice_provider
     )
+    _check_output(args.output, storyboard.output.format)
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
     job = iter_render(storyboard, args.output, budget=args.budget)
     if args.events:

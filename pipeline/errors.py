@@ -43,13 +43,19 @@ class Problem:
 
 
 class InputError(StudioError):
-    """The storyboard or an option is invalid. `problems` lists every problem found, one per field."""
+    """The storyboard or an option is invalid. `problems` lists the problems found, one per field.
 
-    def __init__(self, problems: list[Problem] | str):
+    `more` counts problems left out of `problems` (a file with 20 000 unknown keys reports the first ones and how
+    many more, not a 2 MB message).
+    """
+
+    def __init__(self, problems: list[Problem] | str, *, more: int = 0):
         if isinstance(problems, str):
             problems = [Problem("", problems)]
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.more = more
+        lines = [str(p) for p in problems] + ([f"…and {more} more problems"] if more else [])
+        super().__init__("\n".join(lines))
 
 
 class MediaError(StudioError):

@@ -8,6 +8,9 @@ clip uses exactly that picture, and the pin travels with the storyboard's YAML.
 from __future__ import annotations
 
 import random
+import re
+import struct
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from pipeline.storyboard import Scene, Storyboard, validate_storyboard
 
 SCENE_FIELDS = ("image_prompt", "video_prompt", "audio_script", "voice_id", "duration", "seed")
 UPLOAD_VERSION = "1"
+# Uploads are refused above this many pixels, before decoding: a 40 MP RGB picture is ~120 MB in memory.
+MAX_UPLOAD_PIXELS = 40_000_000
 
 
 def _rebuilt(storyboard: Storyboard, scenes: list[dict[str, Any]]) -> Storyboard:
@@ -116,15 +121,14 @@ def upload_image(
     storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None
 ) -> Storyboard:
     """Use one's own picture for a scene: fitted (scaled and centre-cropped) to the storyboard's size, then pinned
-    for `owner`."""
+    for `owner`.
+
+    The pixel count is checked from the file's header before anything is decoded (a 164 KB PNG can hold 169
+    megapixels, ~1 GB once decoded); a file Pillow cannot read, or a truncated one, is an InputError naming it.
+    """
     index = _scene_index(storyboard, number)
+    fitted = _fitted_upload(Path(path), storyboard.size, f"scenes[{index}].image")
     store = store or Store()
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img).convert("RGB")
-            fitted = ImageOps.fit(img, storyboard.size, Image.Resampling.LANCZOS)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise InputError(f"scenes[{index}].image: the uploaded file is not an image Pillow can read ({exc})") from None
     work = store.workdir("upload")
     try:
         out = work / "upload.png"
@@ -134,6 +138,40 @@ def upload_image(
         store.remove_workdir(work)
     OwnedImages(store.home).record(owner, asset.sha256, "uploaded")
     return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
+
+
+def _fitted_upload(path: Path, size: tuple[int, int], field: str) -> Image.Image:
+    def refused(what: str) -> InputError:
+        return InputError(f"{field}: {what} ({path.name})")
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between its MAX_IMAGE_PIXELS and twice that, and raises above; ours is lower and checked
+            # right after opening, so its warning says nothing new.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:  # lazy: reads the header, decodes nothing yet
+                width, height = img.size
+                if width * height > MAX_UPLOAD_PIXELS:
+                    raise refused(f"image too large: {_megapixels(width * height)} megapixels, limit "
+                                  f"{MAX_UPLOAD_PIXELS // 1_000_000}; scale it down first")  # fmt: skip
+                img.draft("RGB", size)  # JPEG decodes straight to a smaller scale: less memory and time
+                img = ImageOps.exif_transpose(img).convert("RGB")
+                return ImageOps.fit(img, size, Image.Resampling.LANCZOS)
+    except Image.DecompressionBombError as exc:
+        # Raised by Image.open itself, before we see the size; its message carries the pixel count.
+        counted = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{_megapixels(int(counted.group(1)))} megapixels" if counted else "too many pixels"
+        raise refused(f"image too large: {pixels}, limit {MAX_UPLOAD_PIXELS // 1_000_000}; scale it down first") from None
+    except UnidentifiedImageError:
+        raise refused("the uploaded file is not an image Pillow can read (PNG, JPEG, WebP, …)") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as exc:
+        # Truncated or damaged files: Pillow raises OSError ("image file is truncated"), SyntaxError (bad PNG
+        # chunks), struct.error or EOFError, depending on the format.
+        raise refused(f"the image is damaged or incomplete: {type(exc).__name__}") from None
+
+
+def _megapixels(pixels: int) -> int:
+    return round(pixels / 1_000_000)
 
 
 def unpin_image(storyboard: Storyboard, number: int) -> Storyboard:

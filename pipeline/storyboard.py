@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,13 +28,70 @@ MIN_SCENE_SECONDS = 2
 MAX_SCENE_SECONDS = 10
 MAX_SCENES = 50
 
+# Limits on storyboard text, checked before any Python object is built from it (see parse_storyboard). A 50-scene
+# storyboard with every field at its longest is ~400 KB of ASCII (1.6 MB if every character is an emoji), nests 4
+# deep and has under 1000 keys and list items.
+MAX_STORYBOARD_BYTES = 2_000_000
+MAX_NESTING = 32
+MAX_ENTRIES = 5000
+MAX_NUMBER_CHARS = 30
+# What a message may quote of a value, and how many problems one report lists.
+PREVIEW_CHARS = 40
+MAX_PROBLEMS = 50
+
 
 def _unit(unit: str) -> dict[str, Any]:
     return {"unit": unit}
 
 
+def _truncate(text: str, limit: int = PREVIEW_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _quote(value: Any) -> str:
+    """A short, safe quotation of a person's value for a message: never more than ~PREVIEW_CHARS characters.
+
+    Messages travel to browsers, logs and terminals; quoting a value in full let a 400-byte alias bomb become a
+    312 MB reply (issue 12). Containers are described, not printed; huge integers are not turned into text.
+    """
+    if isinstance(value, str):
+        return repr(_truncate(value))
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        # str() of an int over 4300 digits raises ValueError, and is slow well before that.
+        return str(value) if value.bit_length() <= 128 else f"a {value.bit_length() * 3 // 10}-digit number"
+    return _kind(value)
+
+
+# Control characters have no place in a title, prompt or narration (a NUL truncates a file name or a C string in
+# an SDK); newline, carriage return and tab do.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Characters that draw nothing and say nothing, though str.strip() keeps them: zero-width space, joiners, BOM, soft
+# hyphen (category Cf), combining marks on nothing (Mn, Me), and letters that render blank (Hangul fillers,
+# braille blank).
+_BLANK_CATEGORIES = {"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"}
+_BLANK_LETTERS = set("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _has_visible_text(text: str) -> bool:
+    return any(not ch.isspace() and ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _BLANK_CATEGORIES
+               for ch in text)  # fmt: skip
+
+
+def _no_control_characters(value: Any) -> Any:
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        if found:
+            raise ValueError(f"contains the control character U+{ord(found.group()):04X} at position "
+                             f"{found.start() + 1}; remove it")  # fmt: skip
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    _text = field_validator("*")(lambda cls, v: _no_control_characters(v))
 
 
 def _check_provider(kind: str, name: str) -> str:
@@ -39,9 +99,9 @@ def _check_provider(kind: str, name: str) -> str:
 
     known = registry.names(kind)
     if name not in known:
-        hint = difflib.get_close_matches(name, known, n=1)
+        hint = difflib.get_close_matches(_truncate(name), known, n=1)
         did = f"; did you mean '{hint[0]}'?" if hint else ""
-        raise ValueError(f"'{name}' is not a known {kind} provider{did} (known: {', '.join(known)})")
+        raise ValueError(f"{_quote(name)} is not a known {kind} provider{did} (known: {', '.join(known)})")
     return name
 
 
@@ -123,7 +183,18 @@ class Scene(_Model):
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
-        return v
+        if not _has_visible_text(v):
+            raise ValueError("has no visible text, only invisible characters (such as zero-width spaces)")
+        return _no_control_characters(v)
+
+    @field_validator("audio_script")
+    @classmethod
+    def _speakable(cls, v: str) -> str:
+        # Whitespace alone means "no narration"; invisible characters alone would reach the voice provider and fail
+        # there, after the scene's picture was paid for.
+        if v.strip() and not _has_visible_text(v):
+            raise ValueError("has no speakable text, only invisible characters (such as zero-width spaces)")
+        return _no_control_characters(v)
 
 
 class Storyboard(_Model):
@@ -176,14 +247,16 @@ class Storyboard(_Model):
         return validate_storyboard(data)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=False), sort_keys=False)
+        # allow_unicode: "漢" stays one character, not a "\u6F22" escape (an emoji-only storyboard escaped would be
+        # 2.5× its size, past MAX_STORYBOARD_BYTES, and unreadable in the studio's editor).
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=False), sort_keys=False, allow_unicode=True)
 
 
 assert set(STYLE_PRESETS) == set(StyleName.__args__)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Loading and friendly errors
+# Loading, within limits
 
 
 def storyboard_schema() -> dict[str, Any]:
@@ -192,39 +265,369 @@ def storyboard_schema() -> dict[str, Any]:
 
 def load_storyboard(path: str | Path) -> Storyboard:
     path = Path(path)
+    return parse_storyboard(read_storyboard_text(path), fmt="json" if path.suffix.lower() == ".json" else None)
+
+
+def read_storyboard_text(path: str | Path) -> str:
+    """A storyboard file's text, read no further than MAX_STORYBOARD_BYTES + 1 (an upload may be gigabytes)."""
+    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            # Read one byte past the limit: a huge file (or /dev/zero) is refused without reading it all.
+            raw = f.read(MAX_STORYBOARD_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"storyboard file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read storyboard {path}: {exc}") from None
-    return parse_storyboard(text, fmt="json" if path.suffix.lower() == ".json" else None)
+    except OSError as exc:
+        raise InputError(f"cannot read storyboard {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_STORYBOARD_BYTES:
+        raise InputError(_too_big_message())
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read storyboard {path}: not UTF-8 text (byte {exc.start + 1})") from None
+    return text
 
 
 def parse_storyboard(text: str, fmt: Literal["yaml", "json"] | None = None) -> Storyboard:
-    """Parse YAML or JSON text (JSON when it starts with `{`, unless `fmt` says) into a Storyboard."""
+    """Parse YAML or JSON text (JSON when it starts with `{`, unless `fmt` says) into a Storyboard.
+
+    Hostile text is refused before Python objects are built from it, in time linear in its size: more than
+    MAX_STORYBOARD_BYTES, nesting deeper than MAX_NESTING, more than MAX_ENTRIES keys and list items, numbers longer
+    than MAX_NUMBER_CHARS, YAML aliases (a 400-byte "billion laughs" expands to gigabytes) and tags other than the
+    plain ones. Every failure is an InputError naming the line where known, never another exception.
+    """
+    if len(text) > MAX_STORYBOARD_BYTES:
+        raise InputError(_too_big_message())
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (from a program, or JSON's "\ud800" already decoded) is not text: libyaml and every file
+        # written later would fail on it.
+        raise InputError([Problem("", f"contains U+{ord(text[exc.start]):04X}, half of a surrogate pair, which is "
+                                      "not text; remove it", _line_of(text, exc.start))]) from None  # fmt: skip
+    if size > MAX_STORYBOARD_BYTES:
+        raise InputError(_too_big_message())
     if fmt is None:
         fmt = "json" if text.lstrip().startswith("{") else "yaml"
     if fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError([Problem("", f"malformed JSON: {exc.msg}", exc.lineno)]) from None
+        data = _load_json(text)
+        source: _SourceMap | None = None
     else:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc)
-            line = mark.line + 1 if mark is not None else None
-            col = f", column {mark.column + 1}" if mark is not None else ""
-            raise InputError([Problem("", f"malformed YAML{col}: {problem}", line)]) from None
+        source = _SourceMap.scan(text, enforce_limits=True)
+        data = _load_yaml(text, source)
     if data is None:
         raise InputError("the storyboard is empty: it needs at least `scenes:` with one scene")
-    return validate_storyboard(data, source_text=text)
+    return _validate(data, source if source is not None else _LazySourceMap(text))
+
+
+def _too_big_message() -> str:
+    return (f"the storyboard is larger than {MAX_STORYBOARD_BYTES // 1_000_000} MB; {MAX_SCENES} scenes with every "
+            "field at its longest fit in less")  # fmt: skip
+
+
+# -- YAML ---------------------------------------------------------------------------------------------------------
+
+_YAML_TAG = "tag:yaml.org,2002:"
+# The tags a storyboard may spell out (`!!str 123`); anything else (`!!python/object`, `!!timestamp`, `!mine`)
+# is refused by name rather than left to a constructor that may fail with a bare ValueError or build objects.
+_ALLOWED_TAGS = {None, "!", *(f"{_YAML_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq"))}
+_NUMBER_TAGS = {f"{_YAML_TAG}int", f"{_YAML_TAG}float"}
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: fast, and no recursion
+
+
+class _StoryboardLoader(_Loader):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader reading only what a storyboard holds: text, numbers, true/false, null, maps, lists.
+
+    Plain scalars that look like dates stay text (PyYAML would build a `date`, or raise ValueError on
+    `2001-13-45`), as do `=` and `<<` (value and merge keys, which need features a storyboard has no use for).
+    A scalar that cannot be built (`!!int abc`, `!!bool maybe`, `0x_`) raises _UnreadableScalar naming its node.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers
+                if tag in (f"{_YAML_TAG}bool", f"{_YAML_TAG}int", f"{_YAML_TAG}float", f"{_YAML_TAG}null")]
+        for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    }  # fmt: skip
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (_UnreadableScalar, yaml.YAMLError):
+            raise
+        except (ValueError, TypeError, KeyError, OverflowError, ArithmeticError, RecursionError) as exc:
+            raise _UnreadableScalar(node) from exc
+
+
+class _UnreadableScalar(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
+
+
+def _load_yaml(text: str, source: "_SourceMap") -> Any:
+    loader = _StoryboardLoader(text)
+    try:
+        return loader.get_single_data()
+    except _UnreadableScalar as exc:
+        node = exc.node
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        path = format_path(source.path_at(line, col) or ())
+        value = node.value if isinstance(node.value, str) else None
+        shown = f"{_quote(value)} " if value is not None else ""
+        kind = _tag_name(node.tag)
+        raise InputError([Problem(path, f"{shown}cannot be read as {kind}", line)]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([_yaml_problem(exc)]) from None
+    except (ValueError, TypeError, UnicodeError, RecursionError, MemoryError) as exc:
+        raise InputError(f"unreadable YAML: {type(exc).__name__}") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    line = mark.line + 1 if mark is not None else None
+    col = f", column {mark.column + 1}" if mark is not None else ""
+    return Problem("", f"malformed YAML{col}: {_truncate(problem, 200)}", line)
+
+
+# -- JSON ---------------------------------------------------------------------------------------------------------
+
+# One token at a time, left to right: a string (possibly unterminated, consumed to the end) or a bracket. Linear:
+# every character is consumed once, so brackets inside strings never count.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+
+
+class _NumberTooLong(Exception):
+    def __init__(self, digits: str):
+        self.digits = digits
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > MAX_NUMBER_CHARS:
+        raise _NumberTooLong(digits)
+    return int(digits)
+
+
+def _json_float(digits: str) -> float:
+    if len(digits) > MAX_NUMBER_CHARS:
+        raise _NumberTooLong(digits)
+    return float(digits)
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _json_depth(text: str) -> int:
+    """How deep the brackets outside strings nest, in C-speed passes (a megabyte of `[]` takes milliseconds)."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def _load_json(text: str) -> Any:
+    if _json_depth(text) > MAX_NESTING:
+        depth, line = 0, None
+        for token in _JSON_TOKEN.finditer(text):  # only now, to name the line
+            ch = token.group()[0]
+            depth += 1 if ch in "[{" else -1 if ch in "]}" else 0
+            if depth > MAX_NESTING:
+                line = _line_of(text, token.start())
+                break
+        raise InputError([Problem("", _nesting_message(), line)])
+    try:
+        data = json.loads(text, parse_int=_json_int, parse_float=_json_float)
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem("", f"malformed JSON: {exc.msg}", exc.lineno)]) from None
+    except _NumberTooLong as exc:
+        at = text.find(exc.digits)
+        raise InputError([Problem("", _number_message(exc.digits), _line_of(text, at) if at >= 0 else None)]) from None
+    except (ValueError, TypeError, RecursionError, MemoryError) as exc:
+        raise InputError(f"unreadable JSON: {type(exc).__name__}") from None
+    entries = 0
+    pending = [data]
+    while pending:  # iterative: no recursion, and it stops at the limit
+        item = pending.pop()
+        if isinstance(item, dict):
+            entries += len(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            entries += len(item)
+            pending.extend(item)
+        if entries > MAX_ENTRIES:
+            raise InputError(_entries_message())
+    return data
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _nesting_message() -> str:
+    return f"nested deeper than {MAX_NESTING} levels; a storyboard needs 4"
+
+
+def _entries_message() -> str:
+    return (f"more than {MAX_ENTRIES} keys and list items; a storyboard of {MAX_SCENES} scenes with every field "
+            f"needs under 1000")  # fmt: skip
+
+
+def _number_message(digits: str) -> str:
+    return f"a number {len(digits)} characters long ({_quote(digits)}); numbers here are at most {MAX_NUMBER_CHARS}"
+
+
+# -- Positions ----------------------------------------------------------------------------------------------------
+
+
+class _SourceMap:
+    """Where each field sits in the YAML/JSON text (JSON is read as YAML for positions), from one pass.
+
+    `scan` walks PyYAML's flat event stream with an explicit stack (no recursion, time linear in the text):
+    it records the line of every mapping key and list item by field path, and, with `enforce_limits`, refuses
+    aliases, unknown tags, long numbers, deep nesting and too many entries before any Python object is built.
+    """
+
+    def __init__(self, lines: dict[tuple[Any, ...], int], paths: dict[tuple[int, int], tuple[Any, ...]]):
+        self.lines = lines
+        self.paths = paths
+
+    @classmethod
+    def scan(cls, text: str, enforce_limits: bool = False) -> "_SourceMap":
+        lines: dict[tuple[Any, ...], int] = {}
+        paths: dict[tuple[int, int], tuple[Any, ...]] = {}
+        # One frame per open collection: [path or None, is_mapping, expecting_key, current key, items so far]
+        stack: list[list[Any]] = []
+        entries = 0
+        documents = 0
+        resolver = _StoryboardLoader("") if enforce_limits else None
+        loader = None
+        try:
+            loader = _StoryboardLoader(text)
+            while loader.check_event():
+                event = loader.get_event()
+                if isinstance(event, yaml.DocumentStartEvent):
+                    documents += 1
+                    if documents > 1 and enforce_limits:
+                        raise InputError([Problem("", "a storyboard is one YAML document; remove the second `---`",
+                                                  event.start_mark.line + 1)])  # fmt: skip
+                    continue
+                if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                    stack.pop()
+                    continue
+                if not isinstance(event, yaml.NodeEvent):
+                    continue
+                line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                path: tuple[Any, ...] | None = ()
+                if stack:
+                    frame = stack[-1]
+                    parent = frame[0]
+                    if frame[1]:  # a mapping: keys and values alternate
+                        if frame[2]:
+                            frame[2] = False
+                            frame[3] = event.value if isinstance(event, yaml.ScalarEvent) else None
+                            path = None  # a key is not a field value
+                            entries += 1
+                            if parent is not None and frame[3] is not None:
+                                lines[parent + (frame[3],)] = line
+                        else:
+                            frame[2] = True
+                            path = parent + (frame[3],) if parent is not None and frame[3] is not None else None
+                    else:
+                        path = parent + (frame[4],) if parent is not None else None
+                        frame[4] += 1
+                        entries += 1
+                        if path is not None:
+                            lines[path] = line
+                if path is not None:
+                    paths[(line, col)] = path
+                if enforce_limits:
+                    _check_event(event, line, path, entries, len(stack), resolver)
+                if isinstance(event, yaml.MappingStartEvent):
+                    stack.append([path, True, True, None, 0])
+                elif isinstance(event, yaml.SequenceStartEvent):
+                    stack.append([path, False, False, None, 0])
+        except yaml.YAMLError as exc:
+            if enforce_limits:
+                raise InputError([_yaml_problem(exc)]) from None
+        except (ValueError, TypeError, UnicodeError) as exc:
+            if enforce_limits:
+                raise InputError(f"unreadable YAML: {type(exc).__name__}") from None
+        finally:
+            if loader is not None:
+                loader.dispose()
+            if resolver is not None:
+                resolver.dispose()
+        return cls(lines, paths)
+
+    def find(self, loc: tuple[Any, ...]) -> int | None:
+        """The line of the deepest part of `loc` the text has (a missing field: its parent's line)."""
+        for end in range(len(loc), 0, -1):
+            line = self.lines.get(loc[:end])
+            if line is None and not isinstance(loc[end - 1], str):
+                line = self.lines.get(loc[: end - 1] + (str(loc[end - 1]),))  # a key YAML read as a number
+            if line is not None:
+                return line
+        return None
+
+    def path_at(self, line: int, col: int) -> tuple[Any, ...] | None:
+        return self.paths.get((line, col))
+
+
+class _LazySourceMap:
+    """A _SourceMap built on first use: JSON's positions are only needed when there is a problem to place."""
+
+    def __init__(self, text: str | None):
+        self.text = text
+        self.source: _SourceMap | None = None
+
+    def find(self, loc: tuple[Any, ...]) -> int | None:
+        if not self.text:
+            return None
+        if self.source is None:
+            self.source = _SourceMap.scan(self.text)
+        return self.source.find(loc)
+
+
+def _check_event(event: yaml.NodeEvent, line: int, path: tuple[Any, ...] | None, entries: int, depth: int,
+                 resolver: Any) -> None:  # fmt: skip
+    """Refuse one node of the event stream that breaks a storyboard limit (cheap: it runs for every node)."""
+
+    def refuse(message: str) -> InputError:
+        return InputError([Problem(format_path(path) if path else "", message, line)])
+
+    if isinstance(event, yaml.AliasEvent):
+        raise refuse(f"YAML aliases (*{_truncate(event.anchor or '')}) are not supported in storyboards; write "
+                     "the value out")  # fmt: skip
+    if depth >= MAX_NESTING and isinstance(event, yaml.CollectionStartEvent):
+        raise refuse(_nesting_message())
+    if entries > MAX_ENTRIES:
+        raise InputError([Problem("", _entries_message(), line)])
+    tag = event.tag
+    if tag not in _ALLOWED_TAGS:
+        raise refuse(f"the YAML tag {_truncate(_tag_name(tag), 60)} is not supported in storyboards; remove it")
+    if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_NUMBER_CHARS:
+        if tag is None and event.implicit[0]:
+            tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag in _NUMBER_TAGS:
+            raise refuse(_number_message(event.value))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Friendly errors
 
 
 def validate_storyboard(data: Any, source_text: str | None = None) -> Storyboard:
+    """A Storyboard from already-loaded data (a dict); `source_text`, when given, places problems on lines."""
+    return _validate(data, _LazySourceMap(source_text))
+
+
+def _validate(data: Any, source: "_SourceMap | _LazySourceMap") -> Storyboard:
     if isinstance(data, Storyboard):
         return data
     if not isinstance(data, dict):
@@ -232,18 +635,29 @@ def validate_storyboard(data: Any, source_text: str | None = None) -> Storyboard
     try:
         return Storyboard.model_validate(data)
     except ValidationError as exc:
-        lines = _LineFinder(source_text)
-        problems = [_problem(err, lines) for err in exc.errors(include_url=False)]
-        # In the order a person reads the file; problems with no line (missing fields) last.
-        problems.sort(key=lambda p: (p.line is None, p.line or 0))
-        raise InputError(problems) from None
+        errors = exc.errors(include_url=False)
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        # Data handed in by a program, not text: it skipped the loaders' limits (e.g. nested 2000 deep).
+        raise InputError(f"the storyboard could not be read ({type(exc).__name__})") from None
+    # In the order a person reads the file, problems with no line (missing fields) last; only the first
+    # MAX_PROBLEMS are worded (a "did you mean" costs a little each, and 20 000 of them cost seconds).
+    placed = sorted(((source.find(tuple(err["loc"])), n) for n, err in enumerate(errors)),
+                    key=lambda pair: (pair[0] is None, pair[0] or 0, pair[1]))  # fmt: skip
+    problems = [_problem(errors[n], line) for line, n in placed[:MAX_PROBLEMS]]
+    raise InputError(problems, more=max(0, len(errors) - MAX_PROBLEMS))
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = _truncate(str(part)) if isinstance(part, str) else part  # a key may be a megabyte long
+        out += f"[{part}]" if isinstance(part, int) else (f".{name}" if out else str(name))
     return out
+
+
+def _shown(value: Any) -> str:
+    """A bound's subject as written (`14`, or text that read as a number), short."""
+    return _truncate(value) if isinstance(value, str) else _quote(value)
 
 
 def _kind(value: Any) -> str:
@@ -272,18 +686,18 @@ def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
     return model, info
 
 
-def _problem(err: dict[str, Any], lines: "_LineFinder") -> Problem:
+def _problem(err: dict[str, Any], line: int | None) -> Problem:
+    """One pydantic error as a person reads it; it quotes the value only through _quote (a short preview)."""
     loc = tuple(err["loc"])
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
     path = format_path(loc)
-    line = lines.find(loc)
 
     if kind == "extra_forbidden":
         parent, _ = _field_at(loc[:-1] + ("__x__",))
         known = list(parent.model_fields) if parent else []
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        hint = difflib.get_close_matches(_truncate(str(loc[-1])), known, n=1, cutoff=0.5)
         did = f"did you mean '{hint[0]}'?" if hint else f"allowed fields: {', '.join(known)}"
         return Problem(path, f"unknown field; {did}", line)
 
@@ -296,19 +710,19 @@ def _problem(err: dict[str, Any], lines: "_LineFinder") -> Problem:
         msg = "is required"
     elif kind in ("less_than_equal", "less_than"):
         bound = ctx.get("le", ctx.get("lt"))
-        msg = f"{value} is above the maximum of {bound}{unit}"
+        msg = f"{_shown(value)} is above the maximum of {bound}{unit}"
     elif kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
-        msg = f"{value} is below the minimum of {bound}{unit}"
+        msg = f"{_shown(value)} is below the minimum of {bound}{unit}"
     elif kind == "literal_error":
         allowed = ctx.get("expected", "").replace("'", "")
-        msg = f"'{value}' is not allowed; choose one of: {allowed.replace(' or ', ', ')}"
-    elif kind in ("int_parsing", "int_type", "int_from_float"):
-        msg = f"{value!r} is not a whole number" + (f" of{unit}" if unit else "")
+        msg = f"{_quote(value)} is not allowed; choose one of: {allowed.replace(' or ', ', ')}"
+    elif kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        msg = f"{_quote(value)} is not a whole number" + (f" of{unit}" if unit else "")
     elif kind in ("float_parsing", "float_type"):
-        msg = f"{value!r} is not a number"
+        msg = f"{_quote(value)} is not a number"
     elif kind in ("bool_parsing", "bool_type"):
-        msg = f"{value!r} is not true or false"
+        msg = f"{_quote(value)} is not true or false"
     elif kind in ("string_type",):
         msg = f"expected text, got {_kind(value)}"
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
@@ -324,38 +738,7 @@ def _problem(err: dict[str, Any], lines: "_LineFinder") -> Problem:
     elif kind == "string_too_long":
         msg = f"is {len(value)} characters; the maximum is {ctx.get('max_length')}"
     elif kind == "value_error":
-        msg = str(ctx.get("error", err["msg"]))
+        msg = _truncate(str(ctx.get("error", err["msg"])), 300)
     else:
-        msg = err["msg"]
+        msg = _truncate(err["msg"], 300)
     return Problem(path, msg, line)
-
-
-class _LineFinder:
-    """Maps a field path to its line in the YAML/JSON source (JSON is read as YAML for positions)."""
-
-    def __init__(self, text: str | None):
-        self.root = None
-        if text:
-            try:
-                self.root = yaml.compose(text)
-            except yaml.YAMLError:
-                self.root = None
-
-    def find(self, loc: tuple[Any, ...]) -> int | None:
-        node = self.root
-        best = None
-        for part in loc:
-            if node is None:
-                break
-            if isinstance(node, yaml.MappingNode):
-                match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
-                if match is None:
-                    break
-                best = match[0].start_mark.line + 1
-                node = match[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-                best = node.start_mark.line + 1
-            else:
-                break
-        return best

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,26 @@ def test_estimate_cost_prices_every_step(studio):
     table, summary = client.predict(text, "draft", "motion", "piper", api_name="/estimate_cost")
     assert [row[1] for row in table["data"]] == ["image", "video", "voice"]
     assert table["data"][1][3] == "3 seconds" and "**Estimate: $0.00**" in summary
+
+
+def test_a_long_cjk_title_renders_under_a_safe_name_with_the_formats_suffix(studio):
+    # Issue 12: a 200-character CJK title failed with "File name too long" after the render, and a webm render
+    # was named .mp4.
+    client, _ = studio
+    text = ("title: " + "漢" * 200 + "\noutput: {format: webm}\nscenes:\n  - image_prompt: A harbour at night\n"
+            "    duration: 2\n")  # fmt: skip
+    job = client.submit(text, "draft", "motion", "piper", api_name="/render")
+    list(job)
+    assert job.status().success, job.status()
+    final = Path(job.result()[4])
+    assert final.suffix == ".webm" and len(final.stem.encode()) <= 100
+
+
+def test_an_alias_bomb_gets_a_short_answer_at_once(studio):
+    client, _ = studio
+    bomb = ", ".join(["&a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
+                     + [f"&{n} [" + ",".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi")])
+    started = time.monotonic()
+    message = client.predict(f"style: [{bomb}]\nscenes:\n  - image_prompt: a\n", api_name="/validate")
+    assert time.monotonic() - started < 5
+    assert "YAML aliases (*a) are not supported in storyboards" in message and len(message) < 300

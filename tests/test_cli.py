@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sqlite3
 
 import pytest
 
@@ -104,3 +106,51 @@ def test_provider_failure_exits_1_naming_scene_step_and_reason(tmp_path):
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
     assert res.stderr.startswith("failed: scene 1 video: motion: ")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checked before any work (issue 12): -o and REELSMITH_HOME (hostile storyboards: tests/test_fuzz.py)
+
+
+@pytest.mark.parametrize("output, message", [
+    ("{tmp}", "-o: {tmp} is a folder; give a file name such as {tmp}/video.mp4"),
+    ("/proc/reelsmith/x.mp4", "-o: cannot write in /proc/reelsmith (No such file or directory); choose a folder you "
+                              "can write to"),
+    ("{tmp}/sb.yaml/x.mp4", "-o: {tmp}/sb.yaml is a file, not a folder; choose a folder for the video"),
+    ("{tmp}/x.webm", "-o: x.webm does not end in .mp4, the storyboard's output.format; name the file x.mp4, or set "
+                     "output.format to match"),
+    ("{tmp}/" + "a" * 250 + ".mp4", "-o: the file name is too long for most file systems; shorten it"),
+])  # fmt: skip
+def test_render_refuses_an_unusable_output_before_any_work(tmp_path, output, message):
+    sb = tmp_path / "sb.yaml"
+    sb.write_text("scenes:\n  - image_prompt: a\n    duration: 2\n")
+    home = tmp_path / "home"
+    res = run("render", str(sb), "-o", output.format(tmp=tmp_path), home=home, timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.splitlines() == ["invalid option (1 problem):", f"  - {message.format(tmp=tmp_path)}"]
+    assert not (home / "media").exists(), "nothing was made"
+
+
+def test_an_unusable_reelsmith_home_is_one_line_naming_it(tmp_path):
+    (tmp_path / "file").write_text("")
+    res = run("ledger", home=tmp_path / "file" / "home", timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr == (f"error: REELSMITH_HOME ({tmp_path}/file/home) cannot be used: Not a directory. Make it "
+                          "writable with free space, or set REELSMITH_HOME to a folder that is.\n")  # fmt: skip
+
+
+@pytest.mark.parametrize("failure", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    sqlite3.OperationalError("attempt to write a readonly database"),
+    sqlite3.OperationalError("database or disk is full"),
+])  # fmt: skip
+def test_a_full_or_read_only_home_is_one_line_naming_it(monkeypatch, capsys, isolated_home, failure):
+    from pipeline import cli, ledger
+
+    def fail(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(ledger.Ledger, "__init__", fail)
+    assert cli.main(["ledger"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: REELSMITH_HOME ({isolated_home}) cannot be used: ") and err.count("\n") == 1

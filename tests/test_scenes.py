@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -10,7 +17,9 @@ from pipeline.errors import InputError
 from pipeline.projects import Projects
 from pipeline.runner import iter_scene_step, render
 from pipeline.storyboard import parse_storyboard
+from pipeline.scenes import upload_image
 from pipeline.store import Store
+from tests.studio import ROOT, pipeline_env, run_cli
 
 BOARD = """
 title: Steps
@@ -127,3 +136,78 @@ def test_the_cli_does_step_by_step_too(tmp_path, test_providers, capsys):
     capsys.readouterr()
     assert main(["projects"]) == 0
     assert "Steps (board.yaml)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile uploads (issue 12): checked from the header, before decoding
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims width × height RGB pixels but holds a few bytes of picture: what a bomb looks like to
+    Image.open (which reads only the header) at no cost to make."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
+_UPLOAD_IN_A_CHILD = """
+import resource, sys
+from pipeline.errors import InputError
+from pipeline.scenes import upload_image
+from pipeline.storyboard import parse_storyboard
+try:
+    upload_image(parse_storyboard("scenes:\\n  - image_prompt: a\\n"), 1, sys.argv[1], owner="cli")
+    print("accepted")
+except InputError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _real_png_bomb(path: Path) -> Path:
+    """A real, complete 13000 × 13000 PNG (169 megapixels) of ~20 KB: one bit per pixel, all black."""
+    Image.new("1", (13_000, 13_000)).save(path, compress_level=9)
+    return path
+
+
+@pytest.mark.parametrize("make, megapixels", [(_real_png_bomb, 169),
+                                              (lambda path: _png_header_only(path, 20_000, 20_000), 400)])
+def test_a_decompression_bomb_is_refused_from_its_header_in_little_memory(tmp_path, make, megapixels):
+    bomb = make(tmp_path / "bomb.png")
+    assert bomb.stat().st_size < 200_000
+    res = subprocess.run([sys.executable, "-c", _UPLOAD_IN_A_CHILD, str(bomb)], capture_output=True, text=True,
+                         env=pipeline_env(tmp_path / "home"), cwd=ROOT, timeout=120)  # fmt: skip
+    message, maxrss_mb = res.stdout.strip().splitlines()
+    assert res.returncode == 0, res.stderr
+    assert message == f"scenes[0].image: image too large: {megapixels} megapixels, limit 40; scale it down first (bomb.png)"
+    assert int(maxrss_mb) < 400, f"{maxrss_mb} MB"  # decoding 169 MP of RGB alone would take 507 MB
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"])
+def test_unreadable_or_truncated_uploads_are_input_errors_naming_the_file(tmp_path, content):
+    sb = parse_storyboard("scenes:\n  - image_prompt: a\n")
+    bad = tmp_path / "me.png"
+    bad.write_bytes(content)
+    with pytest.raises(InputError, match=r"^scenes\[0\]\.image: the (uploaded file is not an image|image is damaged).*"
+                                         r" \(me\.png\)$"):  # fmt: skip
+        upload_image(sb, 1, bad, owner="cli")
+    half = tmp_path / "half.png"
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 50).save(buffer, "PNG")
+    half.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(InputError, match=r"^scenes\[0\]\.image: the image is damaged or incomplete: \w+ \(half\.png\)$"):
+        upload_image(sb, 1, half, owner="cli")
+
+
+def test_cli_upload_of_a_bomb_exits_2_without_a_traceback(tmp_path):
+    sb = tmp_path / "sb.yaml"
+    sb.write_text("scenes:\n  - image_prompt: a\n")
+    bomb = _png_header_only(tmp_path / "bomb.png", 13_000, 13_000)
+    res = run_cli("scene", "upload", str(sb), "--scene", "1", "--file", str(bomb), home=tmp_path / "home")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "image too large: 169 megapixels, limit 40" in res.stderr
