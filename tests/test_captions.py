@@ -1,0 +1,201 @@
+"""Captions: word timing from the voice's own data, readable cues, SRT/WebVTT files, burned-in cue images."""
+
+from __future__ import annotations
+
+import re
+
+import pysubs2
+import pytest
+
+from pipeline.captions.cues import (
+    LANDSCAPE_CHARS,
+    VERTICAL_CHARS,
+    Cue,
+    scene_cues,
+    scene_starts,
+    text_width,
+)
+from pipeline.captions.files import to_srt, to_vtt, write_captions
+from pipeline.captions.timing import (
+    WordTiming,
+    join_words,
+    split_sentences,
+    split_words,
+    words_from_alignment,
+    words_from_sentences,
+    words_from_voice_meta,
+)
+from pipeline.media.segment import NARRATION_LEAD
+
+ENGLISH = (
+    "The sun sinks behind the mountains, and the valley goes quiet. Gold turns to rose, then to violet, and the "
+    "first stars appear above the ridge while the river keeps talking to itself in the dark. Night is here."
+)
+CHINESE = "山后的太阳慢慢落下，山谷变得安静。金色变成玫瑰色，然后变成紫色，第一批星星出现在山脊上方，河水在黑暗中继续低语。夜晚来了。"
+ARABIC = "تغرب الشمس خلف الجبال، ويهدأ الوادي. يتحول الذهب إلى وردي ثم إلى بنفسجي، وتظهر النجوم الأولى فوق القمة. لقد حل الليل."
+HEBREW = "השמש שוקעת מאחורי ההרים, והעמק נרגע."
+
+
+def _timed(text: str, seconds_per_sentence: float = 3.0, pause: float = 0.3) -> list[WordTiming]:
+    sentences = split_sentences(text)
+    spans, t = [], 0.0
+    for _ in sentences:
+        spans.append([t, t + seconds_per_sentence])
+        t += seconds_per_sentence + pause
+    return words_from_sentences(sentences, spans)
+
+
+def _check_cues(cues: list[Cue], scene_start: float, scene_end: float, max_chars: int, max_lines: int = 2):
+    assert cues, "a narrated scene has cues"
+    for cue in cues:
+        assert 1 <= len(cue.lines) <= max_lines
+        for line in cue.lines:
+            assert text_width(line) <= max_chars, line
+        assert cue.end - cue.start >= 0.8 - 1e-9, cue
+        assert scene_start <= cue.start < cue.end <= scene_end, cue
+        assert "".join(w.text for line in cue.word_lines() for w in line) == "".join(w.text for w in cue.words)
+    for before, after in zip(cues, cues[1:]):
+        assert before.end <= after.start, (before, after)
+
+
+# -- 1. word timing ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [ENGLISH, CHINESE, ARABIC, HEBREW, "日本語のテキストです。Hello 世界", "“好吗”(你好)"])
+def test_words_join_back_to_the_text(text):
+    assert join_words(split_words(text)) == text
+
+
+def test_chinese_is_cut_into_characters_keeping_punctuation():
+    assert [w for w, _ in split_words("你好，世界。")] == ["你", "好，", "世", "界。"]
+    assert [w for w, _ in split_words("日本語です。Hello 世界")][-3:] == ["Hello", "世", "界"]
+
+
+def test_sentences_split_like_the_voice_does():
+    assert split_sentences("One two.  Three?\nFour! Five") == ["One two.", "Three?", "Four!", "Five"]
+    assert split_sentences("你好。我很好！") == ["你好。", "我很好！"]
+
+
+def _alignment(text: str, char_seconds: float = 0.06, gap_after=".,"):
+    """ElevenLabs' shape: one entry per character, with a pause after sentence and clause marks."""
+    starts, ends, t = [], [], 0.0
+    for ch in text:
+        starts.append(round(t, 3))
+        t += char_seconds
+        ends.append(round(t, 3))
+        if ch in gap_after:
+            t += 0.3
+    return {"characters": list(text), "character_start_times_seconds": starts, "character_end_times_seconds": ends}
+
+
+def test_elevenlabs_alignment_gives_words_from_their_characters():
+    text = "Hi there, world."
+    words = words_from_alignment(_alignment(text))
+    assert [w.text for w in words] == ["Hi", "there,", "world."]
+    assert words[0].start == 0 and words[0].end == pytest.approx(0.12)
+    assert words[1].start == pytest.approx(0.18) and words[1].end == pytest.approx(0.54)
+    assert words[2].start == pytest.approx(0.9)  # after the comma's pause
+    assert words_from_voice_meta(text, {"alignment": _alignment(text)}) == words
+
+
+def test_sentence_spans_spread_words_by_character_share_inside_each_sentence():
+    words = words_from_sentences(["Go now.", "Stay here forever."], [[0.0, 1.0], [2.0, 4.0]])
+    assert [w.text for w in words] == ["Go", "now.", "Stay", "here", "forever."]
+    assert all(0.0 <= w.start < w.end <= 1.0 for w in words[:2])
+    assert all(2.0 <= w.start < w.end <= 4.0 for w in words[2:])
+    assert words[4].end - words[4].start > words[3].end - words[3].start  # longer word, longer time
+    assert [w.space_before for w in words] == [False, True, True, True, True]
+
+
+def test_voice_meta_without_sentence_texts_splits_the_text_itself():
+    meta = {"sentences": [[0.0, 1.0], [1.3, 2.0]], "duration": 2.0}
+    words = words_from_voice_meta("Go now. Stay.", meta)
+    assert [w.text for w in words] == ["Go", "now.", "Stay."] and words[2].start == 1.3
+
+
+# -- 2. cues -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "max_chars"), [(ENGLISH, LANDSCAPE_CHARS), (ENGLISH, VERTICAL_CHARS),
+                                                 (CHINESE, LANDSCAPE_CHARS), (CHINESE, VERTICAL_CHARS),
+                                                 (ARABIC, LANDSCAPE_CHARS), (HEBREW, VERTICAL_CHARS)])  # fmt: skip
+def test_cues_keep_every_word_in_order_within_the_limits(text, max_chars):
+    words = _timed(text)
+    cues = scene_cues(words, 10.0, 30.0, max_chars=max_chars)
+    _check_cues(cues, 10.0, 30.0, max_chars)
+    assert [w.text for c in cues for w in c.words] == [w for w, _ in split_words(text)]
+    assert join_words([w for c in cues for w in c.words]) == text  # the narration, word for word
+
+
+def test_cues_are_shifted_by_the_scene_offset_and_the_lead_in():
+    words = _timed("Short one. And a second sentence.")
+    cues = scene_cues(words, 12.5, 20.0)
+    assert cues[0].words[0].start == pytest.approx(12.5 + NARRATION_LEAD)
+    assert cues[0].start == pytest.approx(12.5 + NARRATION_LEAD)
+    assert scene_starts([120, 96, 240]) == [0.0, 5.0, 9.0]
+
+
+def test_cues_break_at_sentences_and_clauses_first():
+    cues = scene_cues(_timed(ENGLISH), 0.0, 30.0)
+    assert cues[0].lines == ("The sun sinks behind the mountains,", "and the valley goes quiet.")
+    for cue in cues:
+        assert len(cue.lines) == 1 or all(" " in line for line in cue.lines), "no one-word line"
+
+
+def test_a_short_cue_is_held_for_0_8_s_but_never_into_the_next_cue_or_scene():
+    words = [WordTiming("Yes.", 0.0, 0.2, False), WordTiming("No.", 1.3, 1.5)]  # a long pause: two cues
+    cues = scene_cues(words, 0.0, 2.2, lead=0.0)
+    assert [(c.text, c.start, c.end) for c in cues] == [("Yes.", 0.0, 0.8), ("No.", 1.3, 2.1)]
+    # one-line cues of 4 columns: "Yes." cannot get 0.8 s without running into "No."; it stops where it starts
+    crowded = scene_cues([WordTiming("Yes.", 0.0, 0.2, False), WordTiming("No.", 0.5, 0.7)], 0.0, 2.0, lead=0.0,
+                         max_chars=4, max_lines=1)  # fmt: skip
+    assert [(c.start, c.end) for c in crowded] == [(0.0, 0.5), (0.5, 1.3)]
+    # a scene too short to hold the last cue for 0.8 s after it: the cue starts earlier, in the silence
+    (tight,) = scene_cues([WordTiming("Bye.", 0.9, 1.2, False)], 0.0, 1.3, lead=0.0)
+    assert tight.end == 1.3 and tight.start == pytest.approx(0.5)
+
+
+def test_words_past_the_scene_end_are_clamped_inside_it():
+    words = [WordTiming("late", 4.9, 6.0, False)]
+    (cue,) = scene_cues(words, 0.0, 5.0, lead=0.25)
+    assert cue.end <= 5.0 and cue.end - cue.start >= 0.8 - 1e-9
+
+
+def test_no_words_no_cues():
+    assert scene_cues([], 0.0, 5.0) == []
+    assert words_from_voice_meta("", {"duration": 0.0}) == []
+
+
+# -- 3. files ------------------------------------------------------------------------------------------------
+
+
+def _sample_cues() -> list[Cue]:
+    cues = scene_cues(_timed(ENGLISH), 0.0, 30.0)
+    cues += scene_cues(_timed(CHINESE), 30.0, 50.0)
+    cues += scene_cues(_timed(ARABIC + " 1 < 2 & -->"), 50.0, 80.0)
+    return cues
+
+
+@pytest.mark.parametrize("kind", ["srt", "vtt"])
+def test_caption_files_read_back_as_the_same_cues(tmp_path, kind):
+    cues = _sample_cues()
+    srt, vtt = write_captions(cues, tmp_path / "OUT.mp4")
+    path = srt if kind == "srt" else vtt
+    assert path.name == f"OUT.{kind}"
+    parsed = pysubs2.load(str(path), encoding="utf-8")
+    assert len(parsed) == len(cues)
+    for cue, event in zip(cues, parsed):
+        assert event.start == round(cue.start * 1000) and event.end == round(cue.end * 1000)
+        lines = event.text.split("\\N")
+        if kind == "vtt":
+            lines = [ln.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for ln in lines]
+        assert lines == [ln.replace("-->", "→") for ln in cue.lines]
+
+
+def test_caption_files_are_deterministic_and_well_formed():
+    cues = _sample_cues()
+    assert to_srt(cues) == to_srt(list(cues)) and to_vtt(cues) == to_vtt(list(cues))
+    vtt = to_vtt(cues)
+    assert vtt.startswith("WEBVTT\n\n") and "1 < 2" not in vtt and "1 &lt; 2 &amp; →" in vtt
+    stamps = re.findall(r"^(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})$", to_srt(cues), re.M)
+    assert len(stamps) == len(cues) and stamps[0][0] == "00:00:00,250"
