@@ -199,3 +199,122 @@ def test_caption_files_are_deterministic_and_well_formed():
     assert vtt.startswith("WEBVTT\n\n") and "1 < 2" not in vtt and "1 &lt; 2 &amp; →" in vtt
     stamps = re.findall(r"^(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})$", to_srt(cues), re.M)
     assert len(stamps) == len(cues) and stamps[0][0] == "00:00:00,250"
+
+
+# -- 4. burned-in images -------------------------------------------------------------------------------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageFont  # noqa: E402
+
+from pipeline.captions.render import (  # noqa: E402
+    HIGHLIGHT,
+    MISSING,
+    _face,
+    cue_frames,
+    font_chain,
+    font_for,
+    render_cue,
+    safe_area,
+)
+
+
+def _first_cue(text: str, max_chars: int = LANDSCAPE_CHARS) -> Cue:
+    return scene_cues(_timed(text), 0.0, 30.0, max_chars=max_chars)[0]
+
+
+@pytest.mark.parametrize("text", [ARABIC, CHINESE, HEBREW, "Съешь же ещё этих мягких булок. Γειά σου κόσμε."])
+def test_every_character_is_drawn_with_a_real_glyph_not_the_missing_box(text):
+    chain = font_chain()
+    for ch in sorted(set(text) - {" "}):
+        font = font_for(ch, chain)
+        face = _face(font, 40)  # the shaping engine the cue is drawn with
+        assert bytes(face.getmask(ch)) != bytes(face.getmask(MISSING)), f"{ch!r} (U+{ord(ch):04X}) would be tofu"
+
+
+def _ink(image: Image.Image, colour) -> np.ndarray:
+    """Pixels of `image` close to `colour` (RGB), as a boolean mask."""
+    rgb = np.asarray(image.convert("RGBA"), dtype=np.int16)
+    return (np.abs(rgb[..., :3] - np.array(colour[:3])).sum(axis=2) < 60) & (rgb[..., 3] > 200)
+
+
+@pytest.mark.parametrize("text", [ARABIC, CHINESE])
+def test_a_whole_cue_renders_glyphs_unlike_a_cue_of_missing_characters(text):
+    cue = _first_cue(text)
+    drawn = render_cue(cue, 1280, 720).image
+    tofu_words = tuple(WordTiming(MISSING * len(w.text), w.start, w.end, w.space_before) for w in cue.words)
+    tofu = render_cue(Cue(cue.start, cue.end, tuple(join_words(ws) for ws in [tofu_words]), tofu_words), 1280, 720)
+    assert _ink(drawn, (255, 255, 255)).sum() > 2000, "text was drawn"
+    # tofu is hollow boxes of one shape: the real glyphs differ from them
+    assert np.asarray(drawn).tobytes() != np.asarray(tofu.image).tobytes()
+
+
+def test_arabic_is_shaped_and_runs_right_to_left():
+    word = "بالعالم"
+    shaped = _face(font_for(word[0], font_chain()), 40)
+    plain = ImageFont.truetype(shaped.path, 40, layout_engine=ImageFont.Layout.BASIC)
+    assert shaped.getlength(word, direction="rtl") < plain.getlength(word) - 5, "joined letters are narrower"
+    assert bytes(shaped.getmask(word, direction="rtl")) != bytes(plain.getmask(word))
+    # karaoke on the first (logical) word: in Arabic it is the rightmost
+    cue = Cue(0.0, 1.0, ("مرحبا بالعالم",), (WordTiming("مرحبا", 0, 0.4, False), WordTiming("بالعالم", 0.5, 1.0)))
+    image = render_cue(cue, 1280, 720, style="karaoke", highlight=0).image
+    yellow, white = np.nonzero(_ink(image, HIGHLIGHT))[1], np.nonzero(_ink(image, (255, 255, 255)))[1]
+    assert yellow.size > 100 and white.size > 100 and yellow.mean() > white.mean()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (720, 1280), (640, 360), (360, 640)])
+@pytest.mark.parametrize("position", ["bottom", "middle", "top"])
+def test_cues_stay_inside_the_title_safe_area(width, height, position):
+    vertical = height > width
+    cue = _first_cue(ENGLISH + " Supercalifragilisticexpialidocious-extraordinarily-long", VERTICAL_CHARS if vertical
+                     else LANDSCAPE_CHARS)  # fmt: skip
+    for style in ("boxed", "outline"):
+        placed = render_cue(cue, width, height, style=style, position=position)
+        area = safe_area(width, height)
+        right, bottom = placed.x + placed.image.width, placed.y + placed.image.height
+        assert area.left <= placed.x and right <= area.right and area.top <= placed.y and bottom <= area.bottom
+    if vertical:
+        assert area.bottom <= 0.8 * height and area.right <= 0.85 * width  # clear of the app's buttons
+
+
+def test_karaoke_gives_one_image_per_word_back_to_back_in_one_place():
+    cue = _first_cue(ENGLISH)
+    frames = cue_frames(cue, 1280, 720, style="karaoke")
+    assert len(frames) == len(cue.words)
+    assert frames[0].start == cue.start and frames[-1].end == cue.end
+    assert all(a.end == b.start for a, b in zip(frames, frames[1:]))
+    assert len({(f.image.x, f.image.y, f.image.image.size) for f in frames}) == 1
+    (single,) = cue_frames(cue, 1280, 720, style="boxed")
+    assert (single.start, single.end) == (cue.start, cue.end)
+
+
+def _frame_with(cue_image, width=1280, height=720) -> Image.Image:
+    """A busy frame (a colour gradient with stripes) with the cue laid over it."""
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    stripes = ((np.arange(width)[None, :] // 24) % 2) * 60
+    rgb = np.stack([x + 0 * y, y + 0 * x, (x + y) / 2 + stripes + 0 * y], axis=2).clip(0, 255).astype(np.uint8)
+    frame = Image.fromarray(rgb).convert("RGBA")
+    frame.alpha_composite(cue_image.image, (cue_image.x, cue_image.y))
+    return frame.convert("RGB")
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is installed by .ci/run")
+@pytest.mark.parametrize("style", ["boxed", "outline"])
+def test_a_burned_in_english_cue_reads_back_by_ocr(tmp_path, style):
+    cue = _first_cue(ENGLISH)
+    placed = render_cue(cue, 1280, 720, style=style)
+    frame = _frame_with(placed)
+    # the caption's part of the frame as tesseract likes text: the caption's white as black on white, doubled
+    region = frame.crop((placed.x, placed.y, placed.x + placed.image.width, placed.y + placed.image.height))
+    ink = _ink(region, (255, 255, 255))
+    region = Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)).resize((region.width * 2, region.height * 2))
+    path = tmp_path / "caption.png"
+    region.save(path)
+    read = subprocess.run(["tesseract", str(path), "stdout", "--psm", "6"], capture_output=True, text=True,
+                          check=True, env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"}).stdout  # fmt: skip
+    found = set(re.findall(r"[a-z]+", read.lower()))
+    expected = set(re.findall(r"[a-z]+", cue.text.lower()))
+    assert expected <= found, f"OCR missed {expected - found} in {read!r}"
