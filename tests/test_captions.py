@@ -318,3 +318,69 @@ def test_a_burned_in_english_cue_reads_back_by_ocr(tmp_path, style):
     found = set(re.findall(r"[a-z]+", read.lower()))
     expected = set(re.findall(r"[a-z]+", cue.text.lower()))
     assert expected <= found, f"OCR missed {expected - found} in {read!r}"
+
+
+# -- the real offline voice ----------------------------------------------------------------------------------
+
+
+def _voiced_frames(samples: np.ndarray, rate: int, floor_db: float = -45.0) -> np.ndarray:
+    """Per 10 ms of audio: is there speech (louder than `floor_db` dBFS)?"""
+    hop = rate // 100
+    frames = len(samples) // hop
+    x = samples[: frames * hop].astype(np.float32).reshape(frames, hop) / 32768
+    return 20 * np.log10(np.sqrt(np.mean(np.square(x), axis=1)) + 1e-9) > floor_db
+
+
+def test_piper_words_fall_inside_the_speech_not_the_silence_between_sentences(tmp_path):
+    from pipeline.cancel import CancelToken
+    from pipeline.media.ffmpeg import read_wav
+    from pipeline.providers.base import StepContext, VoiceRequest
+    from pipeline.providers.piper import PiperVoiceProvider
+
+    text = "The storm had passed by morning, and the sea was calm. A small boat came home at last."
+    request = VoiceRequest(text=text, voice_id=None, model=None, stability=0.5, similarity_boost=0.75)
+    out = PiperVoiceProvider().generate(request, StepContext(tmp_path, CancelToken()))
+    assert out.meta["sentence_texts"] == ["The storm had passed by morning, and the sea was calm.",
+                                          "A small boat came home at last."]  # fmt: skip
+    samples, rate = read_wav(out.path)
+    words = words_from_voice_meta(text, out.meta, samples, rate)
+    assert join_words(words) == text
+    voiced = _voiced_frames(samples, rate)
+    # the silence between the sentences, measured on the audio: the longest unvoiced stretch
+    quiet = np.flatnonzero(np.diff(np.concatenate([[1], voiced.astype(int), [1]])))
+    gaps = [(a, b) for a, b in zip(quiet[::2], quiet[1::2])]
+    gap = max(gaps, key=lambda g: g[1] - g[0])
+    assert (gap[1] - gap[0]) / 100 >= 0.28  # at least the pause we put between sentences
+    spoken = []
+    for word in words:
+        first, last = int(word.start * 100), max(int(word.start * 100) + 1, int(word.end * 100))
+        assert voiced[first:last].any(), f"{word} lies in a silence"
+        assert last <= gap[0] or first >= gap[1], f"{word} overlaps the pause between sentences"
+        spoken.append(voiced[first:last].mean())
+    # character share cannot place a short word exactly (a 90 ms "by" may sit in a stop's closure), but the
+    # words as a whole lie in speech
+    assert np.mean(spoken) >= 0.8, spoken
+    sentence_two = [w for w in words if w.start >= out.meta["sentences"][1][0]]
+    assert [w.text for w in sentence_two] == ["A", "small", "boat", "came", "home", "at", "last."]
+
+
+def test_pauses_heard_in_the_audio_pin_the_words_around_them():
+    rate = 1000
+    t = np.arange(int(2.0 * rate)) / rate
+    loud = (np.sin(2 * np.pi * 200 * t) * 8000).astype(np.int16)
+    samples = np.where(((t >= 0.1) & (t < 0.6)) | ((t >= 0.9) & (t < 1.2)) | ((t >= 1.45) & (t < 1.9)), loud, 0)
+    words = words_from_sentences(["One two, three four five."], [[0.0, 2.0]], samples.astype(np.int16), rate)
+    times = {w.text: (w.start, w.end) for w in words}
+    assert times["One"][0] == pytest.approx(0.1) and times["two,"][1] == pytest.approx(0.6)  # silence trimmed
+    assert times["three"][0] == pytest.approx(0.9)  # the comma's pause
+    assert times["four"][1] <= 1.2 and times["five."][0] == pytest.approx(1.45)  # a pause without a comma
+    assert times["five."][1] == pytest.approx(1.9)
+
+
+def test_piper_sentences_are_cut_where_piper_cuts_them():
+    from pipeline.providers.piper import PiperVoiceProvider, piper_sentences
+
+    voice = PiperVoiceProvider()._load("joe")
+    for text in ["It cost $3.50, i.e. cheap. Then we left.", "Wait... what? Really!", "Listen. The sea speaks."]:
+        sentences = piper_sentences(voice, text)
+        assert " ".join(sentences) == text and len(sentences) == len(voice.phonemize(text))

@@ -139,49 +139,149 @@ def words_from_alignment(alignment: dict[str, list[Any]]) -> list[WordTiming]:
     return words
 
 
+# A clause mark's pause, in characters' worth of speaking time (measured on the Piper voice: ~0.15 s).
+_CLAUSE_PAUSE = {",": 2.0, ";": 3.0, ":": 3.0, "，": 2.0, "、": 1.0, "；": 3.0, "：": 3.0, "،": 2.0, "؛": 3.0}
+
+
+def _chars(word: str) -> float:
+    return sum(2.0 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in word)
+
+
 def _weight(word: str) -> float:
-    """A word's share of its sentence's speaking time: its width in characters plus the space after it."""
-    return sum(2.0 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in word) + 1.0
+    """A word's share of its sentence's speaking time: its width in characters, the space after it, and the
+    pause after a clause mark."""
+    return _chars(word) + 1.0 + _CLAUSE_PAUSE.get(word.rstrip("\"'”’)»")[-1:], 0.0)
 
 
-def words_from_sentences(sentence_texts: Sequence[str], spans: Sequence[Sequence[float]]) -> list[WordTiming]:
+def voiced_frames(samples, rate: int, floor_db: float = -45.0):
+    """Per 10 ms of `samples` (the narration's PCM, int16 or float in [-1, 1]): louder than `floor_db` dBFS?"""
+    import numpy as np
+
+    raw = np.asarray(samples).reshape(-1)
+    audio = raw.astype(np.float32) / (32768.0 if raw.dtype.kind in "iu" else 1.0)
+    hop = max(1, int(rate * FRAME))
+    frames = len(audio) // hop
+    level = 20 * np.log10(np.sqrt(np.mean(np.square(audio[: frames * hop].reshape(frames, hop)), axis=1)) + 1e-9)
+    return level > floor_db
+
+
+FRAME = 0.01  # seconds per frame of `voiced_frames`
+MIN_SILENCE = 0.1  # a quiet stretch at least this long inside a sentence is a pause (a stop consonant is shorter)
+
+
+def _silences(voiced, start: float, end: float) -> list[tuple[float, float]]:
+    """Quiet stretches of at least MIN_SILENCE strictly inside [start, end] (seconds)."""
+    a, b = int(start / FRAME), min(len(voiced), int(end / FRAME))
+    found, run = [], None
+    for i in range(a, b):
+        if not voiced[i]:
+            run = i if run is None else run
+        elif run is not None:
+            if run > a and (i - run) * FRAME >= MIN_SILENCE:
+                found.append((run * FRAME, i * FRAME))
+            run = None
+    return found
+
+
+def _voiced_bounds(voiced, start: float, end: float) -> tuple[float, float]:
+    """[start, end] without the silence at its ends (unchanged if it has no voiced frame)."""
+    a, b = int(start / FRAME), min(len(voiced), -(-int(end * 1000) // int(FRAME * 1000)))
+    inside = [i for i in range(a, b) if voiced[i]]
+    if not inside:
+        return start, end
+    return max(start, inside[0] * FRAME), min(end, (inside[-1] + 1) * FRAME)
+
+
+def _spread(pieces: Sequence[tuple[str, bool]], start: float, end: float, closed: bool = False) -> list[WordTiming]:
+    """`pieces` (word, space_before) timed over [start, end] by character share. `closed`: speech fills the
+    stretch to `end` (its bounds were measured on the audio), so the last word ends there; otherwise the last
+    word leaves its space's share as silence too (a voice's sentence audio ends with a little silence)."""
+    weights = [_weight(w) for w, _ in pieces[:-1]] + [(_chars(pieces[-1][0]) or 1.0) if closed else _weight(pieces[-1][0])]
+    total = sum(weights)
+    words, cursor = [], float(start)
+    for (word, space), weight in zip(pieces, weights):
+        share = (float(end) - float(start)) * weight / total
+        # the share of the space (and clause pause) after the word is silence, not the word
+        words.append(WordTiming(word, round(cursor, 3), round(cursor + share * (_chars(word) or 1.0) / weight, 3), space))
+        cursor += share
+    return words
+
+
+_PAUSE_MARKS = set(_CLAUSE_PAUSE) | set(".!?…。！？")
+
+
+def _sentence_in_speech(pieces: Sequence[tuple[str, bool]], start: float, end: float, voiced) -> list[WordTiming]:
+    """One sentence's words timed against its audio. The span is narrowed to its voiced part; each pause heard
+    inside it (the longest first) is pinned to the gap between two words that character share puts nearest to
+    it (a gap after a comma counts as twice as near), keeping reading order; the words of each stretch between
+    pauses are then spread by character share. So a word is never placed in a pause."""
+    start, end = _voiced_bounds(voiced, start, end)
+    if len(pieces) == 1:
+        return _spread(pieces, start, end, closed=True)
+    weights = [_weight(w) for w, _ in pieces]
+    total = sum(weights)
+    predicted, acc = [], 0.0  # where character share puts each gap between words (after its pause weight)
+    for word, w in zip(pieces[:-1], weights[:-1]):
+        acc += w
+        predicted.append(start + (end - start) * (acc - (w - _chars(word[0])) / 2) / total)
+    clause = [w.rstrip("\"'”’)»」』")[-1:] in _PAUSE_MARKS for w, _ in pieces[:-1]]
+    pinned: dict[int, tuple[float, float]] = {}
+    for silence in sorted(_silences(voiced, start, end), key=lambda s: s[0] - s[1]):
+        centre = (silence[0] + silence[1]) / 2
+        free = [i for i in range(len(predicted)) if i not in pinned and all(
+            (i < j) == (centre < (pinned[j][0] + pinned[j][1]) / 2) for j in pinned)]  # fmt: skip
+        if free:
+            pinned[min(free, key=lambda i: abs(predicted[i] - centre) / (2 if clause[i] else 1))] = silence
+    words, first, cursor = [], 0, start
+    for gap in sorted(pinned):
+        words += _spread(pieces[first : gap + 1], cursor, pinned[gap][0], closed=True)
+        first, cursor = gap + 1, pinned[gap][1]
+    return words + _spread(pieces[first:], cursor, end, closed=True)
+
+
+def words_from_sentences(
+    sentence_texts: Sequence[str], spans: Sequence[Sequence[float]], samples=None, rate: int | None = None
+) -> list[WordTiming]:
     """Words timed from per-sentence [start, end] spans (Piper's meta "sentences").
 
-    Inside a sentence each word gets a share of the time proportional to its length in characters. This is an
-    honest approximation: it cannot know that "strength" takes longer to say than "idea", nor where a comma's
-    pause falls, but no word is ever placed outside its own sentence (so never in the silence between
-    sentences). Measured against real per-character timing the error is reported in bench/captions.py.
+    Inside a sentence each word gets a share of the time proportional to its length in characters (plus a
+    clause mark's pause). This is an honest approximation: it cannot know that "strength" takes longer to say
+    than "idea", but no word is ever placed outside its own sentence (so never in the silence between
+    sentences). Given the narration's PCM (`samples` at `rate`), each sentence is first narrowed to its voiced
+    part and the pauses heard inside it are pinned to the gaps between its words, commas first
+    (`_sentence_in_speech`), so no word is placed in a pause either.
     """
     if len(sentence_texts) != len(spans):
         raise ValueError(f"{len(sentence_texts)} sentence texts for {len(spans)} sentence spans")
+    voiced = voiced_frames(samples, rate) if samples is not None and rate else None
     words: list[WordTiming] = []
     for text, (start, end) in zip(sentence_texts, spans):
         pieces = split_words(text)
         if not pieces:
             continue
-        total = sum(_weight(w) for w, _ in pieces)
-        cursor = float(start)
-        for index, (word, space) in enumerate(pieces):
-            share = (float(end) - float(start)) * _weight(word) / total
-            # the trailing space's share is the gap after the word, not part of it
-            word_end = cursor + share * (_weight(word) - 1.0) / _weight(word)
-            if index == 0 and words:
-                space = not (is_unspaced(words[-1].text[-1]) or _is_fullwidth(words[-1].text[-1])) or not is_unspaced(word[0])
-            words.append(WordTiming(word, round(cursor, 3), round(word_end, 3), space))
-            cursor += share
+        if words:  # a sentence after another: spaced unless both sides are unspaced script
+            prev = words[-1].text[-1]
+            spaced = not (is_unspaced(prev) or _is_fullwidth(prev)) or not is_unspaced(pieces[0][0][0])
+            pieces[0] = (pieces[0][0], spaced)
+        if voiced is None:
+            words += _spread(pieces, start, end)
+        else:
+            words += _sentence_in_speech(pieces, float(start), float(end), voiced)
     return words
 
 
-def words_from_voice_meta(text: str, meta: dict[str, Any]) -> list[WordTiming]:
+def words_from_voice_meta(text: str, meta: dict[str, Any], samples=None, rate: int | None = None) -> list[WordTiming]:
     """Words of a narration timed from its voice step's meta: ElevenLabs' "alignment" when present, else Piper's
     "sentences" (with "sentence_texts", or the text split by `split_sentences` for older cached narrations), else
-    the whole narration spread over its "duration"."""
+    the whole narration spread over its "duration". Given the narration's PCM (`samples` at `rate`), words are
+    also kept out of the silences heard in it (see `words_from_sentences`)."""
     if meta.get("alignment"):
         return words_from_alignment(meta["alignment"])
     spans = meta.get("sentences") or []
     texts = meta.get("sentence_texts") or split_sentences(text)
-    if spans and len(texts) == len(spans):
-        return words_from_sentences(texts, spans)
-    duration = float(meta.get("duration") or 0.0)
-    whole = " ".join(text.split())
-    return words_from_sentences([whole], [[0.0, duration]]) if whole and duration > 0 else []
+    if not (spans and len(texts) == len(spans)):
+        duration = float(meta.get("duration") or 0.0)
+        texts, spans = [" ".join(text.split())], [[0.0, duration]]
+        if not texts[0] or duration <= 0:
+            return []
+    return words_from_sentences(texts, spans, samples, rate)
