@@ -107,6 +107,19 @@ def test_sentence_spans_spread_words_by_character_share_inside_each_sentence():
     assert [w.space_before for w in words] == [False, True, True, True, True]
 
 
+def test_spoken_words_give_exact_times_and_survive_a_different_word_count():
+    from pipeline.captions.timing import words_from_spoken_words
+
+    said = [[0.1, 0.3], [0.35, 0.6], [0.7, 0.8], [0.82, 1.2]]
+    exact = words_from_spoken_words(["It was a storm."], [said])
+    assert [(w.text, w.start, w.end) for w in exact] == [("It", 0.1, 0.3), ("was", 0.35, 0.6), ("a", 0.7, 0.8),
+                                                         ("storm.", 0.82, 1.2)]  # fmt: skip
+    # the voice said "was a" as one word: three spoken words for four text words
+    merged = words_from_spoken_words(["It was a storm."], [[said[0], [0.35, 0.8], said[3]]])
+    assert [w.text for w in merged] == ["It", "was", "a", "storm."]
+    assert merged[0].end == 0.3 and merged[1].start == 0.35 and merged[2].end == 0.8 and merged[3].start == 0.82
+
+
 def test_voice_meta_without_sentence_texts_splits_the_text_itself():
     meta = {"sentences": [[0.0, 1.0], [1.3, 2.0]], "duration": 2.0}
     words = words_from_voice_meta("Go now. Stay.", meta)

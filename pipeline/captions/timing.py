@@ -210,12 +210,13 @@ def _spread(pieces: Sequence[tuple[str, bool]], start: float, end: float, closed
 _PAUSE_MARKS = set(_CLAUSE_PAUSE) | set(".!?…。！？")
 
 
-def _sentence_in_speech(pieces: Sequence[tuple[str, bool]], start: float, end: float, voiced) -> list[WordTiming]:
-    """One sentence's words timed against its audio. The span is narrowed to its voiced part; each pause heard
-    inside it (the longest first) is pinned to the gap between two words that character share puts nearest to
-    it (a gap after a comma counts as twice as near), keeping reading order; the words of each stretch between
-    pauses are then spread by character share. So a word is never placed in a pause."""
-    start, end = _voiced_bounds(voiced, start, end)
+def _pin_and_spread(
+    pieces: Sequence[tuple[str, bool]], start: float, end: float, pauses: Sequence[tuple[float, float]]
+) -> list[WordTiming]:
+    """Words of one stretch of speech [start, end] with known `pauses` (gaps between spoken words, in order of
+    how sure we are of them). Each pause is pinned to the free gap between two text words that character
+    share puts nearest to it (a gap after a comma counts as twice as near), keeping reading order; the words
+    of each stretch between pinned pauses are then spread by character share."""
     if len(pieces) == 1:
         return _spread(pieces, start, end, closed=True)
     weights = [_weight(w) for w, _ in pieces]
@@ -226,17 +227,60 @@ def _sentence_in_speech(pieces: Sequence[tuple[str, bool]], start: float, end: f
         predicted.append(start + (end - start) * (acc - (w - _chars(word[0])) / 2) / total)
     clause = [w.rstrip("\"'”’)»」』")[-1:] in _PAUSE_MARKS for w, _ in pieces[:-1]]
     pinned: dict[int, tuple[float, float]] = {}
-    for silence in sorted(_silences(voiced, start, end), key=lambda s: s[0] - s[1]):
-        centre = (silence[0] + silence[1]) / 2
+    for pause in pauses:
+        centre = (pause[0] + pause[1]) / 2
         free = [i for i in range(len(predicted)) if i not in pinned and all(
             (i < j) == (centre < (pinned[j][0] + pinned[j][1]) / 2) for j in pinned)]  # fmt: skip
         if free:
-            pinned[min(free, key=lambda i: abs(predicted[i] - centre) / (2 if clause[i] else 1))] = silence
+            pinned[min(free, key=lambda i: abs(predicted[i] - centre) / (2 if clause[i] else 1))] = pause
     words, first, cursor = [], 0, start
     for gap in sorted(pinned):
         words += _spread(pieces[first : gap + 1], cursor, pinned[gap][0], closed=True)
         first, cursor = gap + 1, pinned[gap][1]
     return words + _spread(pieces[first:], cursor, end, closed=True)
+
+
+def _sentence_in_speech(pieces: Sequence[tuple[str, bool]], start: float, end: float, voiced) -> list[WordTiming]:
+    """One sentence's words timed against its audio: the span narrowed to its voiced part, and the pauses
+    heard inside it (longest first) pinned between words (`_pin_and_spread`), so no word lies in a pause."""
+    start, end = _voiced_bounds(voiced, start, end)
+    pauses = sorted(_silences(voiced, start, end), key=lambda s: s[0] - s[1])
+    return _pin_and_spread(pieces, start, end, pauses)
+
+
+def words_from_spoken_words(
+    sentence_texts: Sequence[str], spoken: Sequence[Sequence[Sequence[float]]]
+) -> list[WordTiming]:
+    """Words timed from the [start, end] of each word the voice actually spoke, per sentence — what Piper's
+    phoneme durations give (phonemes grouped at its word spaces) when the model exposes them.
+
+    When a sentence has as many spoken words as text words, each gets its spoken time exactly. The voice's
+    phonemizer does not always agree with the text on what a word is ("was a" spoken as one, "1999" as
+    three), so otherwise the gaps between spoken words (longest first) are pinned between text words as pauses
+    are (`_pin_and_spread`)."""
+    if len(sentence_texts) != len(spoken):
+        raise ValueError(f"{len(sentence_texts)} sentence texts for {len(spoken)} sentences of spoken words")
+    words: list[WordTiming] = []
+    for text, said in zip(sentence_texts, spoken):
+        pieces = _continue(words, split_words(text))
+        if not pieces or not said:
+            continue
+        if len(said) == len(pieces):
+            words += [WordTiming(w, round(float(a), 3), round(float(b), 3), space) for (w, space), (a, b) in zip(pieces, said)]
+            continue
+        gaps = [(float(said[i][1]), float(said[i + 1][0])) for i in range(len(said) - 1)]
+        gaps.sort(key=lambda g: g[0] - g[1])
+        words += _pin_and_spread(pieces, float(said[0][0]), float(said[-1][1]), gaps)
+    return words
+
+
+def _continue(words: Sequence[WordTiming], pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """`pieces` of a sentence that follows `words`: its first word is spaced unless both sides are unspaced."""
+    if words and pieces:
+        prev = words[-1].text[-1]
+        spaced = not (is_unspaced(prev) or _is_fullwidth(prev)) or not is_unspaced(pieces[0][0][0])
+        pieces[0] = (pieces[0][0], spaced)
+    return pieces
 
 
 def words_from_sentences(
@@ -256,13 +300,9 @@ def words_from_sentences(
     voiced = voiced_frames(samples, rate) if samples is not None and rate else None
     words: list[WordTiming] = []
     for text, (start, end) in zip(sentence_texts, spans):
-        pieces = split_words(text)
+        pieces = _continue(words, split_words(text))
         if not pieces:
             continue
-        if words:  # a sentence after another: spaced unless both sides are unspaced script
-            prev = words[-1].text[-1]
-            spaced = not (is_unspaced(prev) or _is_fullwidth(prev)) or not is_unspaced(pieces[0][0][0])
-            pieces[0] = (pieces[0][0], spaced)
         if voiced is None:
             words += _spread(pieces, start, end)
         else:
