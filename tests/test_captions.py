@@ -31,8 +31,14 @@ ENGLISH = (
     "The sun sinks behind the mountains, and the valley goes quiet. Gold turns to rose, then to violet, and the "
     "first stars appear above the ridge while the river keeps talking to itself in the dark. Night is here."
 )
-CHINESE = "山后的太阳慢慢落下，山谷变得安静。金色变成玫瑰色，然后变成紫色，第一批星星出现在山脊上方，河水在黑暗中继续低语。夜晚来了。"
-ARABIC = "تغرب الشمس خلف الجبال، ويهدأ الوادي. يتحول الذهب إلى وردي ثم إلى بنفسجي، وتظهر النجوم الأولى فوق القمة. لقد حل الليل."
+CHINESE = (
+    "山后的太阳慢慢落下，山谷变得安静。金色变成玫瑰色，然后变成紫色，"
+    "第一批星星出现在山脊上方，河水在黑暗中继续低语。夜晚来了。"
+)
+ARABIC = (
+    "تغرب الشمس خلف الجبال، ويهدأ الوادي. يتحول الذهب إلى وردي ثم إلى بنفسجي، "
+    "وتظهر النجوم الأولى فوق القمة. لقد حل الليل."
+)
 HEBREW = "השמש שוקעת מאחורי ההרים, והעמק נרגע."
 
 

@@ -1,6 +1,7 @@
 """Captions from the narration's own timing: words → readable cues → SRT/WebVTT files and burned-in images.
 
-    timing   WordTiming; words from ElevenLabs' character alignment or Piper's sentence spans
+    timing   WordTiming; words from ElevenLabs' character alignment, Piper's sentence spans (+ the audio's
+             pauses) or the voice's spoken-word times
     cues     Cue; a scene's words → cues a person can read (line and length limits, ≥ 0.8 s, no overlap)
     files    SRT and WebVTT text for a list of cues
     render   a cue drawn once as an RGBA image (boxed, outlined, karaoke) inside the frame's title-safe area
@@ -10,7 +11,14 @@ Pure functions over typed dataclasses; the render step that calls them lives wit
 
 from pipeline.captions.cues import Cue, scene_cues
 from pipeline.captions.files import to_srt, to_vtt
-from pipeline.captions.timing import WordTiming, words_from_alignment, words_from_sentences, words_from_voice_meta
+from pipeline.captions.files import write_captions
+from pipeline.captions.timing import (
+    WordTiming,
+    words_from_alignment,
+    words_from_sentences,
+    words_from_spoken_words,
+    words_from_voice_meta,
+)
 
-__all__ = ["Cue", "WordTiming", "scene_cues", "to_srt", "to_vtt", "words_from_alignment", "words_from_sentences",
-           "words_from_voice_meta"]
+__all__ = ["Cue", "WordTiming", "scene_cues", "to_srt", "to_vtt", "write_captions", "words_from_alignment",
+           "words_from_sentences", "words_from_spoken_words", "words_from_voice_meta"]  # fmt: skip

@@ -164,7 +164,10 @@ def _visual_order(words: Sequence[tuple[int, WordTiming]]) -> list[tuple[int, Wo
     return ordered
 
 
-def _layout_line(words: Sequence[tuple[int, WordTiming]], chain: Sequence[Font], size: int) -> tuple[list[_Piece], float]:
+def _layout_line(
+    words: Sequence[tuple[int, WordTiming]], chain: Sequence[Font], size: int
+) -> tuple[list[_Piece], float]:
+    """The pieces of one line (words numbered within their cue), left to right, and the line's width."""
     space = _face(chain[0], size).getlength(" ")
     pieces: list[_Piece] = []
     x, previous = 0.0, None

@@ -196,13 +196,15 @@ def _spread(pieces: Sequence[tuple[str, bool]], start: float, end: float, closed
     """`pieces` (word, space_before) timed over [start, end] by character share. `closed`: speech fills the
     stretch to `end` (its bounds were measured on the audio), so the last word ends there; otherwise the last
     word leaves its space's share as silence too (a voice's sentence audio ends with a little silence)."""
-    weights = [_weight(w) for w, _ in pieces[:-1]] + [(_chars(pieces[-1][0]) or 1.0) if closed else _weight(pieces[-1][0])]
+    last = pieces[-1][0]
+    weights = [_weight(w) for w, _ in pieces[:-1]] + [(_chars(last) or 1.0) if closed else _weight(last)]
     total = sum(weights)
     words, cursor = [], float(start)
     for (word, space), weight in zip(pieces, weights):
         share = (float(end) - float(start)) * weight / total
         # the share of the space (and clause pause) after the word is silence, not the word
-        words.append(WordTiming(word, round(cursor, 3), round(cursor + share * (_chars(word) or 1.0) / weight, 3), space))
+        spoken = share * (_chars(word) or 1.0) / weight
+        words.append(WordTiming(word, round(cursor, 3), round(cursor + spoken, 3), space))
         cursor += share
     return words
 
@@ -266,7 +268,8 @@ def words_from_spoken_words(
         if not pieces or not said:
             continue
         if len(said) == len(pieces):
-            words += [WordTiming(w, round(float(a), 3), round(float(b), 3), space) for (w, space), (a, b) in zip(pieces, said)]
+            words += [WordTiming(w, round(float(a), 3), round(float(b), 3), space)
+                      for (w, space), (a, b) in zip(pieces, said)]  # fmt: skip
             continue
         gaps = [(float(said[i][1]), float(said[i + 1][0])) for i in range(len(said) - 1)]
         gaps.sort(key=lambda g: g[0] - g[1])
