@@ -11,6 +11,7 @@ from pipeline.captions.cues import (
     LANDSCAPE_CHARS,
     VERTICAL_CHARS,
     Cue,
+    line_chars,
     scene_cues,
     scene_starts,
     text_width,
@@ -307,6 +308,14 @@ def test_karaoke_gives_one_image_per_word_back_to_back_in_one_place():
     assert len({(f.image.x, f.image.y, f.image.image.size) for f in frames}) == 1
     (single,) = cue_frames(cue, 1280, 720, style="boxed")
     assert (single.start, single.end) == (cue.start, cue.end)
+
+
+def test_a_cue_image_is_the_same_bytes_every_time(tmp_path):
+    cue = _first_cue(ARABIC)
+    first = render_cue(cue, 720, 1280, style="karaoke", highlight=2).save(tmp_path / "a.png").read_bytes()
+    again = render_cue(cue, 720, 1280, style="karaoke", highlight=2).save(tmp_path / "b.png").read_bytes()
+    assert first == again and Image.open(tmp_path / "a.png").mode == "RGBA"
+    assert line_chars(720, 1280) == VERTICAL_CHARS and line_chars(1280, 720) == LANDSCAPE_CHARS
 
 
 def _frame_with(cue_image, width=1280, height=720) -> Image.Image:

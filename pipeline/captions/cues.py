@@ -67,6 +67,11 @@ class Cue:
         return groups
 
 
+def line_chars(width: int, height: int) -> int:
+    """Columns per caption line for a frame: 32 for vertical video, 42 otherwise."""
+    return VERTICAL_CHARS if height > width else LANDSCAPE_CHARS
+
+
 def char_width(ch: str) -> int:
     """Columns a character takes: 2 for full-width (CJK), 0 for combining marks and format characters."""
     if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
@@ -106,7 +111,7 @@ def break_score(words: Sequence[WordTiming], k: int) -> float:
 def _line_count(words: Sequence[WordTiming], max_chars: int) -> int:
     """Lines that greedy filling needs (a word wider than a line gets a line of its own)."""
     lines, width = 1, 0
-    for i, word in enumerate(words):
+    for word in words:
         w = text_width(word.text)
         add = w + (1 if word.space_before and width else 0)
         if width and width + add > max_chars:

@@ -24,7 +24,7 @@ from typing import Literal, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.captions.cues import LANDSCAPE_CHARS, VERTICAL_CHARS, Cue
+from pipeline.captions.cues import Cue, line_chars
 from pipeline.captions.timing import WordTiming
 
 Style = Literal["boxed", "outline", "karaoke"]
@@ -241,7 +241,7 @@ def render_cue(
         raise ValueError(f"caption position {position!r}: choose one of {', '.join(POSITIONS)}")
     chain = font_chain(lang)
     area = safe_area(width, height)
-    size = font_size(width, height, max_chars or (VERTICAL_CHARS if height > width else LANDSCAPE_CHARS))
+    size = font_size(width, height, max_chars or line_chars(width, height))
     numbered = list(enumerate(cue.words))
     groups, start = [], 0
     for line in cue.word_lines():
