@@ -155,6 +155,18 @@ def test_cues_are_shifted_by_the_scene_offset_and_the_lead_in():
     assert scene_starts([120, 96, 240]) == [0.0, 5.0, 9.0]
 
 
+def test_a_video_places_each_scene_by_frame_counts_and_skips_silent_scenes():
+    from pipeline.captions.cues import video_cues
+
+    scenes = [_timed("First scene speaks."), None, _timed("Third scene, after a silent one.")]
+    cues = video_cues(scenes, [120, 96, 144])
+    assert cues[0].start == pytest.approx(NARRATION_LEAD)
+    assert not [c for c in cues if 5.0 < c.end and c.start < 9.0], "no cue in the silent scene"
+    third = [c for c in cues if c.start >= 9.0]
+    assert third and third[0].start == pytest.approx(9.0 + NARRATION_LEAD) and third[-1].end <= 15.0
+    assert [w.text for c in cues for w in c.words] == "First scene speaks. Third scene, after a silent one.".split()
+
+
 def test_cues_break_at_sentences_and_clauses_first():
     cues = scene_cues(_timed(ENGLISH), 0.0, 30.0)
     assert cues[0].lines == ("The sun sinks behind the mountains,", "and the valley goes quiet.")

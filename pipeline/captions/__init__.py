@@ -9,7 +9,7 @@
 Pure functions over typed dataclasses; the render step that calls them lives with the step graph.
 """
 
-from pipeline.captions.cues import Cue, scene_cues
+from pipeline.captions.cues import Cue, line_chars, scene_cues, video_cues
 from pipeline.captions.files import to_srt, to_vtt
 from pipeline.captions.files import write_captions
 from pipeline.captions.timing import (
@@ -20,5 +20,5 @@ from pipeline.captions.timing import (
     words_from_voice_meta,
 )
 
-__all__ = ["Cue", "WordTiming", "scene_cues", "to_srt", "to_vtt", "write_captions", "words_from_alignment",
+__all__ = ["Cue", "WordTiming", "line_chars", "scene_cues", "video_cues", "to_srt", "to_vtt", "write_captions", "words_from_alignment",
            "words_from_sentences", "words_from_spoken_words", "words_from_voice_meta"]  # fmt: skip

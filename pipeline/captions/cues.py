@@ -237,6 +237,29 @@ def scene_cues(
     return cues
 
 
+def video_cues(
+    scene_words: Sequence[Sequence[WordTiming] | None],
+    frames: Sequence[int],
+    fps: int = 24,
+    *,
+    lead: float = NARRATION_LEAD,
+    max_chars: int = LANDSCAPE_CHARS,
+    max_lines: int = 2,
+    min_duration: float = MIN_DURATION,
+) -> list[Cue]:
+    """The cues of a whole video: each scene's words (None or empty for a scene without narration) placed by
+    the scenes' frame counts, as the segments are joined end to end."""
+    if len(scene_words) != len(frames):
+        raise ValueError(f"{len(scene_words)} scenes of words for {len(frames)} scene lengths")
+    starts = scene_starts(frames, fps)
+    cues: list[Cue] = []
+    for words, start, count in zip(scene_words, starts, frames):
+        if words:
+            cues += scene_cues(words, start, start + count / fps, lead=lead, max_chars=max_chars,
+                               max_lines=max_lines, min_duration=min_duration)  # fmt: skip
+    return cues
+
+
 def scene_starts(frames: Sequence[int], fps: int = 24) -> list[float]:
     """Where each scene begins in the final video (seconds), from each scene segment's frame count."""
     starts, total = [], 0
