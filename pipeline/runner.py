@@ -577,7 +577,7 @@ class Render:
             # No path: the manifest travels to clients, and a server path (a store or session folder) tells them
             # where the server keeps things; the hash names the bytes.
             return {"sha256": asset.sha256, "key": asset.key,
-                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "alignment", "path")}}  # fmt: skip
+                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "sentence_texts", "alignment", "path")}}  # fmt: skip
 
         sb = plan.storyboard
         manifest = {
