@@ -257,3 +257,49 @@ def test_bad_settings_name_the_field():
         finish_sound(synthetic_narration(seconds=1.0, speech=[]), None, duck_db=-3)
     with pytest.raises(InputError, match="output.loudness_lufs"):
         finish_sound(synthetic_narration(seconds=1.0, speech=[]), None, loudness_lufs=3)
+
+
+def peaky_narration() -> np.ndarray:
+    """Speech at −17 dBFS RMS with plosive-like peaks up to −1 dBFS: bringing it to −14 LUFS needs the limiter."""
+    x = synthetic_narration()
+    for s, e in SPEECH:
+        for at in np.arange(s + 0.3, e - 0.3, 0.7):
+            i = int(at * RATE)
+            x[i : i + 96] = 0.89 * np.hanning(96)[:, None] * np.sign(np.sin(np.arange(96) / 4))[:, None]
+    return x
+
+
+def test_peaks_are_limited_to_the_true_peak_ceiling():
+    sound = finish_sound(peaky_narration(), to_float(beds.bundled_bed("calm")), looped=True)
+    measured = measure_loudness(to_float(sound.mix))
+    assert sound.limited_db > 1.0  # the limiter did work
+    assert abs(measured.integrated + 14.0) <= 1.0 and measured.true_peak <= -1.0
+
+
+def test_ducks_under_a_real_voice(tmp_path):
+    """Piper's bundled voice (offline, ~1 s): two sentences with a 2 s pause, levelled as a scene's narration is."""
+    pytest.importorskip("piper")
+    from pipeline.media.ffmpeg import decode_audio
+    from pipeline.media.segment import level_narration
+    from pipeline.providers.piper import _joe_model_path, _load_voice
+
+    voice = _load_voice(_joe_model_path())
+    sentences = []
+    for i, text in enumerate(["The river bends where the old mill stands.", "Every spring, the water rises."]):
+        raw = b"".join(chunk.audio_int16_bytes for chunk in voice.synthesize(text))
+        path = tmp_path / f"sentence{i}.wav"
+        write_wav(path, np.frombuffer(raw, np.int16), 22050)
+        sentences.append(level_narration(decode_audio(path, RATE, 2)))
+    lead, pause = int(0.5 * RATE), int(2.0 * RATE)
+    timeline = np.concatenate([np.zeros((lead, 2), np.int16), sentences[0], np.zeros((pause, 2), np.int16),
+                               sentences[1], np.zeros((RATE, 2), np.int16)])  # fmt: skip
+    first_end = (lead + len(sentences[0])) / RATE
+    second = (first_end + 2.0, first_end + 2.0 + len(sentences[1]) / RATE)
+    sound = finish_sound(timeline, to_float(beds.bundled_bed("calm")), looped=True)
+    music = to_float(sound.music)
+    inside = np.concatenate(
+        [section(music, 0.5 + 0.3, first_end - 0.3), section(music, second[0] + 0.3, second[1] - 0.3)]
+    )
+    gap = section(music, first_end + 0.6, second[0] - 0.3)
+    assert rms_db(gap) - rms_db(inside) >= 10.0
+    assert abs(measure_loudness(to_float(sound.mix)).integrated + 14.0) <= 1.0

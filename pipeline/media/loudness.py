@@ -145,6 +145,6 @@ def normalise(
             margin_db += after.true_peak - true_peak_db + 0.2
         if not loud_ok:
             gain_db = min(gain_db + target_lufs - after.integrated, MAX_GAIN_DB)
-    limited_db = float(-20 * np.log10(max(float((gain / gain.max()).min()), 1e-12))) if len(gain) else 0.0
+    limited_db = max(0.0, float(-20 * np.log10(max(float((gain / gain.max()).min()), 1e-12)))) if len(gain) else 0.0
     reached = abs(after.integrated - target_lufs) <= 1.0 and after.true_peak <= true_peak_db
     return Normalised(gain, gain_db, limited_db, before, after, reached_target=reached)

@@ -188,7 +188,7 @@ def speech_intervals(narration: np.ndarray, rate: int = RATE) -> list[tuple[floa
     edges = np.diff(np.r_[0, active.astype(np.int8), 0])
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     keep = (ends - starts) * VAD_FRAME_S >= VAD_MIN_SPEECH_S
-    return [(s * VAD_FRAME_S, e * VAD_FRAME_S) for s, e in zip(starts[keep], ends[keep])]
+    return [(float(s * VAD_FRAME_S), float(e * VAD_FRAME_S)) for s, e in zip(starts[keep], ends[keep])]
 
 
 def duck_gain(
