@@ -33,6 +33,7 @@ from pipeline.media.music import (  # noqa: E402
     finish_sound,
     fit_bed,
     level_music,
+    music_source,
     speech_intervals,
     to_float,
     to_int16,
@@ -108,7 +109,8 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    bed = to_float(beds.bundled_bed(args.mood))
+    source = music_source(f"bundled:{args.mood}")
+    bed = source.pcm
     print(f"bed synthesis ({args.mood}, {len(bed) / RATE:.1f} s loop): {time.perf_counter() - start:.2f} s (once, cached)")
 
     for minutes in args.minutes:
@@ -116,7 +118,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            sound = finish_sound(voice, bed, looped=True)
+            sound = finish_sound(voice, source)
             times.append(time.perf_counter() - start)
         music = to_float(sound.music)
         inside = np.concatenate([music[int((s + 0.2) * RATE) : int((e - 0.2) * RATE)] for s, e in spans])

@@ -62,7 +62,7 @@ def section(x: np.ndarray, start: float, end: float) -> np.ndarray:
 @pytest.fixture(scope="module")
 def finished():
     """The normal case, computed once: synthetic narration under the calm bed."""
-    return finish_sound(synthetic_narration(), to_float(beds.bundled_bed("calm")), looped=True)
+    return finish_sound(synthetic_narration(), music_source("bundled:calm"))
 
 
 # --- beds -------------------------------------------------------------------------------------------------------
@@ -153,6 +153,11 @@ def test_load_music_reads_other_formats_to_48k_stereo(tmp_path):
         assert abs(len(pcm) - 2 * RATE) < RATE // 20
     with pytest.raises(InputError, match="music.track"):
         load_music(tmp_path / "missing.mp3")
+    own = music_source(str(m4a))
+    assert not own.looped and own.key == music_source(str(m4a)).key
+    bundled = music_source("bundled:calm")
+    assert bundled.looped and bundled.key == beds.bed_key("calm")
+    assert music_source("none") is None
 
 
 # --- ducking ----------------------------------------------------------------------------------------------------
@@ -224,7 +229,7 @@ def test_mix_lands_at_the_target_loudness(case, narration_db, volume_db, finishe
         narration = synthetic_narration(level_db=narration_db)
         if case == "loud":
             narration = np.clip(narration * 1.6, -1, 1)  # a hot recording that clips
-        sound = finish_sound(narration, to_float(beds.bundled_bed("upbeat")), looped=True, volume_db=volume_db)
+        sound = finish_sound(narration, music_source("bundled:upbeat"), volume_db=volume_db)
     measured = measure_loudness(to_float(sound.mix))
     assert abs(measured.integrated - (-14.0)) <= 1.0, (case, measured)
     assert measured.true_peak <= -1.0, (case, measured)
@@ -243,7 +248,7 @@ def test_stems_are_the_video_length_and_add_up_to_the_mix(finished, tmp_path):
 
 
 def test_silence_and_no_music_do_not_fail():
-    silent = finish_sound(np.zeros((5 * RATE, 2), np.int16), to_float(beds.bundled_bed("calm")), looped=True)
+    silent = finish_sound(np.zeros((5 * RATE, 2), np.int16), music_source("bundled:calm"))
     assert silent.mix.shape == (5 * RATE, 2)
     assert silent.reached_target  # the music alone is brought to the target
     nothing = finish_sound(np.zeros((RATE, 2), np.int16), None)
@@ -270,7 +275,7 @@ def peaky_narration() -> np.ndarray:
 
 
 def test_peaks_are_limited_to_the_true_peak_ceiling():
-    sound = finish_sound(peaky_narration(), to_float(beds.bundled_bed("calm")), looped=True)
+    sound = finish_sound(peaky_narration(), music_source("bundled:calm"))
     measured = measure_loudness(to_float(sound.mix))
     assert sound.limited_db > 1.0  # the limiter did work
     assert abs(measured.integrated + 14.0) <= 1.0 and measured.true_peak <= -1.0
@@ -295,7 +300,7 @@ def test_ducks_under_a_real_voice(tmp_path):
                                sentences[1], np.zeros((RATE, 2), np.int16)])  # fmt: skip
     first_end = (lead + len(sentences[0])) / RATE
     second = (first_end + 2.0, first_end + 2.0 + len(sentences[1]) / RATE)
-    sound = finish_sound(timeline, to_float(beds.bundled_bed("calm")), looped=True)
+    sound = finish_sound(timeline, music_source("bundled:calm"))
     music = to_float(sound.music)
     inside = np.concatenate(
         [section(music, 0.5 + 0.3, first_end - 0.3), section(music, second[0] + 0.3, second[1] - 0.3)]

@@ -2,6 +2,7 @@
 
 Building blocks, each a function of arrays (48 kHz float32 PCM shaped (n, 2), ±1 full scale, unless it says int16):
 
+    music_source(track)         `none` | `bundled:<mood>` | a file path → MusicBed (pcm, looped, key) or None
     load_music(path)            a person's own file, any format ffmpeg reads → float PCM
     bundled_bed(mood)           (pipeline.media.beds) the project's own beds → int16 PCM
     level_music(pcm, volume_db) the bed's level: its RMS (over its sounding parts) at volume_db dBFS
@@ -24,6 +25,7 @@ offline on the whole track, we know where speech starts and ends: the music goes
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ import numpy as np
 
 from pipeline.cancel import CancelToken
 from pipeline.errors import InputError, MediaError
-from pipeline.media.beds import BED_RATE, bundled_bed
+from pipeline.media.beds import BED_RATE, bed_key, bundled_bed
 from pipeline.media.ffmpeg import decode_audio, write_wav
 from pipeline.media.loudness import Loudness, normalise
 
@@ -76,13 +78,30 @@ def load_music(path: Path, rate: int = RATE) -> np.ndarray:
     return pcm - pcm.mean(axis=0, keepdims=True)
 
 
-def music_source(track: str, rate: int = RATE) -> np.ndarray | None:
-    """The storyboard's `music.track`: `none`, `bundled:<mood>` or a file path → float PCM (None for none)."""
+@dataclass(frozen=True)
+class MusicBed:
+    """A bed ready to fit: float PCM (n, 2) at 48 kHz; `looped` when it is periodic (a bundled bed: its copies
+    follow one another without a crossfade); `key` changes whenever its sound does (for a step's content key)."""
+
+    pcm: np.ndarray
+    looped: bool
+    key: str
+
+
+def music_source(track: str, rate: int = RATE) -> MusicBed | None:
+    """The storyboard's `music.track`: `none`, `bundled:<mood>` or a path to a person's own file (None for none)."""
     if track in ("", "none"):
         return None
     if track.startswith("bundled:"):
-        return to_float(bundled_bed(track.split(":", 1)[1]))
-    return load_music(Path(track), rate)
+        mood = track.split(":", 1)[1]
+        return MusicBed(to_float(bundled_bed(mood)), looped=True, key=bed_key(mood))
+    path = Path(track)
+    pcm = load_music(path, rate)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return MusicBed(pcm, looped=False, key=f"file-{digest.hexdigest()[:32]}-v{MUSIC_VERSION}")
 
 
 def active_rms_db(pcm: np.ndarray, rate: int = RATE, window_s: float = 0.1) -> float:
@@ -272,9 +291,8 @@ def check_inputs(narration: np.ndarray, volume_db: float, duck_db: float, loudne
 
 def finish_sound(
     narration: np.ndarray,
-    music: np.ndarray | None = None,
+    music: MusicBed | None = None,
     *,
-    looped: bool = False,
     volume_db: float = DEFAULT_VOLUME_DB,
     duck_db: float = DEFAULT_DUCK_DB,
     loudness_lufs: float = DEFAULT_LOUDNESS_LUFS,
@@ -286,9 +304,8 @@ def finish_sound(
     """Mix the video's narration (its whole timeline: PCM (n, 2), int16 or float) with a music bed, duck the
     music under the voice, and bring the mix to `loudness_lufs` (true peak ≤ `true_peak_db`).
 
-    `music` is a bed as returned by `music_source` (any length; None for no music); `looped=True` when it is
-    periodic (a bundled bed), so its copies join without a crossfade. `speech` overrides the voice activity found
-    in the narration (seconds). The result is exactly as long as the narration.
+    `music` is a bed from `music_source` (any length; None for no music). `speech` overrides the voice activity
+    found in the narration (seconds). The result is exactly as long as the narration.
     """
     # 1. validate
     check_inputs(narration, volume_db, duck_db, loudness_lufs)
@@ -298,7 +315,8 @@ def finish_sound(
     if speech is None:
         speech = speech_intervals(voice, rate)
     if music is not None and samples:
-        bed = fit_bed(level_music(to_float(music), volume_db), samples, rate, 0.0 if looped else LOOP_CROSSFADE_S)
+        crossfade = 0.0 if music.looped else LOOP_CROSSFADE_S
+        bed = fit_bed(level_music(music.pcm, volume_db), samples, rate, crossfade)
         bed *= duck_gain(samples, speech, rate, duck_db)[:, None]
     else:
         bed = np.zeros_like(voice)
