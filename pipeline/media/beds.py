@@ -189,8 +189,8 @@ def _upbeat() -> np.ndarray:
             _pluck(song, bar0 + step * beat // 2, chord[0] - 12 + (12 if e == 3 else 0), 0.45, 0.35, 0.5)
         for b in range(4):
             if b % 2 == 0:
-                _kick(song, bar0 + b * beat, 0.8)
+                _kick(song, bar0 + b * beat, 0.6)
             else:
-                _snap(song, bar0 + b * beat, 0.25, seed=bar * 4 + b)
-            _hat(song, bar0 + b * beat + beat // 2, 0.35, seed=1000 + bar * 4 + b)
+                _snap(song, bar0 + b * beat, 0.18, seed=bar * 4 + b)
+            _hat(song, bar0 + b * beat + beat // 2, 0.16, seed=1000 + bar * 4 + b)
     return song
