@@ -70,7 +70,8 @@ def db(x: np.ndarray) -> float:
 
 def frame_db(x: np.ndarray, frame: int = RATE // 100) -> np.ndarray:
     n = len(x) // frame
-    return 10 * np.log10(np.mean(np.square(x[: n * frame].astype(np.float64)).reshape(n, frame, -1), axis=(1, 2)) + 1e-20)
+    power = np.mean(np.square(x[: n * frame].astype(np.float64)).reshape(n, frame, -1), axis=(1, 2))
+    return 10 * np.log10(power + 1e-20)
 
 
 def compare_sidechain(voice: np.ndarray, bed: np.ndarray, spans: list[tuple[float, float]]) -> None:
@@ -111,7 +112,8 @@ def main() -> None:
     start = time.perf_counter()
     source = music_source(f"bundled:{args.mood}")
     bed = source.pcm
-    print(f"bed synthesis ({args.mood}, {len(bed) / RATE:.1f} s loop): {time.perf_counter() - start:.2f} s (once, cached)")
+    took = time.perf_counter() - start
+    print(f"bed synthesis ({args.mood}, {len(bed) / RATE:.1f} s loop): {took:.2f} s (once, cached)")
 
     for minutes in args.minutes:
         voice, spans = narration(minutes)
