@@ -7,7 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from pipeline.errors import InputError
+from pipeline.cancel import CancelToken
+from pipeline.errors import Cancelled, InputError
 from pipeline.media import beds
 from pipeline.media.ffmpeg import read_wav, run_ffmpeg, write_wav
 from pipeline.media.loudness import measure_loudness, peak_limiter_gain
@@ -308,3 +309,10 @@ def test_ducks_under_a_real_voice(tmp_path):
     gap = section(music, first_end + 0.6, second[0] - 0.3)
     assert rms_db(gap) - rms_db(inside) >= 10.0
     assert abs(measure_loudness(to_float(sound.mix)).integrated + 14.0) <= 1.0
+
+
+def test_a_stopped_render_stops_the_finish():
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        finish_sound(synthetic_narration(seconds=2.0, speech=[(0.5, 1.5)]), music_source("bundled:calm"), cancel=token)

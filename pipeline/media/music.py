@@ -309,6 +309,8 @@ def finish_sound(
     """
     # 1. validate
     check_inputs(narration, volume_db, duck_db, loudness_lufs)
+    if cancel is not None:
+        cancel.check()
     voice = to_float(narration)
     samples = len(voice)
     # 2. the bed: levelled, fitted to the length, ducked
@@ -321,6 +323,8 @@ def finish_sound(
     else:
         bed = np.zeros_like(voice)
     # 3. mix and bring to the loudness target; the same gain curve goes on the stems
+    if cancel is not None:
+        cancel.check()
     mix = voice + bed
     if samples == 0:
         empty = Loudness(-70.0, 0.0, -np.inf)
