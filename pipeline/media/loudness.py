@@ -30,6 +30,8 @@ SILENCE_LUFS = -70.0
 # the target was not reached.
 MAX_GAIN_DB = 50.0
 LIMITER_BLOCK = 48  # 1 ms at 48 kHz
+# Long tracks are worked in chunks of this many samples, so no full-length temporary is made.
+CHUNK = 1 << 20
 # How fast the limiter's gain may move: down at most 1 dB per ms (it looks ahead, so it starts early enough),
 # back up at most 60 dB per second (a 3 dB reduction recovers in 50 ms).
 LIMITER_ATTACK_DB_PER_S = 1000.0
@@ -57,13 +59,20 @@ class Normalised:
     reached_target: bool
 
 
-def measure_loudness(pcm: np.ndarray, rate: int = 48000, cancel: CancelToken | None = None) -> Loudness:
-    """Measure float PCM shaped (n, channels), full scale ±1, with ffmpeg's ebur128 filter (true peak on)."""
-    x = np.ascontiguousarray(pcm, dtype=np.float32)
-    channels = 1 if x.ndim == 1 else x.shape[1]
+def measure_loudness(
+    pcm: np.ndarray, rate: int = 48000, cancel: CancelToken | None = None, gain: np.ndarray | None = None
+) -> Loudness:
+    """Measure float PCM shaped (n, channels), full scale ±1, with ffmpeg's ebur128 filter (true peak on);
+    with `gain` (one linear gain per sample), measure `pcm × gain` without holding that product in memory."""
+    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
     with tempfile.TemporaryDirectory(prefix="reelsmith-loudness-") as tmp:
         raw = Path(tmp) / "pcm.f32"
-        x.tofile(raw)
+        with open(raw, "wb") as f:
+            for a in range(0, len(pcm), CHUNK):
+                part = np.asarray(pcm[a : a + CHUNK], dtype=np.float32)
+                if gain is not None:
+                    part = part * (gain[a : a + CHUNK, None] if part.ndim == 2 else gain[a : a + CHUNK])
+                np.ascontiguousarray(part).tofile(f)
         log = ffmpeg_report(
             ["-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", str(raw),
              "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
@@ -89,13 +98,19 @@ def peak_limiter_gain(x: np.ndarray, ceiling: float, rate: int = 48000) -> np.nd
     neighbours never exceeds any block's need, so no sample ends over the ceiling.
     """
     n = len(x)
-    peak = np.abs(x).max(axis=1) if x.ndim == 2 else np.abs(x)
-    if n == 0 or float(peak.max()) <= ceiling:
-        return np.ones(n, dtype=np.float32)
     blocks = -(-n // LIMITER_BLOCK)
-    padded = np.zeros(blocks * LIMITER_BLOCK, dtype=np.float32)
-    padded[:n] = peak
-    block_peak = padded.reshape(blocks, LIMITER_BLOCK).max(axis=1)
+    block_peak = np.zeros(blocks, dtype=np.float32)
+    step = CHUNK // LIMITER_BLOCK * LIMITER_BLOCK
+    for a in range(0, n, step):
+        part = np.abs(x[a : a + step])
+        peak = part.max(axis=1) if part.ndim == 2 else part
+        whole = len(peak) // LIMITER_BLOCK * LIMITER_BLOCK
+        first = a // LIMITER_BLOCK
+        block_peak[first : first + whole // LIMITER_BLOCK] = peak[:whole].reshape(-1, LIMITER_BLOCK).max(axis=1)
+        if whole < len(peak):
+            block_peak[first + whole // LIMITER_BLOCK] = peak[whole:].max()
+    if n == 0 or float(block_peak.max()) <= ceiling:
+        return np.ones(n, dtype=np.float32)
     need = np.minimum(0.0, 20 * np.log10(ceiling / np.maximum(block_peak, 1e-12)))
     block_s = LIMITER_BLOCK / rate
     # Release: g[b] = min over k ≤ b of need[k] + slope·(b − k); attack the same, backwards in time.
@@ -107,8 +122,18 @@ def peak_limiter_gain(x: np.ndarray, ceiling: float, rate: int = 48000) -> np.nd
     g = np.minimum(0.0, attacked)
     g = np.minimum(g, np.minimum(np.r_[g[:1], g[:-1]], np.r_[g[1:], g[-1:]]))
     centres = (idx + 0.5) * LIMITER_BLOCK
-    gain_db = np.interp(np.arange(n), centres, g)
-    return (10 ** (gain_db / 20)).astype(np.float32)
+    return db_curve_to_gain(n, centres, g)
+
+
+def db_curve_to_gain(n: int, at_samples: np.ndarray, db: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+    """A gain curve given in dB at sample positions, interpolated to `n` samples as linear float32 gains.
+
+    In chunks, so the float64 temporaries of a long video stay small (a 10-minute track is 28.8 M samples)."""
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        out[a:b] = 10 ** (np.interp(np.arange(a, b), at_samples, db) / 20)
+    return out
 
 
 def normalise(
@@ -134,9 +159,11 @@ def normalise(
     for _ in range(3):
         linear = np.float32(10 ** (gain_db / 20))
         ceiling = 10 ** ((true_peak_db - margin_db) / 20)
-        gain = peak_limiter_gain(pcm * linear, ceiling, rate) * linear
+        # |pcm · linear · g| ≤ ceiling  ⟺  |pcm · g| ≤ ceiling / linear: no scaled copy of the track needed
+        gain = peak_limiter_gain(pcm, ceiling / float(linear), rate)
+        gain *= linear
         # 3. measure again; correct the loudness the limiter took, or tighten the ceiling
-        after = measure_loudness(pcm * gain[:, None], rate, cancel)
+        after = measure_loudness(pcm, rate, cancel, gain=gain)
         loud_ok = abs(after.integrated - target_lufs) <= 0.3 or gain_db >= MAX_GAIN_DB
         peak_ok = after.true_peak <= true_peak_db
         if loud_ok and peak_ok:

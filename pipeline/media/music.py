@@ -35,7 +35,7 @@ from pipeline.cancel import CancelToken
 from pipeline.errors import InputError, MediaError
 from pipeline.media.beds import BED_RATE, bed_key, bundled_bed
 from pipeline.media.ffmpeg import decode_audio, write_wav
-from pipeline.media.loudness import Loudness, normalise
+from pipeline.media.loudness import CHUNK, Loudness, db_curve_to_gain, normalise
 
 MUSIC_VERSION = "1"
 RATE = BED_RATE
@@ -63,8 +63,16 @@ def to_float(pcm: np.ndarray) -> np.ndarray:
     return np.asarray(pcm, dtype=np.float32)
 
 
-def to_int16(pcm: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(pcm * 32767.0), -32768, 32767).astype(np.int16)
+def to_int16(pcm: np.ndarray, gain: np.ndarray | None = None) -> np.ndarray:
+    """float PCM (times a per-sample `gain`, if given) → int16, in chunks so no full-length float temporary."""
+    out = np.empty(pcm.shape, dtype=np.int16)
+    for a in range(0, len(pcm), CHUNK):
+        part = pcm[a : a + CHUNK] * np.float32(32767.0)
+        if gain is not None:
+            part *= gain[a : a + CHUNK, None] if part.ndim == 2 else gain[a : a + CHUNK]
+        np.clip(np.round(part, out=part), -32768, 32767, out=part)
+        out[a : a + CHUNK] = part
+    return out
 
 
 def load_music(path: Path, rate: int = RATE) -> np.ndarray:
@@ -246,8 +254,7 @@ def duck_gain(
         shape = np.minimum(fall, rise)
         shape = 0.5 - 0.5 * np.cos(np.pi * shape)
         depth[lo:hi] = np.maximum(depth[lo:hi], shape)
-    gain_db = -duck_db * np.interp(np.arange(samples) / rate, t, depth)
-    return (10 ** (gain_db / 20)).astype(np.float32)
+    return db_curve_to_gain(samples, t * rate, -duck_db * depth)
 
 
 @dataclass(frozen=True)
@@ -331,11 +338,12 @@ def finish_sound(
         return FinishedSound(to_int16(mix), to_int16(voice), to_int16(bed), 0, rate, empty, empty, 0.0, 0.0,
                              False, speech)  # fmt: skip
     level = normalise(mix, loudness_lufs, true_peak_db, rate, cancel)
-    g = level.gain[:, None]
+    mixed = to_int16(mix, level.gain)
+    del mix
     return FinishedSound(
-        mix=to_int16(mix * g),
-        narration=to_int16(voice * g),
-        music=to_int16(bed * g),
+        mix=mixed,
+        narration=to_int16(voice, level.gain),
+        music=to_int16(bed, level.gain),
         samples=samples,
         rate=rate,
         before=level.before,
