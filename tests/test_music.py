@@ -316,3 +316,15 @@ def test_a_stopped_render_stops_the_finish():
     token.cancel()
     with pytest.raises(Cancelled):
         finish_sound(synthetic_narration(seconds=2.0, speech=[(0.5, 1.5)]), music_source("bundled:calm"), cancel=token)
+
+
+def test_the_mix_keeps_its_loudness_through_the_sound_tracks_aac_encode(finished, tmp_path):
+    """How a render will use it: mix.wav becomes the one PCM track that join.encode_soundtrack encodes once."""
+    from pipeline.media.ffmpeg import decode_audio
+    from pipeline.media.join import encode_soundtrack
+    from pipeline.media.profile import EncodeProfile
+
+    paths = write_stems(finished, tmp_path)
+    track = encode_soundtrack([paths.mix], tmp_path / "soundtrack.m4a", EncodeProfile(1280, 720))
+    measured = measure_loudness(to_float(decode_audio(track)))
+    assert abs(measured.integrated + 14.0) <= 1.0 and measured.true_peak <= -1.0
