@@ -325,3 +325,30 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         rate, channels = wav.getframerate(), wav.getnchannels()
         data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
     return data.reshape(-1, channels), rate
+
+
+
+def ffmpeg_report(args: Sequence[str], cancel: CancelToken | None = None, what: str = "ffmpeg") -> str:
+    """Run ffmpeg at log level info and return what it logged (filters such as ebur128 print their measurements
+    there). Cancellable like run_ffmpeg; raises MediaError when ffmpeg fails."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while True:
+            try:
+                _, err = proc.communicate(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.cancelled:
+                    proc.kill()
+                    proc.wait()
+                    raise Cancelled("render stopped") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = err.decode(errors="replace")
+    if proc.returncode != 0:
+        tail = log.strip().splitlines()[-3:]
+        raise MediaError(f"{what} failed: {' | '.join(tail) or f'exit code {proc.returncode}'}")
+    return log
