@@ -3,6 +3,9 @@
 from pipeline.providers.base import (  # noqa: F401
     ImageProvider,
     ImageRequest,
+    KeyField,
+    Price,
+    Prices,
     Provider,
     StepContext,
     StepOutput,
@@ -14,5 +17,7 @@ from pipeline.providers.base import (  # noqa: F401
     registry,
 )
 
-# Built-ins register themselves on import; a new provider is one more module and one more line here.
-from pipeline.providers import bfl, draft, elevenlabs, hf, motion, piper, runway  # noqa: E402,F401
+# Built-ins register themselves on import; a new provider is one more module and one more line here, at the end.
+# The order is the registry's: the paid ones' keys are the studio's key boxes (and `/set_keys`' arguments) in it.
+from pipeline.providers import runway, elevenlabs, bfl, hf  # noqa: E402,F401,I001 - order matters, see above
+from pipeline.providers import draft, motion, piper  # noqa: E402,F401

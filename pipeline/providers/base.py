@@ -8,14 +8,16 @@ it made. It never touches the cache, the runner or other providers: the runner d
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Literal
+from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping
 
 from pipeline.cancel import CancelToken
 from pipeline.credentials import Credentials
@@ -23,6 +25,47 @@ from pipeline.errors import Cancelled, InputError, InvalidRequest, ProviderError
 from pipeline.media.profile import EncodeProfile
 
 StepKind = Literal["image", "video", "voice"]
+Unit = Literal["image", "second", "character"]
+# What a paid step of each kind is billed by: one image, the clip's requested seconds, the script's characters.
+BILLING_UNITS: dict[str, Unit] = {"image": "image", "video": "second", "voice": "character"}
+# What a key of each kind of provider pays for, as the studio's key boxes say it.
+KEY_PURPOSE = {"image": "images", "video": "video clips", "voice": "narration"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prices
+
+
+@dataclass(frozen=True)
+class Price:
+    """A public list price: `usd` per `unit`, and where the figure comes from (a pricing page, or how it was
+    estimated when the provider bills otherwise)."""
+
+    unit: Unit
+    usd: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """A paid provider's price list as published on `as_of` ("YYYY-MM"): per model id, or `None` for every model
+    the list does not name. Update the date with the numbers."""
+
+    as_of: str
+    per_model: Mapping[str | None, Price]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", self.as_of):
+            raise ValueError(f"Prices.as_of is a date like 2026-11, not {self.as_of!r}")
+        if not self.per_model:
+            raise ValueError("Prices.per_model names at least one price")
+
+    def get(self, model: str | None) -> Price | None:
+        """The price of `model`, else the price for any model (key None), else None (unknown: never free)."""
+        return self.per_model.get(model) or self.per_model.get(None)
+
+    def models(self) -> list[str]:
+        return [str(m) for m in self.per_model if m is not None]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -203,13 +246,30 @@ class Provider(ABC):
     default_model: ClassVar[str | None] = None
     models: ClassVar[tuple[str, ...]] = ()
     needs_key: ClassVar[bool] = False
+    # The environment variable the server's key comes from; it also names the key in a user's session, in the
+    # studio's key boxes and in pre-flight's "needs ..." (credentials derive the list of keys from the registry).
     key_env_var: ClassVar[str | None] = None
+    # Where the API is (a proxy, a fake in tests): this variable when set, else `default_base_url`.
     base_url_env_var: ClassVar[str | None] = None
+    default_base_url: ClassVar[str | None] = None
     offline: ClassVar[bool] = True
     # Paid providers: outputs are private to the key that paid for them (the key's fingerprint is in the cache
-    # key), and pre-flight refuses to start without a key.
+    # key), and pre-flight refuses to start without a key. A paid provider declares `key_env_var` and its dated
+    # `prices`; the estimate, the budget and the ledger price its steps from them (pipeline.pricing).
     paid: ClassVar[bool] = False
+    prices: ClassVar[Prices | None] = None
     max_concurrency: ClassVar[int] = 2
+
+    def base_url(self) -> str | None:
+        """The API's address now: `base_url_env_var` when set, else `default_base_url` (read per call, never at
+        import, so a test or a deployment can point it elsewhere)."""
+        override = os.environ.get(self.base_url_env_var, "").strip() if self.base_url_env_var else ""
+        return override or self.default_base_url
+
+    def client(self, key: str) -> AbstractContextManager[Any]:
+        """A client of the provider's API that sends `key`, closed when the `with` block ends. Paid providers
+        build their SDK or httpx client here (timeouts, no hidden retries) and nowhere else."""
+        raise NotImplementedError(f"{type(self).__name__} has no API client")
 
     def resolve_model(self, model: str | None) -> str | None:
         return model or self.default_model
@@ -295,6 +355,9 @@ class Registry:
         self._lock = threading.Lock()
 
     def register(self, cls: type[Provider]) -> type[Provider]:
+        problem = declaration_problem(cls)
+        if problem:
+            raise TypeError(f"{cls.__name__}: {problem}")
         self._classes[(cls.kind, cls.name)] = cls
         self._instances.pop((cls.kind, cls.name), None)
         return cls
@@ -309,6 +372,25 @@ class Registry:
     def classes(self, kind: str) -> list[type[Provider]]:
         return [self._classes[(kind, n)] for n in self.names(kind)]
 
+    def all(self) -> list[type[Provider]]:
+        """Every registered provider class, in the order they registered (built-ins: the imports in
+        pipeline/providers/__init__.py; a later one comes after them)."""
+        return list(self._classes.values())
+
+    def keys(self) -> list[KeyField]:
+        """Each key variable the registered providers use, once, in registration order, with who uses it."""
+        fields: dict[str, KeyField] = {}
+        for cls in self.all():
+            if not cls.key_env_var:
+                continue
+            uses = f"{cls.label or cls.name} — {KEY_PURPOSE.get(cls.kind, cls.kind)}"
+            known = fields.get(cls.key_env_var)
+            fields[cls.key_env_var] = KeyField(cls.key_env_var, (*known.uses, uses) if known else (uses,))
+        return list(fields.values())
+
+    def base_url_vars(self) -> list[str]:
+        return list(dict.fromkeys(cls.base_url_env_var for cls in self.all() if cls.base_url_env_var))
+
     def get(self, kind: str, name: str) -> Provider:
         with self._lock:
             inst = self._instances.get((kind, name))
@@ -319,6 +401,34 @@ class Registry:
                     raise InputError(f"{kind}.provider: '{name}' is not a known {kind} provider (known: {known})")
                 inst = self._instances[(kind, name)] = cls()
             return inst
+
+
+@dataclass(frozen=True)
+class KeyField:
+    """A key variable and what uses it: ("RUNWAYML_API_SECRET", ("Runway — video clips",))."""
+
+    env_var: str
+    uses: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return " / ".join(self.uses)
+
+
+def declaration_problem(cls: type[Provider]) -> str | None:
+    """What a provider class fails to declare, or None. A paid provider names its key variable and has dated
+    prices in the unit its kind is billed by; otherwise the budget could not protect anyone."""
+    if not cls.paid:
+        return None
+    if not cls.key_env_var:
+        return "a paid provider declares key_env_var (the variable its key comes from)"
+    if not isinstance(cls.prices, Prices):
+        return "a paid provider declares prices = Prices(as_of=..., per_model={model: Price(unit, usd, source)})"
+    unit = BILLING_UNITS.get(cls.kind)
+    wrong = [str(m) for m, p in cls.prices.per_model.items() if p.unit != unit]
+    if wrong:
+        return f"a {cls.kind} step is billed per {unit}; the prices of {', '.join(wrong)} are not"
+    return None
 
 
 registry = Registry()
