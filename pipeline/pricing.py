@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from pipeline.providers.base import BILLING_UNITS, ImageRequest, Price, Provider, Unit, VideoRequest, VoiceRequest
 
-__all__ = ["BILLING_UNITS", "CostEstimate", "StepCost", "Unit", "billing_units", "price", "prices_as_of",
+__all__ = ["BILLING_UNITS", "CostEstimate", "StepCost", "Unit", "billing_units", "price", "price_summary", "prices_as_of",
            "step_cost"]  # fmt: skip
 
 
@@ -26,6 +26,17 @@ def prices_as_of(providers: Iterable[Provider | type[Provider]] = ()) -> str:
 
         dates = [cls.prices.as_of for cls in registry.all() if cls.prices is not None]
     return min(dates, default="")
+
+
+def price_summary(provider: Provider | type[Provider]) -> str | None:
+    """A provider's prices in a few words ("$0.05 per second", "$0.05-$0.1 per 1,000 characters"), dated; None if free."""
+    if provider.prices is None:
+        return None
+    listed = list(provider.prices.per_model.values())
+    low, high = min(p.usd for p in listed), max(p.usd for p in listed)
+    scale, per = (1000, "1,000 characters") if listed[0].unit == "character" else (1, listed[0].unit)
+    amount = f"${low * scale:.4g}" if low == high else f"${low * scale:.4g}-${high * scale:.4g}"
+    return f"{amount} per {per}, prices as of {provider.prices.as_of}"
 
 
 @dataclass(frozen=True)
