@@ -17,12 +17,20 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
 
 from pipeline.cancel import CancelToken
-from pipeline.credentials import Credentials
-from pipeline.errors import Cancelled, InputError, InvalidRequest, ProviderError
+from pipeline.errors import Cancelled, InputError, InvalidRequest, MissingKey, ProviderError
 from pipeline.media.profile import EncodeProfile
+
+
+class Keys(Protocol):
+    """What providers ask of a render's keys: pipeline.credentials.Credentials, which derives the list of keys from
+    this registry (so it imports this module, never the reverse)."""
+
+    def source(self, name: str | None) -> str | None: ...
+
+    def require(self, name: str, provider: str) -> str: ...
 
 StepKind = Literal["image", "video", "voice"]
 Unit = Literal["image", "second", "character"]
@@ -121,6 +129,13 @@ class StepOutput:
 # The context a provider runs in
 
 
+def missing_key(env_var: str, provider: str) -> MissingKey:
+    """The one message for a paid step without its key."""
+    return MissingKey(f"no API key ({env_var} is not set)", provider=provider,
+                      advice=f"set {env_var} on the server, paste your own key in the studio's Keys panel, "
+                      "or choose an offline provider")  # fmt: skip
+
+
 def _when(iso: str) -> str:
     try:
         return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -138,14 +153,14 @@ class StepContext:
         on_progress: Callable[[float, str | None], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         min_interval: float = 0.15,
-        credentials: Credentials | None = None,
+        credentials: Keys | None = None,
         scene: int | None = None,
         journal: Any = None,
         step_key: str | None = None,
     ):
         self.workdir = workdir
         self.cancel = cancel
-        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.credentials = credentials  # None: no keys (the runner always hands the render's credentials)
         self.scene = scene  # 0-based scene index, for messages; None for render-wide steps
         self._journal = journal  # the durable remote-task journal (pipeline.journal), keyed by this step's key
         self.step_key = step_key
@@ -221,6 +236,8 @@ class StepContext:
 
     def key(self, env_var: str, provider: str) -> str:
         """This step's owner's key for `env_var` (session key over the server's); MissingKey if none."""
+        if self.credentials is None:
+            raise missing_key(env_var, provider)
         return self.credentials.require(env_var, provider)
 
     def warn(self, message: str) -> None:
@@ -304,7 +321,7 @@ class Provider(ABC):
             raise InvalidRequest("; ".join(problems), provider=self.label or self.name,
                                  advice="change the scene and try again")  # fmt: skip
 
-    def usable(self, credentials: Credentials) -> tuple[bool, str]:
+    def usable(self, credentials: Keys) -> tuple[bool, str]:
         """Whether this provider can run now, and why: offline, or which key is present (never the key)."""
         if not self.needs_key or not self.key_env_var:
             return True, "offline" if self.offline else "no key needed"
