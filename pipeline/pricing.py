@@ -13,8 +13,8 @@ from typing import Any, Iterable
 
 from pipeline.providers.base import BILLING_UNITS, ImageRequest, Price, Provider, Unit, VideoRequest, VoiceRequest
 
-__all__ = ["BILLING_UNITS", "CostEstimate", "StepCost", "Unit", "billing_units", "price", "price_summary", "prices_as_of",
-           "step_cost"]  # fmt: skip
+__all__ = ["BILLING_UNITS", "CostEstimate", "StepCost", "Unit", "billing_units", "price", "price_summary",
+           "prices_as_of", "step_cost"]  # fmt: skip
 
 
 def prices_as_of(providers: Iterable[Provider | type[Provider]] = ()) -> str:
@@ -29,7 +29,8 @@ def prices_as_of(providers: Iterable[Provider | type[Provider]] = ()) -> str:
 
 
 def price_summary(provider: Provider | type[Provider]) -> str | None:
-    """A provider's prices in a few words ("$0.05 per second", "$0.05-$0.1 per 1,000 characters"), dated; None if free."""
+    """A provider's prices in a few words, dated ("$0.05 per second", "$0.05-$0.1 per 1,000 characters, prices as
+    of 2026-11"); None for a provider without prices."""
     if provider.prices is None:
         return None
     listed = list(provider.prices.per_model.values())
