@@ -169,3 +169,34 @@ def test_a_paid_provider_without_a_key_variable_or_dated_prices_in_its_unit_is_r
         assert cls.name not in registry.names("voice")
     with pytest.raises(ValueError, match="a date like 2026-11"):
         Prices("November", {None: Price("character", 0.0001)})
+
+
+
+def test_a_provider_file_dropped_in_a_providers_folder_registers_itself(tmp_path, monkeypatch):
+    """pipeline/providers/__init__.py imports every module of its folder this way after the built-ins."""
+    import sys
+
+    from pipeline.providers import import_modules
+
+    folder = tmp_path / "acme_plugins"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / "acme_video.py").write_text(
+        "from pipeline.providers import Price, Prices, VideoProvider, register\n\n\n"
+        "@register\n"
+        "class AcmeVideo(VideoProvider):\n"
+        "    name, label, key_env_var = 'acme-video', 'Acme Video', 'ACME_API_KEY'\n"
+        "    needs_key, paid, offline = True, True, False\n"
+        "    prices = Prices('2026-10', {None: Price('second', 0.1)})\n\n"
+        "    def generate(self, request, ctx):\n"
+        "        raise NotImplementedError\n"
+    )  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import_modules([str(folder)], "acme_plugins")
+        assert "acme-video" in registry.names("video") and key_vars()[-1] == "ACME_API_KEY"
+    finally:
+        registry.unregister("video", "acme-video")
+        for name in ("acme_plugins.acme_video", "acme_plugins"):
+            sys.modules.pop(name, None)
+    assert "ACME_API_KEY" not in key_vars()
