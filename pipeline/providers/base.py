@@ -3,6 +3,11 @@
 A provider is a class in its own module under `pipeline/providers/` decorated with `@register`. It receives a
 typed request and a `StepContext` (a private work folder, progress reporting, cancellation) and returns the file
 it made. It never touches the cache, the runner or other providers: the runner decides what runs and stores it.
+
+A paid provider also declares its `key_env_var`, its dated `prices` (per model, in its kind's billing unit) and,
+where it has one, `base_url_env_var`/`default_base_url`, and builds its API client in `client(key)`. Everything
+else derives from the registry: the keys read from the environment and shown in the studio (credentials.key_vars),
+the estimate, budget and ledger (pricing.step_cost), pre-flight's "needs KEY" (Provider.usable).
 """
 
 from __future__ import annotations
