@@ -23,7 +23,7 @@ import gradio as gr
 from pipeline import scenes as scene_ops
 from pipeline.audit import AuditLog, client_fingerprint
 from pipeline.board import RenderBoard
-from pipeline.credentials import KEY_VARS, Credentials
+from pipeline.credentials import Credentials, key_vars
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
@@ -253,14 +253,22 @@ def provider_status(keys: dict[str, str] | None) -> str:
                      for kind in ("image", "video", "voice"))  # fmt: skip
 
 
+def _key_boxes() -> list[gr.Textbox]:
+    """One password box per key the registered providers use (credentials.key_vars order), labelled by what it
+    pays for, its environment variable in small print."""
+    return [gr.Textbox(label=field.label, info=field.env_var, type="password", max_lines=1,
+                       elem_id=f"key-{field.env_var}") for field in registry.keys()]  # fmt: skip
+
+
 def use_keys(keys: dict[str, str] | None, *values: str) -> list[Any]:
-    """Keep pasted keys in this session's server memory only (never on disk, in logs or in the browser)."""
+    """Keep pasted keys in this session's server memory only (never on disk, in logs or in the browser).
+    `values` are the key boxes' in key_vars() order (a provider registered later adds a box at the end)."""
     merged = dict(keys or {})
-    for name, value in zip(KEY_VARS, values):
+    for name, value in zip(key_vars(), values):
         if value and value.strip():
             merged[name] = value.strip()
     gr.Info(f"Keys kept for this session only: {', '.join(k for k in merged) or 'none'}")
-    return [merged, *[""] * len(KEY_VARS), provider_status(merged), *_provider_dropdowns(_credentials(merged))]
+    return [merged, *[""] * len(values), provider_status(merged), *_provider_dropdowns(_credentials(merged))]
 
 
 def forget_keys() -> list[Any]:
@@ -689,7 +697,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     with gr.Tab("Keys & providers"):
         gr.Markdown("Paste your own keys to use paid providers. They stay in this session's server memory only: "
                     "never written to disk, logs, files or your browser's storage, used only for your work.")  # fmt: skip
-        key_boxes = [gr.Textbox(label=name, type="password", max_lines=1) for name in KEY_VARS]
+        key_boxes = _key_boxes()
         with gr.Row():
             keys_btn = gr.Button("Use these keys for this session", variant="primary")
             forget_btn = gr.Button("Forget my keys")

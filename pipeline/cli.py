@@ -176,13 +176,15 @@ def _print_problems(exc: InputError) -> None:
 
 
 def _providers() -> int:
+    from pipeline.pricing import price_summary
     from pipeline.providers import registry
 
     for kind in ("image", "video", "voice"):
         print(f"{kind}:")
         for cls in registry.classes(kind):
             where = "offline" if cls.offline else f"needs {cls.key_env_var}"
-            print(f"  {cls.name:<12} {cls.label} ({where})")
+            cost = price_summary(cls) if cls.paid else None
+            print(f"  {cls.name:<12} {cls.label} ({where}{'; ' + cost if cost else ''})")
     return EXIT_OK
 
 

@@ -11,10 +11,15 @@ import hashlib
 import os
 from typing import Mapping
 
-from pipeline.errors import MissingKey
+from pipeline.providers import registry
+from pipeline.providers.base import missing_key
 
-# Every key the providers use, with the environment variable it comes from on the server.
-KEY_VARS = ("RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY", "BFL_API_KEY", "HF_TOKEN")
+
+def key_vars() -> tuple[str, ...]:
+    """Every key the registered providers use, by the environment variable it comes from on the server: each
+    provider's `key_env_var`, once, in registration order (the studio's key boxes and `/set_keys` take them in
+    this order; a provider added later comes last). Asked of the registry each time, never fixed at import."""
+    return tuple(field.env_var for field in registry.keys())
 
 
 class Credentials:
@@ -28,7 +33,7 @@ class Credentials:
 
     @classmethod
     def from_env(cls) -> "Credentials":
-        return cls({name: os.environ.get(name, "") for name in KEY_VARS}, source="server")
+        return cls({name: os.environ.get(name, "") for name in key_vars()}, source="server")
 
     def with_session(self, session_keys: Mapping[str, str] | None) -> "Credentials":
         """These keys, with a user's own keys taking the place of the server's for this user's work."""
@@ -51,12 +56,7 @@ class Credentials:
     def require(self, name: str, provider: str) -> str:
         key = self._keys.get(name)
         if not key:
-            raise MissingKey(
-                f"no API key ({name} is not set)",
-                provider=provider,
-                advice=f"set {name} on the server, paste your own key in the studio's Keys panel, "
-                "or choose an offline provider",
-            )
+            raise missing_key(name, provider)
         return key
 
     def fingerprint(self, name: str | None) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline.credentials import Credentials
 from pipeline.plan import RenderPlan, plan_render
-from pipeline.pricing import CostEstimate, StepCost, step_cost
+from pipeline.pricing import CostEstimate, StepCost, prices_as_of, step_cost
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
@@ -29,7 +29,8 @@ def estimate_cost(
 
 def estimate_plan(render: Any, plan: RenderPlan) -> CostEstimate:
     store: Store = render.store
-    estimate = CostEstimate(plan.storyboard.title)
+    in_use = (plan.image_provider, plan.video_provider, plan.voice_provider)
+    estimate = CostEstimate(plan.storyboard.title, prices_as_of=prices_as_of(p for p in in_use if p.paid))
     for scene in plan.scenes:
         steps: list[StepCost] = []
         image: Asset | None

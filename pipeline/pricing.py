@@ -1,36 +1,43 @@
-"""What each paid step costs: one dated price table, the billing units of a request, and the estimate of a render.
+"""What each paid step costs: the billing units of a request, the provider's dated price for them, and the estimate.
 
-The same `step_cost` prices the estimate before a run, the budget check before each paid call and the ledger
-row after it, so the numbers a person sees before, during and after a render agree by construction.
+Prices are not kept here: each paid provider declares its own (`prices = Prices(as_of, per_model)` on its class,
+see pipeline/providers/base.py), so a new provider is priced by its own module. The same `step_cost` prices the
+estimate before a run, the budget check before each paid call and the ledger row after it, so the numbers a person
+sees before, during and after a render agree by construction.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Iterable
 
-from pipeline.providers.base import ImageRequest, Provider, VideoRequest, VoiceRequest
+from pipeline.providers.base import BILLING_UNITS, ImageRequest, Price, Provider, Unit, VideoRequest, VoiceRequest
 
-Unit = Literal["image", "second", "character"]
+__all__ = ["BILLING_UNITS", "CostEstimate", "StepCost", "Unit", "billing_units", "price", "price_summary",
+           "prices_as_of", "step_cost"]  # fmt: skip
 
-# Public list prices, USD, as published by each provider (see ../shared/design/providers.md). Update the date with
-# the numbers. Hugging Face bills inference providers by compute time, not per image: the figure is an estimate.
-PRICES_AS_OF = "2026-11"
-PRICES: dict[tuple[str, str | None], tuple[Unit, float, str]] = {
-    ("bfl", "flux-pro-1.1"): ("image", 0.04, "BFL pricing: FLUX1.1 [pro] $0.04 per image"),
-    ("bfl", "flux-pro-1.1-ultra"): ("image", 0.06, "BFL pricing: FLUX1.1 [pro] Ultra $0.06 per image"),
-    ("bfl", "flux-dev"): ("image", 0.025, "BFL pricing: FLUX.1 [dev] $0.025 per image"),
-    ("hf", None): ("image", 0.003, "estimate: HF inference is billed by compute time (~1-2 s of GPU per image)"),
-    ("runway", "gen4_turbo"): ("second", 0.05, "Runway: gen4_turbo 5 credits per second, 1 credit = $0.01"),
-    ("elevenlabs", "eleven_multilingual_v2"): ("character", 0.0001, "ElevenLabs: 1 credit per character, ~$0.10/1k"),
-    ("elevenlabs", "eleven_v3"): ("character", 0.0001, "ElevenLabs: 1 credit per character, ~$0.10/1k"),
-    ("elevenlabs", "eleven_monolingual_v1"): ("character", 0.0001, "ElevenLabs: 1 credit per character"),
-    ("elevenlabs", "eleven_multilingual_v1"): ("character", 0.0001, "ElevenLabs: 1 credit per character"),
-    ("elevenlabs", "eleven_flash_v2_5"): ("character", 0.00005, "ElevenLabs: 0.5 credit per character, ~$0.05/1k"),
-    ("elevenlabs", "eleven_turbo_v2_5"): ("character", 0.00005, "ElevenLabs: 0.5 credit per character, ~$0.05/1k"),
-    ("elevenlabs", "eleven_flash_v2"): ("character", 0.00005, "ElevenLabs: 0.5 credit per character"),
-    ("elevenlabs", "eleven_turbo_v2"): ("character", 0.00005, "ElevenLabs: 0.5 credit per character"),
-}
+
+def prices_as_of(providers: Iterable[Provider | type[Provider]] = ()) -> str:
+    """The date of the prices that apply: the oldest among `providers` that have prices; with none of those
+    (an offline render), the oldest among every registered provider's. "" when no provider declares prices."""
+    dates = [p.prices.as_of for p in providers if p.prices is not None]
+    if not dates:
+        from pipeline.providers import registry
+
+        dates = [cls.prices.as_of for cls in registry.all() if cls.prices is not None]
+    return min(dates, default="")
+
+
+def price_summary(provider: Provider | type[Provider]) -> str | None:
+    """A provider's prices in a few words, dated ("$0.05 per second", "$0.05-$0.1 per 1,000 characters, prices as
+    of 2026-11"); None for a provider without prices."""
+    if provider.prices is None:
+        return None
+    listed = list(provider.prices.per_model.values())
+    low, high = min(p.usd for p in listed), max(p.usd for p in listed)
+    scale, per = (1000, "1,000 characters") if listed[0].unit == "character" else (1, listed[0].unit)
+    amount = f"${low * scale:.4g}" if low == high else f"${low * scale:.4g}-${high * scale:.4g}"
+    return f"{amount} per {per}, prices as of {provider.prices.as_of}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class CostEstimate:
 
     title: str
     scenes: list[list[StepCost]] = field(default_factory=list)
-    prices_as_of: str = PRICES_AS_OF
+    prices_as_of: str = field(default_factory=prices_as_of)
 
     @property
     def total(self) -> float:
@@ -98,10 +105,9 @@ def billing_units(request: Any) -> tuple[float, Unit]:
     raise TypeError(f"no billing unit for {type(request).__name__}")
 
 
-def price(provider: Provider, model: str | None) -> tuple[Unit, float] | None:
-    """The provider's price per unit for `model`; None for a paid provider/model the table does not know."""
-    entry = PRICES.get((provider.name, model)) or PRICES.get((provider.name, None))
-    return (entry[0], entry[1]) if entry else None
+def price(provider: Provider, model: str | None) -> Price | None:
+    """The provider's own price per unit for `model`; None for a model its price list does not know."""
+    return provider.prices.get(model) if provider.prices is not None else None
 
 
 def step_cost(step: str, provider: Provider, request: Any, cached: bool = False) -> StepCost:
@@ -115,8 +121,8 @@ def step_cost(step: str, provider: Provider, request: Any, cached: bool = False)
             # An unknown price must never read as free: the budget could not protect the user.
             from pipeline.errors import InputError
 
+            known_models = ", ".join(provider.prices.models()) if provider.prices is not None else "none"
             raise InputError(f"{step}.model: no price is known for {provider.name} model '{model}'; "
-                             f"known: {', '.join(str(m) for p, m in PRICES if p == provider.name)}")  # fmt: skip
-        unit, per_unit = known
-        usd = round(units * per_unit, 6)
+                             f"known: {known_models}")  # fmt: skip
+        unit, usd = known.unit, round(units * known.usd, 6)
     return StepCost(step, provider.name, model, units, unit, usd, cached)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 from pipeline import __version__
 from pipeline.audit import GENERATION_STEPS, AuditEntry, AuditLog, Outcome, owner_fingerprint, prompt_sha256
 from pipeline.blocklist import RefusedPrompt
-from pipeline.credentials import KEY_VARS, Credentials
+from pipeline.credentials import Credentials, key_vars
 from pipeline.journal import Journal
 from pipeline.ledger import Ledger, Spend
 from pipeline.pricing import StepCost, step_cost
@@ -443,7 +443,7 @@ class Render:
                       outcome: Outcome, reason: str | None = None, *, prompt_hash: str | None = None) -> None:  # fmt: skip
         """One generation's row in the audit log, written off the event loop. Only fingerprints of who asked and
         the prompt's hash are stored; a key that found its way into an error message is blanked first."""
-        for name in KEY_VARS:
+        for name in key_vars():
             key = self.credentials.get(name)
             if key and reason and key in reason:
                 reason = reason.replace(key, "[key]")

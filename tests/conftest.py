@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-PROVIDER_ENV = (
-    "RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY", "BFL_API_KEY", "HF_TOKEN",
-    "RUNWAYML_BASE_URL", "ELEVENLABS_BASE_URL", "BFL_API_URL", "HF_INFERENCE_URL",
-)  # fmt: skip
+
+
+def provider_env() -> list[str]:
+    """Every key and base-URL variable the registered providers declare (a new provider's too, unlisted here)."""
+    from pipeline.providers import registry
+
+    return [*(field.env_var for field in registry.keys()), *registry.base_url_vars()]
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "reelsmith-home"
     monkeypatch.setenv("REELSMITH_HOME", str(home))
-    for name in PROVIDER_ENV:
+    for name in provider_env():
         monkeypatch.delenv(name, raising=False)
     return home
 

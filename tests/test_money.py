@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import pricing
 from pipeline.cli import main
 from pipeline.credentials import Credentials
 from pipeline.errors import BudgetExceeded, InputError
 from pipeline.estimate import estimate_cost
 from pipeline.ledger import Ledger
+from pipeline.providers import Price, Prices
 from pipeline.runner import Render, render
 from pipeline.storyboard import parse_storyboard
 from tests.step_run import assert_secret_nowhere
@@ -35,11 +35,11 @@ def paid(test_providers, monkeypatch):
     """test-video priced like Runway ($0.05/s), test-voice like ElevenLabs ($0.0001/char); both need keys."""
     from tests.fakes import FakeVideoProvider, FakeVoiceProvider
 
-    for cls, env in ((FakeVideoProvider, "RUNWAYML_API_SECRET"), (FakeVoiceProvider, "ELEVENLABS_API_KEY")):
-        for attr, value in (("paid", True), ("needs_key", True), ("offline", False), ("key_env_var", env)):
+    for cls, env, price in ((FakeVideoProvider, "RUNWAYML_API_SECRET", Price("second", 0.05, "test")),
+                            (FakeVoiceProvider, "ELEVENLABS_API_KEY", Price("character", 0.0001, "test"))):
+        for attr, value in (("paid", True), ("needs_key", True), ("offline", False), ("key_env_var", env),
+                            ("prices", Prices("2026-11", {None: price}))):
             monkeypatch.setattr(cls, attr, value)
-    monkeypatch.setitem(pricing.PRICES, ("test-video", None), ("second", 0.05, "test"))
-    monkeypatch.setitem(pricing.PRICES, ("test-voice", None), ("character", 0.0001, "test"))
     return test_providers
 
 

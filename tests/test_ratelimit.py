@@ -9,8 +9,7 @@ from pipeline.audit import AuditLog
 from pipeline.credentials import Credentials
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.events import RenderFailed
-from pipeline.pricing import PRICES
-from pipeline.providers.base import registry
+from pipeline.providers.base import Price, Prices, registry
 from pipeline.ratelimit import SlidingWindowLimit, StudioLimits
 from pipeline.runner import iter_render, render
 from pipeline.storyboard import validate_storyboard
@@ -89,11 +88,11 @@ class PaidImage(FakeImageProvider):
     offline = False
     needs_key = True
     key_env_var = "BFL_API_KEY"
+    prices = Prices("2026-11", {None: Price("image", 0.01, "a test price")})
 
 
 @pytest.fixture
 def paid_image(test_providers, monkeypatch):
-    monkeypatch.setitem(PRICES, ("test-paid-image", None), ("image", 0.01, "a test price"))
     registry.register(PaidImage)
     yield test_providers
     registry.unregister("image", "test-paid-image")

@@ -3,26 +3,82 @@
 A provider is a class in its own module under `pipeline/providers/` decorated with `@register`. It receives a
 typed request and a `StepContext` (a private work folder, progress reporting, cancellation) and returns the file
 it made. It never touches the cache, the runner or other providers: the runner decides what runs and stores it.
+
+A paid provider also declares its `key_env_var`, its dated `prices` (per model, in its kind's billing unit) and,
+where it has one, `base_url_env_var`/`default_base_url`, and builds its API client in `client(key)`. Everything
+else derives from the registry: the keys read from the environment and shown in the studio (credentials.key_vars),
+the estimate, budget and ledger (pricing.step_cost), pre-flight's "needs KEY" (Provider.usable).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Literal
+from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
 
 from pipeline.cancel import CancelToken
-from pipeline.credentials import Credentials
-from pipeline.errors import Cancelled, InputError, InvalidRequest, ProviderError
+from pipeline.errors import Cancelled, InputError, InvalidRequest, MissingKey, ProviderError
 from pipeline.media.profile import EncodeProfile
 
+
+class Keys(Protocol):
+    """What providers ask of a render's keys: pipeline.credentials.Credentials, which derives the list of keys from
+    this registry (so it imports this module, never the reverse)."""
+
+    def source(self, name: str | None) -> str | None: ...
+
+    def require(self, name: str, provider: str) -> str: ...
+
 StepKind = Literal["image", "video", "voice"]
+Unit = Literal["image", "second", "character"]
+# What a paid step of each kind is billed by: one image, the clip's requested seconds, the script's characters.
+BILLING_UNITS: dict[str, Unit] = {"image": "image", "video": "second", "voice": "character"}
+# What a key of each kind of provider pays for, as the studio's key boxes say it.
+KEY_PURPOSE = {"image": "images", "video": "video clips", "voice": "narration"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prices
+
+
+@dataclass(frozen=True)
+class Price:
+    """A public list price: `usd` per `unit`, and where the figure comes from (a pricing page, or how it was
+    estimated when the provider bills otherwise)."""
+
+    unit: Unit
+    usd: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """A paid provider's price list as published on `as_of` ("YYYY-MM"): per model id, or `None` for every model
+    the list does not name. Update the date with the numbers."""
+
+    as_of: str
+    per_model: Mapping[str | None, Price]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", self.as_of):
+            raise ValueError(f"Prices.as_of is a date like 2026-11, not {self.as_of!r}")
+        if not self.per_model:
+            raise ValueError("Prices.per_model names at least one price")
+
+    def get(self, model: str | None) -> Price | None:
+        """The price of `model`, else the price for any model (key None), else None (unknown: never free)."""
+        return self.per_model.get(model) or self.per_model.get(None)
+
+    def models(self) -> list[str]:
+        return [str(m) for m in self.per_model if m is not None]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,6 +134,13 @@ class StepOutput:
 # The context a provider runs in
 
 
+def missing_key(env_var: str, provider: str) -> MissingKey:
+    """The one message for a paid step without its key."""
+    return MissingKey(f"no API key ({env_var} is not set)", provider=provider,
+                      advice=f"set {env_var} on the server, paste your own key in the studio's Keys panel, "
+                      "or choose an offline provider")  # fmt: skip
+
+
 def _when(iso: str) -> str:
     try:
         return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -95,14 +158,14 @@ class StepContext:
         on_progress: Callable[[float, str | None], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         min_interval: float = 0.15,
-        credentials: Credentials | None = None,
+        credentials: Keys | None = None,
         scene: int | None = None,
         journal: Any = None,
         step_key: str | None = None,
     ):
         self.workdir = workdir
         self.cancel = cancel
-        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.credentials = credentials  # None: no keys (the runner always hands the render's credentials)
         self.scene = scene  # 0-based scene index, for messages; None for render-wide steps
         self._journal = journal  # the durable remote-task journal (pipeline.journal), keyed by this step's key
         self.step_key = step_key
@@ -178,6 +241,8 @@ class StepContext:
 
     def key(self, env_var: str, provider: str) -> str:
         """This step's owner's key for `env_var` (session key over the server's); MissingKey if none."""
+        if self.credentials is None:
+            raise missing_key(env_var, provider)
         return self.credentials.require(env_var, provider)
 
     def warn(self, message: str) -> None:
@@ -203,13 +268,30 @@ class Provider(ABC):
     default_model: ClassVar[str | None] = None
     models: ClassVar[tuple[str, ...]] = ()
     needs_key: ClassVar[bool] = False
+    # The environment variable the server's key comes from; it also names the key in a user's session, in the
+    # studio's key boxes and in pre-flight's "needs ..." (credentials derive the list of keys from the registry).
     key_env_var: ClassVar[str | None] = None
+    # Where the API is (a proxy, a fake in tests): this variable when set, else `default_base_url`.
     base_url_env_var: ClassVar[str | None] = None
+    default_base_url: ClassVar[str | None] = None
     offline: ClassVar[bool] = True
     # Paid providers: outputs are private to the key that paid for them (the key's fingerprint is in the cache
-    # key), and pre-flight refuses to start without a key.
+    # key), and pre-flight refuses to start without a key. A paid provider declares `key_env_var` and its dated
+    # `prices`; the estimate, the budget and the ledger price its steps from them (pipeline.pricing).
     paid: ClassVar[bool] = False
+    prices: ClassVar[Prices | None] = None
     max_concurrency: ClassVar[int] = 2
+
+    def base_url(self) -> str | None:
+        """The API's address now: `base_url_env_var` when set, else `default_base_url` (read per call, never at
+        import, so a test or a deployment can point it elsewhere)."""
+        override = os.environ.get(self.base_url_env_var, "").strip() if self.base_url_env_var else ""
+        return override or self.default_base_url
+
+    def client(self, key: str) -> AbstractContextManager[Any]:
+        """A client of the provider's API that sends `key`, closed when the `with` block ends. Paid providers
+        build their SDK or httpx client here (timeouts, no hidden retries) and nowhere else."""
+        raise NotImplementedError(f"{type(self).__name__} has no API client")
 
     def resolve_model(self, model: str | None) -> str | None:
         return model or self.default_model
@@ -244,7 +326,7 @@ class Provider(ABC):
             raise InvalidRequest("; ".join(problems), provider=self.label or self.name,
                                  advice="change the scene and try again")  # fmt: skip
 
-    def usable(self, credentials: Credentials) -> tuple[bool, str]:
+    def usable(self, credentials: Keys) -> tuple[bool, str]:
         """Whether this provider can run now, and why: offline, or which key is present (never the key)."""
         if not self.needs_key or not self.key_env_var:
             return True, "offline" if self.offline else "no key needed"
@@ -295,6 +377,9 @@ class Registry:
         self._lock = threading.Lock()
 
     def register(self, cls: type[Provider]) -> type[Provider]:
+        problem = declaration_problem(cls)
+        if problem:
+            raise TypeError(f"{cls.__name__}: {problem}")
         self._classes[(cls.kind, cls.name)] = cls
         self._instances.pop((cls.kind, cls.name), None)
         return cls
@@ -309,6 +394,25 @@ class Registry:
     def classes(self, kind: str) -> list[type[Provider]]:
         return [self._classes[(kind, n)] for n in self.names(kind)]
 
+    def all(self) -> list[type[Provider]]:
+        """Every registered provider class, in the order they registered (built-ins: the imports in
+        pipeline/providers/__init__.py; a later one comes after them)."""
+        return list(self._classes.values())
+
+    def keys(self) -> list[KeyField]:
+        """Each key variable the registered providers use, once, in registration order, with who uses it."""
+        fields: dict[str, KeyField] = {}
+        for cls in self.all():
+            if not cls.key_env_var:
+                continue
+            uses = f"{cls.label or cls.name} — {KEY_PURPOSE.get(cls.kind, cls.kind)}"
+            known = fields.get(cls.key_env_var)
+            fields[cls.key_env_var] = KeyField(cls.key_env_var, (*known.uses, uses) if known else (uses,))
+        return list(fields.values())
+
+    def base_url_vars(self) -> list[str]:
+        return list(dict.fromkeys(cls.base_url_env_var for cls in self.all() if cls.base_url_env_var))
+
     def get(self, kind: str, name: str) -> Provider:
         with self._lock:
             inst = self._instances.get((kind, name))
@@ -319,6 +423,34 @@ class Registry:
                     raise InputError(f"{kind}.provider: '{name}' is not a known {kind} provider (known: {known})")
                 inst = self._instances[(kind, name)] = cls()
             return inst
+
+
+@dataclass(frozen=True)
+class KeyField:
+    """A key variable and what uses it: ("RUNWAYML_API_SECRET", ("Runway — video clips",))."""
+
+    env_var: str
+    uses: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return " / ".join(self.uses)
+
+
+def declaration_problem(cls: type[Provider]) -> str | None:
+    """What a provider class fails to declare, or None. A paid provider names its key variable and has dated
+    prices in the unit its kind is billed by; otherwise the budget could not protect anyone."""
+    if not cls.paid:
+        return None
+    if not cls.key_env_var:
+        return "a paid provider declares key_env_var (the variable its key comes from)"
+    if not isinstance(cls.prices, Prices):
+        return "a paid provider declares prices = Prices(as_of=..., per_model={model: Price(unit, usd, source)})"
+    unit = BILLING_UNITS.get(cls.kind)
+    wrong = [str(m) for m, p in cls.prices.per_model.items() if p.unit != unit]
+    if wrong:
+        return f"a {cls.kind} step is billed per {unit}; the prices of {', '.join(wrong)} are not"
+    return None
 
 
 registry = Registry()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from PIL import Image
 
 from pipeline.errors import ProviderError, ProviderFailed, Rejected
 from pipeline.providers import remote
-from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register
+from pipeline.providers.base import ImageProvider, ImageRequest, Price, Prices, StepContext, StepOutput, register
 from pipeline.providers.sizing import SizeGrid, fit_to_frame
 
 LABEL = "Black Forest Labs (Flux)"
@@ -80,8 +79,14 @@ class BflImageProvider(ImageProvider):
     needs_key = True
     key_env_var = "BFL_API_KEY"
     base_url_env_var = "BFL_API_URL"
+    default_base_url = DEFAULT_BASE_URL
     offline = False
     paid = True
+    prices = Prices("2026-11", {
+        "flux-pro-1.1": Price("image", 0.04, "BFL pricing: FLUX1.1 [pro] $0.04 per image"),
+        ULTRA: Price("image", 0.06, "BFL pricing: FLUX1.1 [pro] Ultra $0.06 per image"),
+        "flux-dev": Price("image", 0.025, "BFL pricing: FLUX.1 [dev] $0.025 per image"),
+    })  # fmt: skip
     max_concurrency = 4  # BFL allows 24 active tasks per key; a few at once is plenty for a storyboard
 
     POLL_INTERVAL = remote.poll_interval(0.5)  # an image takes a few seconds
@@ -109,12 +114,15 @@ class BflImageProvider(ImageProvider):
                             f"{request.width}x{request.height} is {aspect_ratio(request.width, request.height)}")
         return problems
 
+    def client(self, key: str) -> httpx.Client:
+        timeout = httpx.Timeout(self.REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
+        return httpx.Client(timeout=timeout, headers={"x-key": key, "accept": "application/json"})
+
     def generate(self, request: ImageRequest, ctx: StepContext) -> StepOutput:
         self.refuse_if_unfit(request)
         key = ctx.key(self.key_env_var, LABEL)
-        base_url = (os.environ.get(self.base_url_env_var) or DEFAULT_BASE_URL).rstrip("/")
-        timeout = httpx.Timeout(self.REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
-        with httpx.Client(timeout=timeout, headers={"x-key": key, "accept": "application/json"}) as client:
+        base_url = (self.base_url() or DEFAULT_BASE_URL).rstrip("/")
+        with self.client(key) as client:
             return BflTask(self, client, base_url, request, ctx, key).run()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import re
 from typing import Any, Iterator
 
@@ -31,7 +30,7 @@ from pipeline.errors import (
 )
 from pipeline.media.ffmpeg import decode_audio, write_wav
 from pipeline.providers import remote
-from pipeline.providers.base import StepContext, StepOutput, VoiceProvider, VoiceRequest, register
+from pipeline.providers.base import Price, Prices, StepContext, StepOutput, VoiceProvider, VoiceRequest, register
 
 LABEL = "ElevenLabs"
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
@@ -159,8 +158,20 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     needs_key = True
     key_env_var = "ELEVENLABS_API_KEY"
     base_url_env_var = "ELEVENLABS_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
     offline = False
     paid = True
+    # Per character: 1 credit (~$0.10 per 1,000) for the full models, 0.5 credit for flash and turbo.
+    prices = Prices("2026-11", {
+        "eleven_multilingual_v2": Price("character", 0.0001, "ElevenLabs: 1 credit per character, ~$0.10/1k"),
+        "eleven_v3": Price("character", 0.0001, "ElevenLabs: 1 credit per character, ~$0.10/1k"),
+        "eleven_monolingual_v1": Price("character", 0.0001, "ElevenLabs: 1 credit per character"),
+        "eleven_multilingual_v1": Price("character", 0.0001, "ElevenLabs: 1 credit per character"),
+        "eleven_flash_v2_5": Price("character", 0.00005, "ElevenLabs: 0.5 credit per character, ~$0.05/1k"),
+        "eleven_turbo_v2_5": Price("character", 0.00005, "ElevenLabs: 0.5 credit per character, ~$0.05/1k"),
+        "eleven_flash_v2": Price("character", 0.00005, "ElevenLabs: 0.5 credit per character"),
+        "eleven_turbo_v2": Price("character", 0.00005, "ElevenLabs: 0.5 credit per character"),
+    })  # fmt: skip
     max_concurrency = 2  # the smallest plans allow 2-3 requests at once; more only answer 429
 
     REQUEST_TIMEOUT = 120.0  # 10,000 characters take well under a minute to speak
@@ -187,11 +198,10 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     def client(self, key: str) -> Iterator[Any]:
         from elevenlabs import ElevenLabs
 
-        base_url = os.environ.get(self.base_url_env_var) or DEFAULT_BASE_URL
         timeout = httpx.Timeout(self.REQUEST_TIMEOUT, connect=10.0)
         with httpx.Client(timeout=timeout, follow_redirects=True) as http:
             # timeout= as well: ElevenLabs() otherwise imposes its own 240 s on every request.
-            yield ElevenLabs(api_key=key, base_url=base_url, httpx_client=http, timeout=self.REQUEST_TIMEOUT)
+            yield ElevenLabs(api_key=key, base_url=self.base_url(), httpx_client=http, timeout=self.REQUEST_TIMEOUT)
 
     def account_voices(self, ctx: StepContext) -> list[tuple[str, str]]:
         """(voice id, name) of every voice the key's account can use (GET /v1/voices)."""

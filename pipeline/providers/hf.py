@@ -13,12 +13,11 @@ refused connection). Inference is billed by compute time, so a request that time
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from pipeline.errors import AuthenticationFailed, ProviderError, ProviderFailed
 from pipeline.providers import remote
-from pipeline.providers.base import ImageProvider, ImageRequest, StepContext, StepOutput, register
+from pipeline.providers.base import ImageProvider, ImageRequest, Price, Prices, StepContext, StepOutput, register
 from pipeline.providers.sizing import SizeGrid, fit_to_frame
 
 LABEL = "Hugging Face (FLUX.1-schnell)"
@@ -102,9 +101,13 @@ class HuggingFaceImageProvider(ImageProvider):
     models = MODELS
     needs_key = True
     key_env_var = "HF_TOKEN"
-    base_url_env_var = "HF_INFERENCE_URL"
+    base_url_env_var = "HF_INFERENCE_URL"  # a dedicated endpoint; unset, the client routes the model id
     offline = False
     paid = True
+    # Inference providers bill compute time, not images: ~1-2 s of GPU per schnell image, any model here.
+    prices = Prices("2026-11", {
+        None: Price("image", 0.003, "estimate: HF inference is billed by compute time (~1-2 s of GPU per image)"),
+    })  # fmt: skip
     max_concurrency = 2
 
     REQUEST_TIMEOUT = 120.0  # a cold model can take a while; schnell itself answers in seconds
@@ -122,14 +125,20 @@ class HuggingFaceImageProvider(ImageProvider):
         problem = SIZES.problem(request.width, request.height, "FLUX here")
         return problems + [problem] if problem else problems
 
-    def generate(self, request: ImageRequest, ctx: StepContext) -> StepOutput:
+    def client(self, key: str, model: str | None = None) -> Any:
+        """An InferenceClient for `model` (the dedicated endpoint instead, when HF_INFERENCE_URL is set)."""
         from huggingface_hub import InferenceClient
 
+        return InferenceClient(model=self.base_url() or model or SCHNELL, token=key, timeout=self.REQUEST_TIMEOUT)
+
+    def generate(self, request: ImageRequest, ctx: StepContext) -> StepOutput:
         self.refuse_if_unfit(request)
         token = ctx.key(self.key_env_var, LABEL)
         model = self.resolve_model(request.model) or SCHNELL
-        client = InferenceClient(model=os.environ.get(self.base_url_env_var) or model, token=token,
-                                 timeout=self.REQUEST_TIMEOUT)  # fmt: skip
+        with self.client(token, model) as client:
+            return self._generate(client, model, request, ctx, token)
+
+    def _generate(self, client: Any, model: str, request: ImageRequest, ctx: StepContext, token: str) -> StepOutput:
         width, height = generation_size(request.width, request.height)
         steps, guidance = inference_settings(model, request.steps, request.guidance)
         ctx.progress(0.05, "generating at Hugging Face")

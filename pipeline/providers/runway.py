@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from PIL import Image
 
 from pipeline.errors import InvalidRequest, ProviderError, ProviderFailed, QuotaExceeded, RateLimited, Rejected
 from pipeline.providers import remote
-from pipeline.providers.base import StepContext, StepOutput, VideoProvider, VideoRequest, register
+from pipeline.providers.base import Price, Prices, StepContext, StepOutput, VideoProvider, VideoRequest, register
 
 LABEL = "Runway"
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
@@ -31,6 +30,7 @@ MIN_SECONDS, MAX_SECONDS = 2, 10
 MAX_PROMPT_UNITS = 1000  # UTF-16 code units, as Runway counts them
 MAX_DATA_URI = 5_000_000  # Runway takes data URIs up to 5 MB; stay under the smaller reading of "MB"
 CREDITS_PER_SECOND = 5  # gen4_turbo
+USD_PER_CREDIT = 0.01
 # gen4_turbo's output sizes by the aspect they serve. 1920x1080 is made at 1280:720; the segment step scales it.
 RATIOS = {"1280:720": "16:9", "720:1280": "9:16", "1104:832": "4:3", "832:1104": "3:4", "960:960": "1:1",
           "1584:672": "21:9"}  # fmt: skip
@@ -172,8 +172,13 @@ class RunwayVideoProvider(VideoProvider):
     needs_key = True
     key_env_var = "RUNWAYML_API_SECRET"
     base_url_env_var = "RUNWAYML_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
     offline = False
     paid = True
+    prices = Prices("2026-11", {
+        "gen4_turbo": Price("second", CREDITS_PER_SECOND * USD_PER_CREDIT,
+                            "Runway: gen4_turbo 5 credits per second, 1 credit = $0.01"),
+    })  # fmt: skip
     # Tier 1 runs 1-2 gen4_turbo tasks at once; more only wait THROTTLED at Runway, holding our slots meanwhile.
     max_concurrency = 2
 
@@ -208,15 +213,17 @@ class RunwayVideoProvider(VideoProvider):
 
     # -----------------------------------------------------------------------------------------------------------
 
-    def generate(self, request: VideoRequest, ctx: StepContext) -> StepOutput:
+    def client(self, key: str) -> Any:
         import runwayml
 
-        self.refuse_if_unfit(request)
-        key = ctx.key(self.key_env_var, LABEL)
-        base_url = os.environ.get(self.base_url_env_var) or DEFAULT_BASE_URL
         timeout = httpx.Timeout(self.POLL_REQUEST_TIMEOUT, connect=self.CONNECT_TIMEOUT)
         # max_retries=0: every retry is remote.call's decision (see the module docstring).
-        with runwayml.RunwayML(api_key=key, base_url=base_url, max_retries=0, timeout=timeout) as client:
+        return runwayml.RunwayML(api_key=key, base_url=self.base_url(), max_retries=0, timeout=timeout)
+
+    def generate(self, request: VideoRequest, ctx: StepContext) -> StepOutput:
+        self.refuse_if_unfit(request)
+        key = ctx.key(self.key_env_var, LABEL)
+        with self.client(key) as client:
             return RunwayTask(self, client, request, ctx, key).run()
 
 
