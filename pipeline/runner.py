@@ -18,12 +18,14 @@ import shutil
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline import __version__
+from pipeline.cpu import shared_cpu_slots
 from pipeline.credentials import Credentials
 from pipeline.journal import Journal
 from pipeline.ledger import Ledger, Spend
@@ -71,7 +73,8 @@ from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoR
 from pipeline.store import Asset, Store, step_key
 from pipeline.storyboard import Storyboard
 
-# ffmpeg work that is not a provider's (segment fitting, mixing, joining) shares one limit.
+# ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
+# each also holding a slot of the process-wide CPU limiter.
 MEDIA_CONCURRENCY = 2
 
 
@@ -137,6 +140,9 @@ class Render:
         self.executed: dict[str, int] = {}
         self.cached: dict[str, int] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
+        # Local CPU work holds a slot of the one limiter every render in the process shares.
+        self.cpu = shared_cpu_slots()
+        self._local_cpu: set[str] = set()  # the limits (provider names, "media") whose steps hold a CPU slot
         self._key_locks: dict[str, asyncio.Lock] = {}
 
     # -- the run, as numbered steps ------------------------------------------------------------------------
@@ -343,7 +349,10 @@ class Render:
     def _set_limits(self, plan: RenderPlan) -> None:
         for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
             self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
+            if provider.local_cpu:
+                self._local_cpu.add(provider.name)
         self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
+        self._local_cpu.add("media")
 
     def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
         if not watermark and clip_in_profile(clip.meta, plan.profile):
@@ -414,7 +423,8 @@ class Render:
             asset = self._cached(scene, step, provider, media, key, cost)
             if asset is not None:
                 return asset
-            async with self._limits[limit or provider]:
+            cpu_slot = self.cpu.hold(self.cancel) if (limit or provider) in self._local_cpu else nullcontext()
+            async with self._limits[limit or provider], cpu_slot:
                 self.cancel.check()
                 # Another render (another session) may have made it while this one waited for a slot.
                 asset = self._cached(scene, step, provider, media, key, cost)

@@ -209,6 +209,11 @@ class Provider(ABC):
     # Paid providers: outputs are private to the key that paid for them (the key's fingerprint is in the cache
     # key), and pre-flight refuses to start without a key.
     paid: ClassVar[bool] = False
+    # Its work runs on this machine's CPU (drawing, encoding, synthesis): each step holds a slot of the one
+    # process-wide limiter (pipeline/cpu.py) shared with every other render. Remote providers only wait on the
+    # network and hold none, so a render waiting minutes on a provider holds nothing anyone else needs.
+    local_cpu: ClassVar[bool] = True
+    # Steps of this provider at once within one render (a render's own fan-out, not a process-wide cap).
     max_concurrency: ClassVar[int] = 2
 
     def resolve_model(self, model: str | None) -> str | None:

@@ -111,6 +111,7 @@ class BflImageProvider(ImageProvider):
     key_env_var = "BFL_API_KEY"
     base_url_env_var = "BFL_API_URL"
     offline = False
+    local_cpu = False
     paid = True
     max_concurrency = 4  # BFL allows 24 active tasks per key; a few at once is plenty for a storyboard
 

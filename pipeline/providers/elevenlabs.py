@@ -171,6 +171,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     key_env_var = "ELEVENLABS_API_KEY"
     base_url_env_var = "ELEVENLABS_BASE_URL"
     offline = False
+    local_cpu = False
     paid = True
     max_concurrency = 2  # the smallest plans allow 2-3 requests at once; more only answer 429
 

@@ -128,6 +128,7 @@ class HuggingFaceImageProvider(ImageProvider):
     key_env_var = "HF_TOKEN"
     base_url_env_var = "HF_INFERENCE_URL"
     offline = False
+    local_cpu = False
     paid = True
     max_concurrency = 2
 

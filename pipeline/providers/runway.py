@@ -205,6 +205,7 @@ class RunwayVideoProvider(VideoProvider):
     key_env_var = "RUNWAYML_API_SECRET"
     base_url_env_var = "RUNWAYML_BASE_URL"
     offline = False
+    local_cpu = False
     paid = True
     # Tier 1 runs 1-2 gen4_turbo tasks at once; more only wait THROTTLED at Runway, holding our slots meanwhile.
     max_concurrency = 2
