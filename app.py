@@ -338,10 +338,10 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
             outputs = (board.html(), *previews, board.final, board.manifest, tuple(board.gallery()), project)
             published = (outputs[0], *(_publish(p, folder) for p in outputs[1:6]),
                          [(_publish(p, folder), c) for p, c in outputs[6]], project)  # fmt: skip
-            # Unchanged outputs are skipped: Gradio probes and hashes every file of every update, which with many
-            # sessions at once made the page, not the render, the bottleneck. The last update (with the final
-            # video) carries every output, so a program's result() has them all.
-            yield tuple(value if output != before or board.final else gr.skip()
+            # A file already shown is skipped (gr.skip) until it changes: Gradio probes and hashes every file of
+            # every update, which with many sessions at once made the page, not the render, the bottleneck. The
+            # last update (with the final video) carries every output, so a program's result() has them all.
+            yield tuple(gr.skip() if output and output == before and not board.final else value
                         for value, output, before in zip(published, outputs, sent))  # fmt: skip
             sent = outputs
     if job.result is not None:

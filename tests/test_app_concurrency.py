@@ -4,15 +4,17 @@ render's time"), instead of queueing one at a time behind each other's provider 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.studio import running_studio
+from tests.studio import ROOT, pipeline_env, running_studio
 from tests.wire.runway import CREATE, FakeRunway
 
-pytestmark = pytest.mark.slow
 KEY = "canary-concurrency-runway-5e1d"
 SESSIONS = 10
 POLL = 0.5  # seconds between polls of a Runway task
@@ -46,6 +48,19 @@ def _render(client, n: str) -> float:
     return time.monotonic() - started
 
 
+def test_renders_and_scene_steps_of_all_sessions_share_one_pool_sized_by_the_setting(tmp_path):
+    code = ("import json, app; print(json.dumps({f.api_name: [f.concurrency_limit, f.concurrency_id] "
+            "for f in app.demo.fns.values()}))")  # fmt: skip
+    built = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                           env=pipeline_env(tmp_path / "home", REELSMITH_CONCURRENT_RENDERS="7"))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    events = json.loads(built.stdout.strip().splitlines()[-1])
+    pools = {events[name][1] for name in ("render", "generate_image", "generate_video", "generate_voice")}
+    assert len(pools) == 1, "a render and a scene step count against the same pool"
+    assert all(events[name][0] == 7 for name in ("render", "generate_image", "generate_video", "generate_voice"))
+
+
+@pytest.mark.slow
 def test_ten_sessions_paid_renders_run_at_once(runway, tmp_path):
     from gradio_client import Client
 
