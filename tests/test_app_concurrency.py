@@ -82,3 +82,24 @@ def test_ten_sessions_paid_renders_run_at_once(runway, tmp_path):
     ratio = ten / one
     print(f"\none render {one:.1f} s; {SESSIONS} sessions at once {ten:.1f} s; ratio {ratio:.2f}")
     assert ratio < 1.5, f"{SESSIONS} sessions took {ratio:.2f}× one render's time ({ten:.1f} s vs {one:.1f} s)"
+
+
+def _skipped(value) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update"
+
+
+def test_a_file_already_shown_is_not_sent_again_until_the_last_update(launched_studio):
+    """Every file in an update is probed and hashed by Gradio: resending the same preview with every progress
+    update made the page the bottleneck once many sessions rendered at once."""
+    from gradio_client import Client
+
+    url, _ = launched_studio
+    client = Client(url, verbose=False, download_files=False)
+    job = client.submit("title: shown once\nscenes:\n  - image_prompt: A meadow at noon\n    duration: 2\n",
+                        "draft", "motion", "piper", api_name="/render")  # fmt: skip
+    images = [update[1] for update in job]
+    first = next(i for i, image in enumerate(images) if image and not _skipped(image))
+    assert first < len(images) - 2, "progress updates follow the first picture"
+    assert all(_skipped(image) for image in images[first + 1:-1]), "the picture was sent again unchanged"
+    assert not _skipped(images[-1]) and images[-1], "the last update carries every output"
+    assert all(value and not _skipped(value) for value in job.result()[1:3] + job.result()[4:6])
