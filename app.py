@@ -609,7 +609,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     # -- wiring ----------------------------------------------------------------------------------------------
     # Renders and scene steps of every session share one pool of REELSMITH_CONCURRENT_RENDERS: a render waiting
     # minutes on Runway no longer holds everyone else's. Local CPU work is bounded separately, process-wide, by
-    # the CPU limiter (pipeline/cpu.py), so many offline renders at once still never oversubscribe the cores.
+    # the CPU limiter (pipeline/limits.py), so many offline renders at once still never oversubscribe the cores.
     render_pool = {"concurrency_limit": concurrent_renders(), "concurrency_id": "rendering"}
     provider_boxes = settings[3:6]
     form = [scenes_table, summary, *settings]

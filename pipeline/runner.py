@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline import __version__
-from pipeline.cpu import shared_cpu_slots
+from pipeline.limits import Slots, key_slots, shared_cpu_slots
 from pipeline.credentials import Credentials
 from pipeline.journal import Journal
 from pipeline.ledger import Ledger, Spend
@@ -143,6 +143,7 @@ class Render:
         # Local CPU work holds a slot of the one limiter every render in the process shares.
         self.cpu = shared_cpu_slots()
         self._local_cpu: set[str] = set()  # the limits (provider names, "media") whose steps hold a CPU slot
+        self._key_slots: dict[str, Slots] = {}  # provider name → its key's process-wide limit, where it has one
         self._key_locks: dict[str, asyncio.Lock] = {}
 
     # -- the run, as numbered steps ------------------------------------------------------------------------
@@ -351,6 +352,9 @@ class Render:
             self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
             if provider.local_cpu:
                 self._local_cpu.add(provider.name)
+            if provider.key_concurrency and provider.key_env_var:
+                key = self.credentials.fingerprint(provider.key_env_var) or "none"
+                self._key_slots[provider.name] = key_slots(provider.name, key, provider.key_concurrency)
         self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
         self._local_cpu.add("media")
 
@@ -423,8 +427,14 @@ class Render:
             asset = self._cached(scene, step, provider, media, key, cost)
             if asset is not None:
                 return asset
-            cpu_slot = self.cpu.hold(self.cancel) if (limit or provider) in self._local_cpu else nullcontext()
-            async with self._limits[limit or provider], cpu_slot:
+            # Process-wide: local CPU work holds a CPU slot; a provider limited per key holds one of its key's.
+            if (limit or provider) in self._local_cpu:
+                shared = self.cpu.hold(self.cancel)
+            elif provider in self._key_slots:
+                shared = self._key_slots[provider].hold(self.cancel)
+            else:
+                shared = nullcontext()
+            async with self._limits[limit or provider], shared:
                 self.cancel.check()
                 # Another render (another session) may have made it while this one waited for a slot.
                 asset = self._cached(scene, step, provider, media, key, cost)

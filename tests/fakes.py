@@ -43,6 +43,8 @@ class TestProviders:
     # Kinds whose calls count as local CPU work (they hold a slot of the process-wide CPU limiter, as draft,
     # motion and piper do); the others stand in for remote providers, which hold none.
     local_cpu: set[str] = field(default_factory=set)
+    # Kind → the provider's own limit on calls at once per API key (ELEVENLABS_API_KEY stands for the key).
+    key_concurrency: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     running: int = 0  # calls running now
     peak: int = 0  # most calls running at once
@@ -84,13 +86,21 @@ ACTIVE: TestProviders | None = None
 
 
 class _FakeProvider:
-    """What the three fakes share: whether their kind is marked as local CPU work."""
+    """What the three fakes share: whether their kind is marked as local CPU work, or as limited per key."""
 
     kind: str
 
     @property
     def local_cpu(self) -> bool:  # type: ignore[override]
         return ACTIVE is not None and self.kind in ACTIVE.local_cpu
+
+    @property
+    def key_concurrency(self) -> int | None:  # type: ignore[override]
+        return ACTIVE.key_concurrency.get(self.kind) if ACTIVE is not None else None
+
+    @property
+    def key_env_var(self) -> str | None:  # type: ignore[override]
+        return "ELEVENLABS_API_KEY" if self.key_concurrency else None
 
 
 def _colour(text: str) -> tuple[int, int, int]:

@@ -210,11 +210,14 @@ class Provider(ABC):
     # key), and pre-flight refuses to start without a key.
     paid: ClassVar[bool] = False
     # Its work runs on this machine's CPU (drawing, encoding, synthesis): each step holds a slot of the one
-    # process-wide limiter (pipeline/cpu.py) shared with every other render. Remote providers only wait on the
+    # process-wide limiter (pipeline/limits.py) shared with every other render. Remote providers only wait on the
     # network and hold none, so a render waiting minutes on a provider holds nothing anyone else needs.
     local_cpu: ClassVar[bool] = True
     # Steps of this provider at once within one render (a render's own fan-out, not a process-wide cap).
     max_concurrency: ClassVar[int] = 2
+    # The provider's own limit on requests (or tasks) at once per API key, where going past it is refused rather
+    # than queued at the provider: enforced across every render in the process that uses the same key.
+    key_concurrency: ClassVar[int | None] = None
 
     def resolve_model(self, model: str | None) -> str | None:
         return model or self.default_model

@@ -174,6 +174,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     local_cpu = False
     paid = True
     max_concurrency = 2  # the smallest plans allow 2-3 requests at once; more only answer 429
+    key_concurrency = 2  # ... per key: renders of several sessions on one key share it
 
     REQUEST_TIMEOUT = 120.0  # 10,000 characters take well under a minute to speak
 

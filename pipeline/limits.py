@@ -1,4 +1,4 @@
-"""One process-wide limit on local CPU work, shared by every render in the process.
+"""Process-wide limits shared by every render in the process: one on local CPU work, one per provider key.
 
 Drawing (draft), camera motion (warp + x264), Piper synthesis and the runner's ffmpeg steps (segment, mix, sound
 track, join) each take one slot while they run; waiting on a paid provider (Runway, BFL, ElevenLabs, HF) takes
@@ -9,6 +9,10 @@ it has them to itself.
     slots = shared_cpu_slots()                  # sized by REELSMITH_CPU_SLOTS, default: the cores we may use
     async with slots.hold(cancel):              # in a render's event loop: waits without holding a thread
         await asyncio.to_thread(work)
+
+A provider whose own limit on requests at once is per API key (`Provider.key_concurrency`: ElevenLabs refuses
+more with 429, BFL caps active tasks) gets one such limit per key, shared by every render using that key
+(`key_slots`), so many sessions on the server's key do not turn into refusals.
 
 Slots are granted in the order they were asked for, so an earlier render's steps are not overtaken by a later
 one's. A stop (the render's CancelToken) ends a wait within `POLL` seconds; a slot granted to a waiter that has
@@ -55,7 +59,7 @@ class _Waiter:
         self.granted = False
 
 
-class CpuSlots:
+class Slots:
     """A first-come, first-served counting limit that render event loops wait on without taking a thread.
 
     `held` is how many slots are taken now, `peak` the most ever taken at once (tests and diagnostics read them).
@@ -140,14 +144,26 @@ class CpuSlots:
                 self._take()
 
 
-_shared: CpuSlots | None = None
+_shared: Slots | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_cpu_slots() -> CpuSlots:
+def shared_cpu_slots() -> Slots:
     """The process's one limiter, sized from REELSMITH_CPU_SLOTS when first used (never at import)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = CpuSlots(cpu_slots_setting())
+            _shared = Slots(cpu_slots_setting())
         return _shared
+
+
+_per_key: dict[tuple[str, str], Slots] = {}
+
+
+def key_slots(provider: str, key_fingerprint: str, size: int) -> Slots:
+    """The process's limit for one provider key (by its one-way fingerprint, never the key), made when first used."""
+    with _shared_lock:
+        slots = _per_key.get((provider, key_fingerprint))
+        if slots is None:
+            slots = _per_key[(provider, key_fingerprint)] = Slots(size)
+        return slots

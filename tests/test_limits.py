@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-import pipeline.cpu
-from pipeline.cpu import CpuSlots, cpu_slots_setting
+import pipeline.limits
+from pipeline.limits import Slots, cpu_slots_setting
+from pipeline.credentials import Credentials
 from pipeline.events import RenderCancelled, RenderFinished, StepStarted
 from pipeline.runner import iter_render
 from pipeline.storyboard import validate_storyboard
@@ -19,8 +20,8 @@ from tests.studio import wait_until
 @pytest.fixture
 def slots(monkeypatch):
     """The process's CPU limiter replaced by one of two slots (the figure of a two-core machine)."""
-    limiter = CpuSlots(2)
-    monkeypatch.setattr(pipeline.cpu, "_shared", limiter)
+    limiter = Slots(2)
+    monkeypatch.setattr(pipeline.limits, "_shared", limiter)
     return limiter
 
 
@@ -43,8 +44,10 @@ def _most_at_once(calls) -> int:
     return most
 
 
-def _renders(count: int, tmp_path, scenes: int = 2):
-    return [iter_render(validate_storyboard(_board(i, scenes)), tmp_path / f"r{i}.mp4") for i in range(count)]
+def _renders(count: int, tmp_path, scenes: int = 2, keys: list[str] | None = None):
+    return [iter_render(validate_storyboard(_board(i, scenes)), tmp_path / f"r{i}.mp4",
+                        credentials=Credentials({"ELEVENLABS_API_KEY": keys[i]}) if keys else None)
+            for i in range(count)]  # fmt: skip
 
 
 def test_several_renders_never_hold_more_cpu_slots_than_there_are(test_providers, slots, tmp_path):
@@ -75,9 +78,22 @@ def test_steps_waiting_on_a_provider_hold_no_cpu_slot(test_providers, slots, tmp
     assert slots.peak <= 2
 
 
+@pytest.mark.parametrize("keys, most", [(["same"] * 4, 2), (["a", "b", "c", "d"], 4)])
+def test_a_provider_limited_per_key_is_limited_across_renders_on_that_key(test_providers, slots, tmp_path, keys,
+                                                                          most):  # fmt: skip
+    test_providers.key_concurrency = {"voice": 2}  # like ElevenLabs: more requests at once on a key answer 429
+    test_providers.delay = {"voice": 1.0}
+    jobs = _renders(4, tmp_path, scenes=1, keys=keys)
+    for job in jobs:
+        assert isinstance(list(job)[-1], RenderFinished), job.error
+    voices = [c for c in test_providers.calls if c.kind == "voice"]
+    # Four sessions on one key share its two; on their own keys they do not wait for each other.
+    assert len(voices) == 4 and _most_at_once(voices) == most
+
+
 def test_a_stop_while_waiting_for_a_cpu_slot_is_prompt(test_providers, monkeypatch, tmp_path):
-    limiter = CpuSlots(1)
-    monkeypatch.setattr(pipeline.cpu, "_shared", limiter)
+    limiter = Slots(1)
+    monkeypatch.setattr(pipeline.limits, "_shared", limiter)
     test_providers.local_cpu = {"image", "voice"}
     test_providers.delay = {"image": 20.0}  # the first render's first picture holds the only slot
     first = iter_render(validate_storyboard(_board(0, scenes=1)), tmp_path / "first.mp4")
@@ -105,7 +121,7 @@ def test_slots_are_granted_in_the_order_asked_and_a_stopped_waiter_passes_its_tu
 
     from pipeline.cancel import CancelToken
 
-    limiter = CpuSlots(1)
+    limiter = Slots(1)
     order: list[str] = []
     stopped = CancelToken()
 
@@ -133,6 +149,6 @@ def test_the_number_of_slots_is_a_setting_read_when_used(monkeypatch):
     monkeypatch.setenv("REELSMITH_CPU_SLOTS", "3")
     assert cpu_slots_setting() == 3
     monkeypatch.setenv("REELSMITH_CPU_SLOTS", "zero")
-    assert cpu_slots_setting() == pipeline.cpu.available_cores()
+    assert cpu_slots_setting() == pipeline.limits.available_cores()
     monkeypatch.delenv("REELSMITH_CPU_SLOTS")
-    assert cpu_slots_setting() == pipeline.cpu.available_cores() >= 1
+    assert cpu_slots_setting() == pipeline.limits.available_cores() >= 1
