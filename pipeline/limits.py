@@ -31,7 +31,7 @@ from typing import AsyncIterator, Callable
 from pipeline.cancel import CancelToken
 from pipeline.errors import Cancelled
 
-POLL = 0.05  # seconds between checks of the cancel token while waiting for a slot
+POLL = 0.1  # seconds between checks of the cancel token while waiting for a slot (a stop is seen within this)
 
 
 def available_cores() -> int:

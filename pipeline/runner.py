@@ -5,8 +5,10 @@
     result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
 
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
-processes release the GIL, so two cores are used. A stop (`CancelToken.cancel()`, or closing the event iterator)
-stops queued steps at once and running ones at their next check; finished steps stay in the store.
+processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter
+(pipeline/limits.py) shared with every other render; waiting on a paid provider holds none. A stop
+(`CancelToken.cancel()`, or closing the event iterator) stops queued steps at once (also those waiting for a CPU
+slot) and running ones at their next check; finished steps stay in the store.
 """
 
 from __future__ import annotations
