@@ -10,6 +10,9 @@ it has them to itself.
     async with slots.hold(cancel):              # in a render's event loop: waits without holding a thread
         await asyncio.to_thread(work)
 
+A step's output is made once across renders (`making`): two sessions asking for the same output (the same step
+key: same inputs, same paying key) at once make, and pay for, it once; the second finds it stored.
+
 A provider whose own limit on requests at once is per API key (`Provider.key_concurrency`: ElevenLabs refuses
 more with 429, BFL caps active tasks) gets one such limit per key, shared by every render using that key
 (`key_slots`), so many sessions on the server's key do not turn into refusals.
@@ -167,3 +170,25 @@ def key_slots(provider: str, key_fingerprint: str, size: int) -> Slots:
         if slots is None:
             slots = _per_key[(provider, key_fingerprint)] = Slots(size)
         return slots
+
+
+_making: dict[str, tuple[Slots, int]] = {}  # step key → (its one slot, how many renders hold or wait for it)
+
+
+@asynccontextmanager
+async def making(step_key: str, cancel: CancelToken | None = None) -> AsyncIterator[None]:
+    """Held while a step's output is made, across every render in the process: another render asking for the same
+    output waits here (a stop ends the wait), then finds it stored instead of making or paying for it again."""
+    with _shared_lock:
+        slot, users = _making.get(step_key) or (Slots(1), 0)
+        _making[step_key] = (slot, users + 1)
+    try:
+        async with slot.hold(cancel):
+            yield
+    finally:
+        with _shared_lock:
+            slot, users = _making[step_key]
+            if users == 1:
+                del _making[step_key]
+            else:
+                _making[step_key] = (slot, users - 1)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline import __version__
-from pipeline.limits import Slots, key_slots, shared_cpu_slots
+from pipeline.limits import Slots, key_slots, making, shared_cpu_slots
 from pipeline.credentials import Credentials
 from pipeline.journal import Journal
 from pipeline.ledger import Ledger, Spend
@@ -429,14 +429,15 @@ class Render:
             asset = self._cached(scene, step, provider, media, key, cost)
             if asset is not None:
                 return asset
-            # Process-wide: local CPU work holds a CPU slot; a provider limited per key holds one of its key's.
+            # Process-wide: one render makes a given output at a time (others then find it stored); local CPU work
+            # holds a CPU slot; a provider limited per key holds one of its key's. Always taken in this order.
             if (limit or provider) in self._local_cpu:
                 shared = self.cpu.hold(self.cancel)
             elif provider in self._key_slots:
                 shared = self._key_slots[provider].hold(self.cancel)
             else:
                 shared = nullcontext()
-            async with self._limits[limit or provider], shared:
+            async with making(key, self.cancel), self._limits[limit or provider], shared:
                 self.cancel.check()
                 # Another render (another session) may have made it while this one waited for a slot.
                 asset = self._cached(scene, step, provider, media, key, cost)

@@ -91,6 +91,17 @@ def test_a_provider_limited_per_key_is_limited_across_renders_on_that_key(test_p
     assert len(voices) == 4 and _most_at_once(voices) == most
 
 
+def test_renders_asking_for_the_same_output_at_once_make_it_once(test_providers, slots, tmp_path):
+    # Two sessions render the same storyboard on the same key: each paid step would otherwise be paid twice.
+    test_providers.delay = {"image": 0.5, "video": 1.0, "voice": 0.5}
+    board = validate_storyboard(_board(0, scenes=1))
+    jobs = [iter_render(board, tmp_path / f"same{i}.mp4") for i in range(2)]
+    for job in jobs:
+        assert isinstance(list(job)[-1], RenderFinished), job.error
+    assert [test_providers.count(kind) for kind in ("image", "video", "voice")] == [1, 1, 1]
+    assert pipeline.limits._making == {}, "nothing left behind per step key"
+
+
 def test_a_stop_while_waiting_for_a_cpu_slot_is_prompt(test_providers, monkeypatch, tmp_path):
     limiter = Slots(1)
     monkeypatch.setattr(pipeline.limits, "_shared", limiter)
