@@ -35,7 +35,7 @@ from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
 from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
-from pipeline.settings import reelsmith_home
+from pipeline.settings import concurrent_renders, reelsmith_home
 from pipeline.store import Store
 from pipeline.storyboard import Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
@@ -384,6 +384,7 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
             text: str, request: gr.Request | None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     last = 0.0
     shown: tuple = ()
+    sent: tuple = (None,) * 8  # what the page shows already, per output
     for event in _watch(job, request):
         changed = board.apply(event)
         if isinstance(event, StepWarning):
@@ -398,9 +399,15 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
         now = time.monotonic()
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):
             shown, last = previews, now
-            yield (board.html(), *(_publish(p, folder) for p in previews), _publish(board.final, folder),
-                   _publish(board.manifest, folder), [(_publish(p, folder), c) for p, c in board.gallery()],
-                   project)  # fmt: skip
+            outputs = (board.html(), *previews, board.final, board.manifest, tuple(board.gallery()), project)
+            published = (outputs[0], *(_publish(p, folder) for p in outputs[1:6]),
+                         [(_publish(p, folder), c) for p, c in outputs[6]], project)  # fmt: skip
+            # A file already shown is skipped (gr.skip) until it changes: Gradio probes and hashes every file of
+            # every update, which with many sessions at once made the page, not the render, the bottleneck. The
+            # last update (with the final video) carries every output, so a program's result() has them all.
+            yield tuple(gr.skip() if output and output == before and not board.final else value
+                        for value, output, before in zip(published, outputs, sent))  # fmt: skip
+            sent = outputs
     if job.result is not None:
         manifest = Path(job.result.manifest)
         projects.record_render(project, job.render_id, status="done", storyboard=text,
@@ -704,6 +711,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         provider_view = gr.Markdown(provider_status({}))
 
     # -- wiring ----------------------------------------------------------------------------------------------
+    # Renders and scene steps of every session share one pool of REELSMITH_CONCURRENT_RENDERS: a render waiting
+    # minutes on Runway no longer holds everyone else's. Local CPU work is bounded separately, process-wide, by
+    # the CPU limiter (pipeline/limits.py), so many offline renders at once still never oversubscribe the cores.
+    render_pool = {"concurrency_limit": concurrent_renders(), "concurrency_id": "rendering"}
     provider_boxes = settings[3:6]
     form = [scenes_table, summary, *settings]
     storyboard_box.change(form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden")
@@ -730,12 +741,12 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file, scene_gallery,
          project_id],
         api_name="render",
-        concurrency_limit=1,  # two cores: one render at a time, the rest wait in the queue
+        **render_pool,
     )
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",
-                                          concurrency_limit=1)  # fmt: skip
+                                          **render_pool)  # fmt: skip
     approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys, owner_shadow], [storyboard_box, step_status],
                       api_name="approve_image")  # fmt: skip
     upload_btn.upload(upload_image, [storyboard_box, step_scene, upload_btn, owner_shadow],
@@ -743,10 +754,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                       api_name="upload_image")  # fmt: skip
     gen_video_event = gen_video_btn.click(generate_video, [storyboard_box, step_scene, session_keys, owner_shadow],
                                           [step_clip, step_status], api_name="generate_video",
-                                          concurrency_limit=1)  # fmt: skip
+                                          **render_pool)  # fmt: skip
     gen_voice_event = gen_voice_btn.click(generate_voice, [storyboard_box, step_scene, session_keys, owner_shadow],
                                           [step_voice, step_status], api_name="generate_voice",
-                                          concurrency_limit=1)  # fmt: skip
+                                          **render_pool)  # fmt: skip
 
     stop_btn.click(stop, None, None, cancels=[render_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip

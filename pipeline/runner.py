@@ -5,8 +5,10 @@
     result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
 
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
-processes release the GIL, so two cores are used. A stop (`CancelToken.cancel()`, or closing the event iterator)
-stops queued steps at once and running ones at their next check; finished steps stay in the store.
+processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter
+(pipeline/limits.py) shared with every other render; waiting on a paid provider holds none. A stop
+(`CancelToken.cancel()`, or closing the event iterator) stops queued steps at once (also those waiting for a CPU
+slot) and running ones at their next check; finished steps stay in the store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +31,7 @@ from pipeline import __version__
 from pipeline.audit import GENERATION_STEPS, AuditEntry, AuditLog, Outcome, owner_fingerprint, prompt_sha256
 from pipeline.blocklist import RefusedPrompt
 from pipeline.credentials import Credentials, key_vars
+from pipeline.limits import Slots, key_slots, making, shared_cpu_slots
 from pipeline.journal import Journal
 from pipeline.ledger import Ledger, Spend
 from pipeline.pricing import StepCost, step_cost
@@ -77,7 +81,8 @@ from pipeline.ratelimit import Quota
 from pipeline.store import Asset, Damaged, Store, step_key
 from pipeline.storyboard import Storyboard
 
-# ffmpeg work that is not a provider's (segment fitting, mixing, joining) shares one limit.
+# ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
+# each also holding a slot of the process-wide CPU limiter.
 MEDIA_CONCURRENCY = 2
 
 
@@ -147,6 +152,10 @@ class Render:
         self.executed: dict[str, int] = {}
         self.cached: dict[str, int] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
+        # Local CPU work holds a slot of the one limiter every render in the process shares.
+        self.cpu = shared_cpu_slots()
+        self._local_cpu: set[str] = set()  # the limits (provider names, "media") whose steps hold a CPU slot
+        self._key_slots: dict[str, Slots] = {}  # provider name → its key's process-wide limit, where it has one
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._owned_images: OwnedImages | None = None
 
@@ -373,7 +382,13 @@ class Render:
     def _set_limits(self, plan: RenderPlan) -> None:
         for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
             self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
+            if provider.local_cpu or (provider.local_cpu is None and provider.offline):
+                self._local_cpu.add(provider.name)
+            if provider.key_concurrency and provider.key_env_var:
+                key = self.credentials.fingerprint(provider.key_env_var) or "none"
+                self._key_slots[provider.name] = key_slots(provider.name, key, provider.key_concurrency)
         self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
+        self._local_cpu.add("media")
 
     def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
         if not watermark and clip_in_profile(clip.meta, plan.profile):
@@ -478,7 +493,15 @@ class Render:
             asset = self._cached(scene, step, provider, media, key, cost)
             if asset is not None:
                 return asset
-            async with self._limits[limit or provider]:
+            # Process-wide: one render makes a given output at a time (others then find it stored); local CPU work
+            # holds a CPU slot; a provider limited per key holds one of its key's. Always taken in this order.
+            if (limit or provider) in self._local_cpu:
+                shared = self.cpu.hold(self.cancel)
+            elif provider in self._key_slots:
+                shared = self._key_slots[provider].hold(self.cancel)
+            else:
+                shared = nullcontext()
+            async with making(key, self.cancel), self._limits[limit or provider], shared:
                 self.cancel.check()
                 # Another render (another session) may have made it while this one waited for a slot.
                 asset = self._cached(scene, step, provider, media, key, cost)

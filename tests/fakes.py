@@ -40,7 +40,14 @@ class TestProviders:
     delay: dict[str, float] = field(default_factory=dict)  # kind → seconds each call takes
     fail: dict[str, ProviderError] = field(default_factory=dict)  # subject substring → error to raise
     tone_seconds_per_char: float = 0.05
+    # Kinds whose calls count as local CPU work (they hold a slot of the process-wide CPU limiter, as draft,
+    # motion and piper do); the others stand in for remote providers, which hold none.
+    local_cpu: set[str] = field(default_factory=set)
+    # Kind → the provider's own limit on calls at once per API key (ELEVENLABS_API_KEY stands for the key).
+    key_concurrency: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    running: int = 0  # calls running now
+    peak: int = 0  # most calls running at once
 
     def register(self) -> None:
         global ACTIVE
@@ -59,17 +66,41 @@ class TestProviders:
         call = Call(kind, subject, time.monotonic())
         with self.lock:
             self.calls.append(call)
-        for needle, error in self.fail.items():
-            if needle in subject:
-                raise error
-        deadline = call.start + self.delay.get(kind, 0.0)
-        while (now := time.monotonic()) < deadline:
-            ctx.progress(1 - (deadline - now) / self.delay[kind])
-            time.sleep(0.01)
-        call.end = time.monotonic()
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            for needle, error in self.fail.items():
+                if needle in subject:
+                    raise error
+            deadline = call.start + self.delay.get(kind, 0.0)
+            while (now := time.monotonic()) < deadline:
+                ctx.progress(1 - (deadline - now) / self.delay[kind])
+                time.sleep(0.01)
+            call.end = time.monotonic()
+        finally:
+            with self.lock:
+                self.running -= 1
 
 
 ACTIVE: TestProviders | None = None
+
+
+class _FakeProvider:
+    """What the three fakes share: whether their kind is marked as local CPU work, or as limited per key."""
+
+    kind: str
+
+    @property
+    def local_cpu(self) -> bool:  # type: ignore[override]
+        return ACTIVE is not None and self.kind in ACTIVE.local_cpu
+
+    @property
+    def key_concurrency(self) -> int | None:  # type: ignore[override]
+        return ACTIVE.key_concurrency.get(self.kind) if ACTIVE is not None else None
+
+    @property
+    def key_env_var(self) -> str | None:  # type: ignore[override]
+        return "ELEVENLABS_API_KEY" if self.key_concurrency else None
 
 
 def _colour(text: str) -> tuple[int, int, int]:
@@ -77,7 +108,7 @@ def _colour(text: str) -> tuple[int, int, int]:
     return d[0], d[1], d[2]
 
 
-class FakeImageProvider(ImageProvider):
+class FakeImageProvider(_FakeProvider, ImageProvider):
     name = "test-image"
     label = "test image"
     max_concurrency = 4
@@ -91,7 +122,7 @@ class FakeImageProvider(ImageProvider):
         return StepOutput(path)
 
 
-class FakeVideoProvider(VideoProvider):
+class FakeVideoProvider(_FakeProvider, VideoProvider):
     name = "test-video"
     label = "test video"
     max_concurrency = 4
@@ -108,7 +139,7 @@ class FakeVideoProvider(VideoProvider):
         return StepOutput(path, {"profile": request.delivery.id, "frames": frames})
 
 
-class FakeVoiceProvider(VoiceProvider):
+class FakeVoiceProvider(_FakeProvider, VoiceProvider):
     """Speaks a steady tone, as long as the text asks for: boundaries in the sound track are easy to see."""
 
     name = "test-voice"

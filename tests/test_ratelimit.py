@@ -86,6 +86,7 @@ class PaidImage(FakeImageProvider):
     name = "test-paid-image"
     paid = True
     offline = False
+    local_cpu = False
     needs_key = True
     key_env_var = "BFL_API_KEY"
     prices = Prices("2026-11", {None: Price("image", 0.01, "a test price")})

@@ -280,7 +280,16 @@ class Provider(ABC):
     # `prices`; the estimate, the budget and the ledger price its steps from them (pipeline.pricing).
     paid: ClassVar[bool] = False
     prices: ClassVar[Prices | None] = None
+    # Its work runs on this machine's CPU (drawing, encoding, synthesis): each step holds a slot of the one
+    # process-wide limiter (pipeline/limits.py) shared with every other render. Remote providers only wait on the
+    # network and hold none, so a render waiting minutes on a provider holds nothing anyone else needs. None (the
+    # default) means: an offline provider works locally, a remote one does not (a new paid provider need not say).
+    local_cpu: ClassVar[bool | None] = None
+    # Steps of this provider at once within one render (a render's own fan-out, not a process-wide cap).
     max_concurrency: ClassVar[int] = 2
+    # The provider's own limit on requests (or tasks) at once per API key, where going past it is refused rather
+    # than queued at the provider: enforced across every render in the process that uses the same key.
+    key_concurrency: ClassVar[int | None] = None
 
     def base_url(self) -> str | None:
         """The API's address now: `base_url_env_var` when set, else `default_base_url` (read per call, never at
@@ -403,8 +412,8 @@ class Registry:
         """Each key variable the registered providers use, once, in registration order, with who uses it."""
         fields: dict[str, KeyField] = {}
         for cls in self.all():
-            if not cls.key_env_var:
-                continue
+            if not isinstance(cls.key_env_var, str) or not cls.key_env_var:
+                continue  # none, or decided per instance (a test fake's property): not a key the server reads
             uses = f"{cls.label or cls.name} — {KEY_PURPOSE.get(cls.kind, cls.kind)}"
             known = fields.get(cls.key_env_var)
             fields[cls.key_env_var] = KeyField(cls.key_env_var, (*known.uses, uses) if known else (uses,))

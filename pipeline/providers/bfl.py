@@ -81,6 +81,7 @@ class BflImageProvider(ImageProvider):
     base_url_env_var = "BFL_API_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
+    local_cpu = False
     paid = True
     prices = Prices("2026-11", {
         "flux-pro-1.1": Price("image", 0.04, "BFL pricing: FLUX1.1 [pro] $0.04 per image"),
@@ -88,6 +89,7 @@ class BflImageProvider(ImageProvider):
         "flux-dev": Price("image", 0.025, "BFL pricing: FLUX.1 [dev] $0.025 per image"),
     })  # fmt: skip
     max_concurrency = 4  # BFL allows 24 active tasks per key; a few at once is plenty for a storyboard
+    key_concurrency = 24  # more active tasks on one key are refused (429), so renders on one key share them
 
     POLL_INTERVAL = remote.poll_interval(0.5)  # an image takes a few seconds
     TASK_TIMEOUT = 5 * 60.0

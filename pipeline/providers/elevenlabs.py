@@ -160,6 +160,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     base_url_env_var = "ELEVENLABS_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
+    local_cpu = False
     paid = True
     # Per character: 1 credit (~$0.10 per 1,000) for the full models, 0.5 credit for flash and turbo.
     prices = Prices("2026-11", {
@@ -173,6 +174,7 @@ class ElevenLabsVoiceProvider(VoiceProvider):
         "eleven_turbo_v2": Price("character", 0.00005, "ElevenLabs: 0.5 credit per character"),
     })  # fmt: skip
     max_concurrency = 2  # the smallest plans allow 2-3 requests at once; more only answer 429
+    key_concurrency = 2  # ... per key: renders of several sessions on one key share it
 
     REQUEST_TIMEOUT = 120.0  # 10,000 characters take well under a minute to speak
 
