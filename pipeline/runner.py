@@ -61,24 +61,22 @@ from pipeline.events import (
     StepStarted,
     StepWarning,
 )
-from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION, encode_soundtrack, join_segments, soundtrack_suffix
+from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suffix
 from pipeline.media.segment import (
-    NARRATION_LEAD,
-    SEGMENT_VERSION,
     build_scene_audio,
     clip_in_profile,
     fit_clip,
     hold_last_frame,
-    segment_frames,
 )
 from pipeline.media.watermark import render_watermark
 from pipeline.memory import tune_allocator
-from pipeline.owners import IMAGE_SUFFIXES, OwnedImages
-from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
+from pipeline.owners import OwnedImages, pinned_image
+from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images
 from pipeline.providers import registry
-from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest, VoiceRequest
+from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.ratelimit import Quota
-from pipeline.store import Asset, Damaged, Store, step_key
+from pipeline.steps import StepGraph, clip_request, key_for, plan_steps, scene_frames, step_id
+from pipeline.store import Asset, Damaged, Store
 from pipeline.storyboard import Storyboard
 
 # ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
@@ -158,6 +156,7 @@ class Render:
         self._key_slots: dict[str, Slots] = {}  # provider name → its key's process-wide limit, where it has one
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._owned_images: OwnedImages | None = None
+        self.graph: StepGraph | None = None  # every step of the render, with its key (set by _plan)
 
     # -- the run, as numbered steps ------------------------------------------------------------------------
 
@@ -216,13 +215,10 @@ class Render:
         """voice → mix: the scene's narration, and its sound at the segment's exact length."""
         i = scene.index
         voice = await self._voice(plan, scene)
-        narration = float(voice.meta["duration"]) if voice else None
-        frames = segment_frames(scene.duration, narration, plan.profile.fps)
+        step, made = self._graph[step_id("mix", i)], {step_id("voice", i): voice} if voice else {}
+        frames = scene_frames(step, made)
         mix = await self._step(
-            i, "mix", "ffmpeg", "audio",
-            step_key("mix", version=SEGMENT_VERSION, voice=voice.sha256 if voice else None, frames=frames,
-                     fps=plan.profile.fps, rate=plan.profile.audio_rate, channels=plan.profile.audio_channels,
-                     lead=NARRATION_LEAD),
+            i, "mix", "ffmpeg", "audio", key_for(step, made),
             lambda ctx: StepOutput(build_scene_audio(voice.path if voice else None, frames, plan.profile,
                                                      ctx.workdir / "mix.wav"),
                                    {"frames": frames, "duration": frames / plan.profile.fps}),
@@ -236,12 +232,12 @@ class Render:
         """image → video → segment (the segment's length waits for the narration's)."""
         image = await self._image(plan, scene)
         video = await self._video(plan, scene, image)
-        _, _, frames = await sound
-        watermark = plan.storyboard.output.watermark
+        voice, _, frames = await sound
+        step = self._graph[step_id("segment", scene.index)]
+        made = {step_id("video", scene.index): video, **({step_id("voice", scene.index): voice} if voice else {})}
+        watermark = step.params["watermark"]
         segment = await self._step(
-            scene.index, "segment", "ffmpeg", "video",
-            step_key("segment", version=SEGMENT_VERSION, clip=video.sha256, frames=frames,
-                     profile=plan.profile.id, watermark=watermark),
+            scene.index, "segment", "ffmpeg", "video", key_for(step, made),
             lambda ctx: self._make_segment(plan, video, frames, watermark, ctx),
             limit="media",
         )  # fmt: skip
@@ -258,7 +254,8 @@ class Render:
             self.emit(StepCached(scene.index, "image", "approved", str(pinned.path), "image"))
             return pinned
         provider = plan.image_provider
-        image = await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
+        key = key_for(self._graph[step_id("image", scene.index)], {})
+        image = await self._step(scene.index, "image", provider.name, "image", key,
                                  lambda ctx: provider.generate(scene.image, ctx),
                                  cost=self._cost("image", provider, scene.image), prompt=scene.image.prompt)  # fmt: skip
         # Made (or reused from the cache) for this owner: from now on they may pin it by its hash.
@@ -272,39 +269,18 @@ class Render:
         return self._owned_images
 
     def pinned_image(self, scene: ScenePlan) -> Asset | None:
-        """The approved picture the scene uses instead of generating one, while the store still has it.
+        """The scene's approved picture, when this render's owner may use it and the store still has it."""
+        return pinned_image(self.store, self.owned_images, self.owner, scene.pinned_image)
 
-        Only an image this owner generated, uploaded or approved: a hash alone (from a shared manifest or
-        storyboard) never reaches another owner's files. A pin this owner may not use looks exactly like one the
-        store does not have (None), so a refusal reveals nothing about what others made.
-        """
-        sha256 = scene.pinned_image
-        if not sha256 or not self.owned_images.owns(self.owner, sha256):
-            return None
-        path = self.store.find(sha256)
-        if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
-            return None
-        return Asset(f"pinned:{sha256}", sha256, path, {"pinned": True})
-
-    def _provider_key(self, kind: str, provider: Any, request: Any, **extra: Any) -> str:
-        return step_key(kind, provider=provider.name, version=provider.version, request=provider.cache_fields(request),
-                        **extra, **self._key_owner(provider))  # fmt: skip
-
-    def image_key(self, plan: RenderPlan, scene: ScenePlan) -> str:
-        return self._provider_key("image", plan.image_provider, scene.image)
-
-    def video_request(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> VideoRequest:
-        return video_request(plan.storyboard, scene, plan.video_provider, plan.profile, image.path, image.sha256)
-
-    def video_key(self, plan: RenderPlan, request: VideoRequest) -> str:
-        return self._provider_key("video", plan.video_provider, request)
-
-    def voice_key(self, plan: RenderPlan, request: VoiceRequest) -> str:
-        return self._provider_key("voice", plan.voice_provider, request, model=request.model)
+    @property
+    def _graph(self) -> StepGraph:
+        assert self.graph is not None, "planned first"
+        return self.graph
 
     async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
-        provider, request = plan.video_provider, self.video_request(plan, scene, image)
-        return await self._step(scene.index, "video", provider.name, "video", self.video_key(plan, request),
+        step = self._graph[step_id("video", scene.index)]
+        provider, request = plan.video_provider, clip_request(step, image)
+        return await self._step(scene.index, "video", provider.name, "video", key_for(step, {step.inputs[0]: image}),
                                 lambda ctx: provider.generate(request, ctx),
                                 cost=self._cost("video", provider, request), prompt=request.prompt)  # fmt: skip
 
@@ -312,7 +288,8 @@ class Render:
         if scene.voice is None:
             return None
         provider, request = plan.voice_provider, scene.voice
-        return await self._step(scene.index, "voice", provider.name, "audio", self.voice_key(plan, request),
+        key = key_for(self._graph[step_id("voice", scene.index)], {})
+        return await self._step(scene.index, "voice", provider.name, "audio", key,
                                 lambda ctx: provider.generate(request, ctx),
                                 cost=self._cost("voice", provider, request), prompt=request.text)  # fmt: skip
 
@@ -325,7 +302,7 @@ class Render:
     def _check_budget(self, plan: RenderPlan) -> None:
         from pipeline.estimate import estimate_plan
 
-        estimate = estimate_plan(self, plan)
+        estimate = estimate_plan(plan, self._graph, self.store, self.pinned_image)
         if estimate.total > (self.budget or 0) + 1e-9:
             paid = sorted({s.provider for scene in estimate.scenes for s in scene if s.due > 0})
             raise InputError([Problem("budget", f"the estimate ${estimate.total:.2f} is above the budget "
@@ -408,9 +385,8 @@ class Render:
 
     async def _soundtrack(self, plan: RenderPlan, sounds: list["asyncio.Task[Any]"]) -> Asset:
         mixes: list[Asset] = [mix for _, mix, _ in await asyncio.gather(*sounds)]
-        fmt = plan.storyboard.output.format
-        key = step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE,
-                       rate=plan.profile.audio_rate, mixes=[m.sha256 for m in mixes])  # fmt: skip
+        step = self._graph["soundtrack"]
+        fmt, key = step.params["format"], key_for(step, dict(zip(step.inputs, mixes)))
 
         def produce(ctx: StepContext) -> StepOutput:
             ctx.progress(0.05, "encoding the sound track once")
@@ -421,9 +397,9 @@ class Render:
         return await self._step(None, "soundtrack", "ffmpeg", "audio", key, produce, limit="media")
 
     async def _join(self, plan: RenderPlan, scenes: list[SceneResult], soundtrack: Asset) -> Asset:
-        fmt = plan.storyboard.output.format
-        key = step_key("join", version=JOIN_VERSION, profile=plan.profile.id, format=fmt,
-                       segments=[s.segment.sha256 for s in scenes], soundtrack=soundtrack.sha256)  # fmt: skip
+        step = self._graph["join"]
+        fmt = step.params["format"]
+        key = key_for(step, {**{step_id("segment", s.index): s.segment for s in scenes}, "soundtrack": soundtrack})
 
         def produce(ctx: StepContext) -> StepOutput:
             ctx.progress(0.05, "joining the scenes")
@@ -433,19 +409,13 @@ class Render:
 
         return await self._step(None, "join", "ffmpeg", "video", key, produce, limit="media")
 
-    def _key_owner(self, provider: Any) -> dict[str, str]:
-        """Paid outputs belong to the key that paid for them: its fingerprint (never the key) is in the cache key,
-        so one user of a shared Space is never served another user's generations."""
-        if not getattr(provider, "paid", False):
-            return {}
-        return {"owner": self.credentials.fingerprint(provider.key_env_var) or "none"}
-
     # -- the audit log -------------------------------------------------------------------------------------
 
     async def _plan(self) -> RenderPlan:
-        """plan_render, with every prompt the blocklist refused recorded in the audit log (outcome refused)."""
+        """plan_render (and its steps, in self.graph), with every prompt the blocklist refused recorded in the
+        audit log (outcome refused)."""
         try:
-            return plan_render(self.storyboard, self.credentials)
+            plan = plan_render(self.storyboard, self.credentials)
         except InputError as exc:
             providers = self.storyboard.providers
             for p in exc.problems:
@@ -453,6 +423,8 @@ class Render:
                     await self._record(p.scene, p.step, providers.get(p.step), None, "refused", p.message,
                                        prompt_hash=p.prompt_sha256 or None)  # fmt: skip
             raise
+        self.graph = plan_steps(plan, self.credentials)
+        return plan
 
     async def _record(self, scene: int | None, step: str, provider: str | None, prompt: str | None,
                       outcome: Outcome, reason: str | None = None, *, prompt_hash: str | None = None) -> None:  # fmt: skip

@@ -13,8 +13,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 KNOWN_CYCLES: list[frozenset[str]] = [
     # base's default `nothing_created` asks remote's error map (a function-level import); remote builds on base.
     frozenset({"pipeline.providers.base", "pipeline.providers.remote"}),
-    # The estimate builds a throwaway Render for its keys; the runner's budget gate asks the estimate.
-    frozenset({"pipeline.estimate", "pipeline.runner"}),
 ]
 
 

@@ -19,7 +19,9 @@ import pytest
 
 from pipeline.credentials import Credentials
 from pipeline.owners import OwnedImages
+from pipeline.plan import plan_render
 from pipeline.runner import Render
+from pipeline.steps import APPROVED, RENDER_KINDS, SCENE_KINDS, key_for, plan_steps
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard, load_storyboard
 
@@ -106,3 +108,38 @@ def test_runner_builds_the_same_step_keys_as_before(tmp_path):
     assert {k.split(":")[1] for k in want["paid"]} == {"image", "video", "voice", "segment", "mix", "soundtrack",
                                                       "join"}  # fmt: skip
     assert "1:image" not in want["pinned"] and "0:image" in want["pinned"]
+
+
+def graph_keys(storyboard: Storyboard, tmp: Path) -> dict[str, str]:
+    """Every step key from the plan's steps alone (no runner): walked in order, each step's output faked from its
+    key as the runner test does, so keys that wait for inputs see the same input hashes."""
+    credentials = Credentials(KEYS)
+    graph = plan_steps(plan_render(storyboard, credentials), credentials)
+    keys: dict[str, str] = {}
+    outputs: dict[str, Asset] = {}
+    for step in graph:
+        if step.provider == APPROVED:
+            outputs[step.id] = Asset("", step.params["sha256"], tmp / "pinned.png", {})
+            continue
+        assert all(i in outputs for i in step.inputs), f"{step.id} comes before one of its inputs"
+        key = key_for(step, {i: outputs[i] for i in step.inputs})
+        keys[f"{'-' if step.scene is None else step.scene}:{step.kind}"] = key
+        outputs[step.id] = _fake_asset(key, tmp, step.scene)
+    return dict(sorted(keys.items()))
+
+
+def test_the_plans_steps_key_every_step_as_before(tmp_path):
+    want = json.loads(GOLDEN.read_text())
+    for name, storyboard in storyboards().items():
+        assert graph_keys(storyboard, tmp_path) == want[name], name
+
+
+def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
+    credentials = Credentials(KEYS)
+    graph = plan_steps(plan_render(storyboards()["short-story"], credentials), credentials)
+    assert [s.kind for s in graph if s.scene == 0] == list(SCENE_KINDS)
+    assert [s.id for s in graph if s.scene is None] == list(RENDER_KINDS)
+    assert graph["video:0"].key is None and graph["video:0"].inputs == ("image:0",)
+    assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "soundtrack")
+    with pytest.raises(ValueError, match="image:0"):
+        key_for(graph["video:0"], {})
