@@ -14,7 +14,6 @@ slot) and running ones at their next check; finished steps stay in the store.
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import shutil
 import sqlite3
@@ -22,12 +21,10 @@ import threading
 import time
 import uuid
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipeline import __version__
 from pipeline.audit import GENERATION_STEPS, AuditEntry, AuditLog, Outcome, owner_fingerprint, prompt_sha256
 from pipeline.blocklist import RefusedPrompt
 from pipeline.credentials import Credentials, key_vars
@@ -69,12 +66,14 @@ from pipeline.media.segment import (
     hold_last_frame,
 )
 from pipeline.media.watermark import render_watermark
+from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
-from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images
+from pipeline.plan import RenderPlan, ScenePlan, plan_render, unapproved_images
 from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.ratelimit import Quota
+from pipeline.result import RenderResult, SceneResult
 from pipeline.steps import StepGraph, clip_request, key_for, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Damaged, Store
 from pipeline.storyboard import Storyboard
@@ -82,30 +81,6 @@ from pipeline.storyboard import Storyboard
 # ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
 # each also holding a slot of the process-wide CPU limiter.
 MEDIA_CONCURRENCY = 2
-
-
-@dataclass
-class SceneResult:
-    index: int
-    image: Asset
-    video: Asset
-    segment: Asset
-    voice: Asset | None
-    mix: Asset
-    frames: int
-
-
-@dataclass
-class RenderResult:
-    render_id: str
-    output: Path
-    manifest: Path
-    duration: float
-    seconds: float
-    scenes: list[SceneResult]
-    executed: dict[str, int] = field(default_factory=dict)
-    cached: dict[str, int] = field(default_factory=dict)
-    spent: float = 0.0
 
 
 class Render:
@@ -168,7 +143,7 @@ class Render:
             raise InputError(problems)
         if self.budget is not None:
             self._check_budget(plan)
-        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),
+        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
                                 plan.providers))  # fmt: skip
         self._set_limits(plan)
 
@@ -189,12 +164,13 @@ class Render:
         self.output.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
 
-        # 4. the manifest beside the video
-        duration = sum(s.frames for s in scenes) / plan.profile.fps
-        seconds = time.monotonic() - started
-        manifest = self._write_manifest(plan, scenes, final, duration, seconds)
-        return RenderResult(self.render_id, self.output, manifest, duration, seconds, scenes,
-                            dict(self.executed), dict(self.cached), self.spent)  # fmt: skip
+        # 4. the manifest beside the video: a pure function of the result
+        result = RenderResult(self.render_id, self.output, manifest_path(self.output),
+                              sum(s.frames for s in scenes) / plan.profile.fps, time.monotonic() - started, scenes,
+                              dict(self.executed), dict(self.cached), self.spent, final, plan, dict(self.costs),
+                              self.budget, datetime.now(timezone.utc).isoformat(timespec="seconds"))  # fmt: skip
+        write_manifest(result)
+        return result
 
     @staticmethod
     def _raise_first(outcomes: list[Any]) -> None:
@@ -560,63 +536,6 @@ class Render:
                 self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
             self.emit(StepCached(scene, step, provider, str(asset.path), media))
         return asset
-
-    # -- manifest ------------------------------------------------------------------------------------------
-
-    def _write_manifest(
-        self, plan: RenderPlan, scenes: list[SceneResult], final: Asset, duration: float, seconds: float
-    ) -> Path:
-        def ref(asset: Asset | None) -> dict[str, Any] | None:
-            if asset is None:
-                return None
-            # No path: the manifest travels to clients, and a server path (a store or session folder) tells them
-            # where the server keeps things; the hash names the bytes.
-            return {"sha256": asset.sha256, "key": asset.key,
-                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "sentence_texts", "alignment", "path")}}  # fmt: skip
-
-        sb = plan.storyboard
-        manifest = {
-            "reelsmith": __version__,
-            "render_id": self.render_id,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "title": sb.title,
-            "output": {
-                "file": self.output.name,  # the name only: the folder is the server's business (issue 12)
-                "sha256": final.sha256,
-                "format": sb.output.format,
-                "width": plan.profile.width,
-                "height": plan.profile.height,
-                "fps": plan.profile.fps,
-                "duration": round(duration, 3),
-            },
-            "providers": plan.providers,
-            "scenes": [
-                {
-                    "index": s.index,
-                    "requested_duration": plan.scenes[s.index].duration,
-                    "duration": round(s.frames / plan.profile.fps, 3),
-                    "frames": s.frames,
-                    "narration_seconds": s.voice.meta.get("duration") if s.voice else None,
-                    "steps": {"image": ref(s.image), "video": ref(s.video), "voice": ref(s.voice),
-                              "segment": ref(s.segment), "mix": ref(s.mix)},  # fmt: skip
-                    "cost": {step: self.costs[(s.index, step)] for step in ("image", "video", "voice")
-                             if (s.index, step) in self.costs},  # fmt: skip
-                    "cost_usd": round(sum(c["usd"] for (i, _), c in self.costs.items() if i == s.index), 6),
-                }
-                for s in scenes
-            ],
-            "stats": {"seconds": round(seconds, 3), "executed": self.executed, "cached": self.cached},
-            "cost": {"spent_usd": round(self.spent, 6), "budget_usd": self.budget,
-                     "saved_by_cache_usd": round(sum(c.get("saved", 0.0) for c in self.costs.values()), 6)},
-            "storyboard": sb.model_dump(mode="json"),
-        }
-        path = manifest_path(self.output)
-        path.write_text(json.dumps(manifest, indent=2))
-        return path
-
-
-def manifest_path(output: Path) -> Path:
-    return output.with_name(output.stem + ".manifest.json")
 
 
 # ---------------------------------------------------------------------------------------------------------------

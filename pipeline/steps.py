@@ -73,6 +73,11 @@ class StepGraph:
     def of_scene(self, scene: int, kind: str) -> Step | None:
         return self.by_id.get(step_id(kind, scene))
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every step kind of this render, scene kinds first (a scene may have no step of a kind: no narration)."""
+        return (*SCENE_KINDS, *RENDER_KINDS)
+
 
 def step_id(kind: str, scene: int | None = None) -> str:
     return kind if scene is None else f"{kind}:{scene}"
