@@ -58,14 +58,6 @@ from pipeline.events import (
     StepStarted,
     StepWarning,
 )
-from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suffix
-from pipeline.media.segment import (
-    build_scene_audio,
-    clip_in_profile,
-    fit_clip,
-    hold_last_frame,
-)
-from pipeline.media.watermark import render_watermark
 from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
@@ -74,13 +66,16 @@ from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.ratelimit import Quota
 from pipeline.result import RenderResult, SceneResult
-from pipeline.steps import StepGraph, clip_request, key_for, plan_steps, scene_frames, step_id
+from pipeline.executors import EXECUTORS
+from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Damaged, Store
 from pipeline.storyboard import Storyboard
 
 # ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
 # each also holding a slot of the process-wide CPU limiter.
 MEDIA_CONCURRENCY = 2
+# Steps of these kinds start first: a scene's narration decides its length.
+_SOUND_FIRST = ("voice", "mix")
 
 
 class Render:
@@ -147,20 +142,15 @@ class Render:
                                 plan.providers))  # fmt: skip
         self._set_limits(plan)
 
-        # 2. generate: every scene's sound (voice → mix) and picture (image → video → segment) run concurrently;
-        #    the sound track is encoded as soon as every mix exists, while pictures may still be rendering.
-        #    A failing step does not stop the others: their work is stored and a re-run reuses it.
-        sounds = [asyncio.create_task(self._sound(plan, s)) for s in plan.scenes]
-        pictures = [asyncio.create_task(self._picture(plan, s, sounds[s.index])) for s in plan.scenes]
-        soundtrack = asyncio.create_task(self._soundtrack(plan, sounds))
-        outcomes = await asyncio.gather(*sounds, *pictures, soundtrack, return_exceptions=True)
-        self._raise_first(outcomes)
-        scenes = [
-            SceneResult(i, *pictures[i].result()[:3], *sounds[i].result()) for i in range(len(plan.scenes))
-        ]
+        # 2. generate: every step starts as soon as its inputs exist, so every scene's sound (voice → mix) and
+        #    picture (image → video → segment) run concurrently, and the sound track is encoded as soon as every mix
+        #    exists, while pictures may still be rendering. A failing step does not stop the others: their work is
+        #    stored and a re-run reuses it.
+        outputs = await self._walk(list(self._graph))
+        scenes = [self._scene_result(s.index, outputs) for s in plan.scenes]
 
-        # 3. assemble: stream-copy the pictures and the sound track into the final file
-        final = await self._join(plan, scenes, soundtrack.result())
+        # 3. assemble: the join stream-copied the pictures and the sound track into the final file
+        final = outputs["join"]
         self.output.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
 
@@ -187,56 +177,32 @@ class Render:
                 raise e
         raise errors[0]
 
-    async def _sound(self, plan: RenderPlan, scene: ScenePlan) -> tuple[Asset | None, Asset, int]:
-        """voice → mix: the scene's narration, and its sound at the segment's exact length."""
-        i = scene.index
-        voice = await self._voice(plan, scene)
-        step, made = self._graph[step_id("mix", i)], {step_id("voice", i): voice} if voice else {}
-        frames = scene_frames(step, made)
-        mix = await self._step(
-            i, "mix", "ffmpeg", "audio", key_for(step, made),
-            lambda ctx: StepOutput(build_scene_audio(voice.path if voice else None, frames, plan.profile,
-                                                     ctx.workdir / "mix.wav"),
-                                   {"frames": frames, "duration": frames / plan.profile.fps}),
-            limit="media",
-        )  # fmt: skip
-        return voice, mix, frames
+    async def _walk(self, steps: list[Step]) -> dict[str, Asset]:
+        """Run `steps` (each after its inputs, as soon as they exist) by their kinds' executors; their outputs by
+        step id. Narration decides a scene's length, so sound steps are started first; then scene order (first
+        preview first)."""
+        tasks: dict[str, asyncio.Task[Asset]] = {}
 
-    async def _picture(
-        self, plan: RenderPlan, scene: ScenePlan, sound: "asyncio.Task[tuple[Asset | None, Asset, int]]"
-    ) -> tuple[Asset, Asset, Asset]:
-        """image → video → segment (the segment's length waits for the narration's)."""
-        image = await self._image(plan, scene)
-        video = await self._video(plan, scene, image)
-        voice, _, frames = await sound
-        step = self._graph[step_id("segment", scene.index)]
-        made = {step_id("video", scene.index): video, **({step_id("voice", scene.index): voice} if voice else {})}
-        watermark = step.params["watermark"]
-        segment = await self._step(
-            scene.index, "segment", "ffmpeg", "video", key_for(step, made),
-            lambda ctx: self._make_segment(plan, video, frames, watermark, ctx),
-            limit="media",
-        )  # fmt: skip
-        return image, video, segment
+        async def execute(step: Step) -> Asset:
+            inputs = {i: await tasks[i] for i in step.inputs}
+            return await EXECUTORS[step.kind](self, step, inputs)
 
-    async def _image(self, plan: RenderPlan, scene: ScenePlan) -> Asset:
-        """The scene's picture: the approved (pinned) one when the scene has it, else generated (or cached)."""
-        if scene.pinned_image is not None:
-            pinned = self.pinned_image(scene)
-            if pinned is None:
-                raise InputError(f"scenes[{scene.index}].image: the approved image is no longer in the store; "
-                                 "generate or upload it again")  # fmt: skip
-            self.cached["image"] = self.cached.get("image", 0) + 1
-            self.emit(StepCached(scene.index, "image", "approved", str(pinned.path), "image"))
-            return pinned
-        provider = plan.image_provider
-        key = key_for(self._graph[step_id("image", scene.index)], {})
-        image = await self._step(scene.index, "image", provider.name, "image", key,
-                                 lambda ctx: provider.generate(scene.image, ctx),
-                                 cost=self._cost("image", provider, scene.image), prompt=scene.image.prompt)  # fmt: skip
-        # Made (or reused from the cache) for this owner: from now on they may pin it by its hash.
-        await asyncio.to_thread(self.owned_images.record, self.owner, image.sha256, "generated")
-        return image
+        for step in sorted(steps, key=lambda s: s.kind not in _SOUND_FIRST):
+            tasks[step.id] = asyncio.create_task(execute(step))
+        self._raise_first(await asyncio.gather(*tasks.values(), return_exceptions=True))
+        return {i: t.result() for i, t in tasks.items()}
+
+    def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:
+        made = {kind: outputs.get(step_id(kind, index)) for kind in ("image", "video", "segment", "voice", "mix")}
+        frames = scene_frames(self._graph[step_id("mix", index)], outputs)
+        return SceneResult(index, frames=frames, **made)  # type: ignore[arg-type]
+
+    async def cached_step(self, step: Step, media: MediaKind, key: str, produce: Callable[[StepContext], StepOutput],
+                          cost: StepCost | None = None, prompt: str | None = None) -> Asset:  # fmt: skip
+        """An executor's one call: the step's output from the cache, or made under its limits (media work under
+        the render's ffmpeg limit), paid for, audited and reported."""
+        limit = "media" if step.provider == "ffmpeg" else None
+        return await self._step(step.scene, step.kind, step.provider, media, key, produce, limit, cost, prompt)
 
     @property
     def owned_images(self) -> OwnedImages:
@@ -253,26 +219,11 @@ class Render:
         assert self.graph is not None, "planned first"
         return self.graph
 
-    async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
-        step = self._graph[step_id("video", scene.index)]
-        provider, request = plan.video_provider, clip_request(step, image)
-        return await self._step(scene.index, "video", provider.name, "video", key_for(step, {step.inputs[0]: image}),
-                                lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("video", provider, request), prompt=request.prompt)  # fmt: skip
-
-    async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
-        if scene.voice is None:
-            return None
-        provider, request = plan.voice_provider, scene.voice
-        key = key_for(self._graph[step_id("voice", scene.index)], {})
-        return await self._step(scene.index, "voice", provider.name, "audio", key,
-                                lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("voice", provider, request), prompt=request.text)  # fmt: skip
-
     # -- money: estimate, budget, ledger ------------------------------------------------------------------
 
     @staticmethod
-    def _cost(step: str, provider: Any, request: Any) -> StepCost | None:
+    def cost(step: str, provider: Any, request: Any) -> StepCost | None:
+        """What a paid step will cost (None: nobody is paid for it)."""
         return step_cost(step, provider, request) if getattr(provider, "paid", False) else None
 
     def _check_budget(self, plan: RenderPlan) -> None:
@@ -318,19 +269,29 @@ class Render:
             raise InputError(f"scene: {index + 1} is not a scene of this storyboard (1–{len(plan.scenes)})")
         self._set_limits(plan)
         scene = plan.scenes[index]
-        if step == "image":
-            return await self._image(plan, scene)
-        if step == "video":
-            if scene.pinned_image is None and plan.video_provider.paid:
-                # A person never pays for a clip made from a picture they have not seen and approved.
-                raise InputError(f"scenes[{index}].image: approve (or upload) this scene's image before "
-                                 f"generating its clip with {plan.video_provider.label or plan.video_provider.name}")
-            return await self._video(plan, scene, await self._image(plan, scene))
-        if step == "voice":
-            if scene.voice is None:
-                raise InputError(f"scenes[{index}].audio_script: this scene has no narration to speak")
-            return await self._voice(plan, scene)
-        raise InputError(f"step: '{step}' is not one of image, video, voice")
+        if step not in ("image", "video", "voice"):
+            raise InputError(f"step: '{step}' is not one of image, video, voice")
+        if step == "video" and scene.pinned_image is None and plan.video_provider.paid:
+            # A person never pays for a clip made from a picture they have not seen and approved.
+            raise InputError(f"scenes[{index}].image: approve (or upload) this scene's image before "
+                             f"generating its clip with {plan.video_provider.label or plan.video_provider.name}")
+        if step == "voice" and scene.voice is None:
+            raise InputError(f"scenes[{index}].audio_script: this scene has no narration to speak")
+        wanted = step_id(step, index)
+        return (await self._walk(self._with_inputs(wanted)))[wanted]
+
+    def _with_inputs(self, wanted: str) -> list[Step]:
+        """The step `wanted` and every step it needs, inputs first."""
+        needed: dict[str, Step] = {}
+
+        def add(step_id: str) -> None:
+            step = self._graph[step_id]
+            for i in step.inputs:
+                add(i)
+            needed.setdefault(step_id, step)
+
+        add(wanted)
+        return list(needed.values())
 
     def _set_limits(self, plan: RenderPlan) -> None:
         for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
@@ -342,48 +303,6 @@ class Render:
                 self._key_slots[provider.name] = key_slots(provider.name, key, provider.key_concurrency)
         self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
         self._local_cpu.add("media")
-
-    def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
-        if not watermark and clip_in_profile(clip.meta, plan.profile):
-            clip_frames = clip.meta["frames"]
-            if clip_frames == frames:
-                ctx.progress(1.0, "clip already in the delivery format: used as is")
-                return StepOutput(clip.path, {"frames": frames, "reencoded": False})
-            if clip_frames < frames:
-                ctx.progress(0.1, "holding the last frame for the narration")
-                out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, plan.profile,
-                                      ctx.cancel)  # fmt: skip
-                return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
-        mark = render_watermark(ctx.workdir / "mark.png", plan.profile.height) if watermark else None
-        ctx.progress(0.1, "encoding the segment")
-        out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, plan.profile, ctx.cancel, mark)
-        return StepOutput(out, {"frames": frames, "reencoded": True})
-
-    async def _soundtrack(self, plan: RenderPlan, sounds: list["asyncio.Task[Any]"]) -> Asset:
-        mixes: list[Asset] = [mix for _, mix, _ in await asyncio.gather(*sounds)]
-        step = self._graph["soundtrack"]
-        fmt, key = step.params["format"], key_for(step, dict(zip(step.inputs, mixes)))
-
-        def produce(ctx: StepContext) -> StepOutput:
-            ctx.progress(0.05, "encoding the sound track once")
-            out = encode_soundtrack([m.path for m in mixes], ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}",
-                                    plan.profile, fmt, ctx.cancel)  # fmt: skip
-            return StepOutput(out, {"duration": sum(m.meta["frames"] for m in mixes) / plan.profile.fps})
-
-        return await self._step(None, "soundtrack", "ffmpeg", "audio", key, produce, limit="media")
-
-    async def _join(self, plan: RenderPlan, scenes: list[SceneResult], soundtrack: Asset) -> Asset:
-        step = self._graph["join"]
-        fmt = step.params["format"]
-        key = key_for(step, {**{step_id("segment", s.index): s.segment for s in scenes}, "soundtrack": soundtrack})
-
-        def produce(ctx: StepContext) -> StepOutput:
-            ctx.progress(0.05, "joining the scenes")
-            out = join_segments([s.segment.path for s in scenes], soundtrack.path, ctx.workdir / f"final.{fmt}",
-                                plan.profile, fmt, ctx.cancel)  # fmt: skip
-            return StepOutput(out, {"duration": sum(s.frames for s in scenes) / plan.profile.fps})
-
-        return await self._step(None, "join", "ffmpeg", "video", key, produce, limit="media")
 
     # -- the audit log -------------------------------------------------------------------------------------
 
