@@ -30,14 +30,12 @@ from pipeline.blocklist import RefusedPrompt
 from pipeline.credentials import Credentials, key_vars
 from pipeline.limits import Slots, key_slots, making, shared_cpu_slots
 from pipeline.journal import Journal
-from pipeline.ledger import Ledger, Spend
 from pipeline.pricing import StepCost, step_cost
 from pipeline.errors import (
     BudgetExceeded,
     Cancelled,
     InputError,
     MediaError,
-    Problem,
     ProviderError,
     ProviderFailed,
     RateLimitExceeded,
@@ -62,9 +60,9 @@ from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, ScenePlan, plan_render, unapproved_images
-from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.ratelimit import Quota
+from pipeline.spending import RenderSpending
 from pipeline.result import RenderResult, SceneResult
 from pipeline.executors import EXECUTORS
 from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
@@ -105,11 +103,6 @@ class Render:
         self.paid_step_quota = paid_step_quota
         self._audit: AuditLog | None = None
         self.credentials = credentials if credentials is not None else Credentials.from_env()
-        self.budget = budget  # USD: no paid call is made that would take this render's spend past it
-        self.spent = 0.0
-        self._reserved = 0.0
-        self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
-        self._ledger: Ledger | None = None
         self._journal: Journal | None = None
         self.storyboard = storyboard
         self.output = Path(output)
@@ -117,6 +110,7 @@ class Render:
         self.store = store or Store()
         self.cancel = cancel or CancelToken()
         self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.money = RenderSpending(self.render_id, self.credentials, budget)  # budget gate, reserve/settle, ledger
         self.executed: dict[str, int] = {}
         self.cached: dict[str, int] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -136,7 +130,7 @@ class Render:
         plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
-        if self.budget is not None:
+        if self.money.budget is not None:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
                                 plan.providers))  # fmt: skip
@@ -155,10 +149,11 @@ class Render:
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
 
         # 4. the manifest beside the video: a pure function of the result
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         result = RenderResult(self.render_id, self.output, manifest_path(self.output),
                               sum(s.frames for s in scenes) / plan.profile.fps, time.monotonic() - started, scenes,
-                              dict(self.executed), dict(self.cached), self.spent, final, plan, dict(self.costs),
-                              self.budget, datetime.now(timezone.utc).isoformat(timespec="seconds"))  # fmt: skip
+                              dict(self.executed), dict(self.cached), self.spent, final, plan,
+                              dict(self.money.costs), self.money.budget, created)  # fmt: skip
         write_manifest(result)
         return result
 
@@ -226,38 +221,15 @@ class Render:
         """What a paid step will cost (None: nobody is paid for it)."""
         return step_cost(step, provider, request) if getattr(provider, "paid", False) else None
 
+    @property
+    def spent(self) -> float:
+        """USD this render has paid providers so far (also in the ledger)."""
+        return self.money.spent
+
     def _check_budget(self, plan: RenderPlan) -> None:
         from pipeline.estimate import estimate_plan
 
-        estimate = estimate_plan(plan, self._graph, self.store, self.pinned_image)
-        if estimate.total > (self.budget or 0) + 1e-9:
-            paid = sorted({s.provider for scene in estimate.scenes for s in scene if s.due > 0})
-            raise InputError([Problem("budget", f"the estimate ${estimate.total:.2f} is above the budget "
-                                      f"${self.budget:.2f}: raise the budget, shorten or remove scenes, approve "
-                                      f"images you already have, or switch {', '.join(paid)} to an offline "
-                                      "provider")])  # fmt: skip
-
-    def _reserve(self, cost: StepCost, scene: int | None) -> None:
-        if self.budget is not None and self.spent + self._reserved + cost.usd > self.budget + 1e-9:
-            where = f"scene {scene + 1} {cost.step}" if scene is not None else cost.step
-            raise BudgetExceeded(
-                f"{where}: not started — it costs ${cost.usd:.2f} and this render has spent ${self.spent:.2f} "
-                f"(+${self._reserved:.2f} running) of its ${self.budget:.2f} budget; finished steps are kept, "
-                "raise the budget to continue"
-            )
-        self._reserved += cost.usd
-
-    def _settle(self, cost: StepCost, scene: int | None, key: str, meta: dict[str, Any], paid: bool) -> None:
-        self._reserved -= cost.usd
-        if not paid:
-            return
-        self.spent = round(self.spent + cost.usd, 6)
-        if self._ledger is None:
-            self._ledger = Ledger()
-        provider = registry.get(cost.step, cost.provider)  # a paid step's name is its provider kind
-        self._ledger.record(Spend(self.render_id, scene, cost.step, cost.provider, cost.model, cost.units, cost.unit,
-                                  cost.usd, meta.get("provider_task_id"),
-                                  self.credentials.fingerprint(provider.key_env_var), key))  # fmt: skip
+        self.money.check(estimate_plan(plan, self._graph, self.store, self.pinned_image))
 
     async def run_scene(self, index: int, step: str) -> Asset | None:
         """Step-by-step control: one scene's image, clip (from its approved or cached image) or narration alone.
@@ -378,7 +350,7 @@ class Render:
                     try:
                         if self.paid_step_quota is not None:
                             self.paid_step_quota.take()  # raises RateLimitExceeded before any paid call
-                        self._reserve(cost, scene)  # raises BudgetExceeded before any paid call
+                        self.money.reserve(cost, scene)  # raises BudgetExceeded before any paid call
                     except (RateLimitExceeded, BudgetExceeded) as exc:
                         await self._record(scene, step, provider, prompt, "refused", str(exc))
                         raise
@@ -430,10 +402,7 @@ class Render:
                 finally:
                     self.store.remove_workdir(workdir)
                     if cost is not None:
-                        await asyncio.to_thread(self._settle, cost, scene, key, out.meta if paid else {}, paid)
-                        if paid:
-                            self.costs[(scene, step)] = {"usd": cost.usd, "cached": False, "units": cost.units,
-                                                         "unit": cost.unit}  # fmt: skip
+                        await asyncio.to_thread(self.money.settle, cost, scene, key, out.meta if paid else {}, paid)
                 if audited:
                     await self._record(scene, step, provider, prompt, "done")
             info = {k: v for k, v in asset.meta.items() if isinstance(v, (int, float, str, bool))}
@@ -452,7 +421,7 @@ class Render:
         if asset is not None:
             self.cached[step] = self.cached.get(step, 0) + 1
             if cost is not None:
-                self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
+                self.money.saved(scene, step, cost)
             self.emit(StepCached(scene, step, provider, str(asset.path), media))
         return asset
 
