@@ -16,20 +16,15 @@ from __future__ import annotations
 import asyncio
 import queue
 import shutil
-import sqlite3
 import threading
 import time
 import uuid
-from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipeline.audit import GENERATION_STEPS, AuditEntry, AuditLog, Outcome, owner_fingerprint, prompt_sha256
 from pipeline.blocklist import RefusedPrompt
-from pipeline.credentials import Credentials, key_vars
-from pipeline.limits import Slots, key_slots, making, shared_cpu_slots
-from pipeline.journal import Journal
+from pipeline.credentials import Credentials
 from pipeline.pricing import StepCost, step_cost
 from pipeline.errors import (
     BudgetExceeded,
@@ -37,7 +32,6 @@ from pipeline.errors import (
     InputError,
     MediaError,
     ProviderError,
-    ProviderFailed,
     RateLimitExceeded,
     StudioError,
 )
@@ -49,29 +43,21 @@ from pipeline.events import (
     RenderFinished,
     RenderStarted,
     SceneStepDone,
-    StepCached,
-    StepFailed,
-    StepFinished,
-    StepProgress,
-    StepStarted,
-    StepWarning,
 )
 from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, ScenePlan, plan_render, unapproved_images
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
-from pipeline.ratelimit import Quota
-from pipeline.spending import RenderSpending
-from pipeline.result import RenderResult, SceneResult
 from pipeline.executors import EXECUTORS
+from pipeline.local_steps import GenerationAudit, LocalStepRunner
+from pipeline.ratelimit import Quota
+from pipeline.result import RenderResult, SceneResult
+from pipeline.spending import RenderSpending
 from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
-from pipeline.store import Asset, Damaged, Store
+from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
-# ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
-# each also holding a slot of the process-wide CPU limiter.
-MEDIA_CONCURRENCY = 2
 # Steps of these kinds start first: a scene's narration decides its length.
 _SOUND_FIRST = ("voice", "mix")
 
@@ -101,9 +87,7 @@ class Render:
         self.client = client
         # The host's hourly limit on paid steps for this session and address (None: no limit, as on the CLI).
         self.paid_step_quota = paid_step_quota
-        self._audit: AuditLog | None = None
         self.credentials = credentials if credentials is not None else Credentials.from_env()
-        self._journal: Journal | None = None
         self.storyboard = storyboard
         self.output = Path(output)
         self.emit = emit
@@ -111,14 +95,10 @@ class Render:
         self.cancel = cancel or CancelToken()
         self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         self.money = RenderSpending(self.render_id, self.credentials, budget)  # budget gate, reserve/settle, ledger
-        self.executed: dict[str, int] = {}
-        self.cached: dict[str, int] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
-        # Local CPU work holds a slot of the one limiter every render in the process shares.
-        self.cpu = shared_cpu_slots()
-        self._local_cpu: set[str] = set()  # the limits (provider names, "media") whose steps hold a CPU slot
-        self._key_slots: dict[str, Slots] = {}  # provider name → its key's process-wide limit, where it has one
-        self._key_locks: dict[str, asyncio.Lock] = {}
+        self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit)
+        # Runs each step on this machine (threads, under the process-wide limits); swappable for another executor.
+        self.executor = LocalStepRunner(self.store, emit, self.cancel, self.credentials, self.money, self.audit,
+                                        paid_step_quota)  # fmt: skip
         self._owned_images: OwnedImages | None = None
         self.graph: StepGraph | None = None  # every step of the render, with its key (set by _plan)
 
@@ -134,7 +114,7 @@ class Render:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
                                 plan.providers))  # fmt: skip
-        self._set_limits(plan)
+        self.executor.set_limits(plan)
 
         # 2. generate: every step starts as soon as its inputs exist, so every scene's sound (voice → mix) and
         #    picture (image → video → segment) run concurrently, and the sound track is encoded as soon as every mix
@@ -197,7 +177,17 @@ class Render:
         """An executor's one call: the step's output from the cache, or made under its limits (media work under
         the render's ffmpeg limit), paid for, audited and reported."""
         limit = "media" if step.provider == "ffmpeg" else None
-        return await self._step(step.scene, step.kind, step.provider, media, key, produce, limit, cost, prompt)
+        return await self.executor.run(step.scene, step.kind, step.provider, media, key, produce, limit, cost, prompt)
+
+    @property
+    def executed(self) -> dict[str, int]:
+        """Steps run, by kind."""
+        return self.executor.executed
+
+    @property
+    def cached(self) -> dict[str, int]:
+        """Steps found in the cache (or approved), by kind."""
+        return self.executor.cached
 
     @property
     def owned_images(self) -> OwnedImages:
@@ -239,7 +229,7 @@ class Render:
         plan = await self._plan()
         if not 0 <= index < len(plan.scenes):
             raise InputError(f"scene: {index + 1} is not a scene of this storyboard (1–{len(plan.scenes)})")
-        self._set_limits(plan)
+        self.executor.set_limits(plan)
         scene = plan.scenes[index]
         if step not in ("image", "video", "voice"):
             raise InputError(f"step: '{step}' is not one of image, video, voice")
@@ -265,17 +255,6 @@ class Render:
         add(wanted)
         return list(needed.values())
 
-    def _set_limits(self, plan: RenderPlan) -> None:
-        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
-            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
-            if provider.local_cpu or (provider.local_cpu is None and provider.offline):
-                self._local_cpu.add(provider.name)
-            if provider.key_concurrency and provider.key_env_var:
-                key = self.credentials.fingerprint(provider.key_env_var) or "none"
-                self._key_slots[provider.name] = key_slots(provider.name, key, provider.key_concurrency)
-        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
-        self._local_cpu.add("media")
-
     # -- the audit log -------------------------------------------------------------------------------------
 
     async def _plan(self) -> RenderPlan:
@@ -287,144 +266,11 @@ class Render:
             providers = self.storyboard.providers
             for p in exc.problems:
                 if isinstance(p, RefusedPrompt):
-                    await self._record(p.scene, p.step, providers.get(p.step), None, "refused", p.message,
+                    await self.audit.record(p.scene, p.step, providers.get(p.step), None, "refused", p.message,
                                        prompt_hash=p.prompt_sha256 or None)  # fmt: skip
             raise
         self.graph = plan_steps(plan, self.credentials)
         return plan
-
-    async def _record(self, scene: int | None, step: str, provider: str | None, prompt: str | None,
-                      outcome: Outcome, reason: str | None = None, *, prompt_hash: str | None = None) -> None:  # fmt: skip
-        """One generation's row in the audit log, written off the event loop. Only fingerprints of who asked and
-        the prompt's hash are stored; a key that found its way into an error message is blanked first."""
-        for name in key_vars():
-            key = self.credentials.get(name)
-            if key and reason and key in reason:
-                reason = reason.replace(key, "[key]")
-        entry = AuditEntry("generation", outcome, owner_fingerprint(self.owner), self.client, self.render_id,
-                           scene, step, provider, prompt_hash or prompt_sha256(prompt), reason)  # fmt: skip
-        try:
-            if self._audit is None:
-                self._audit = AuditLog()
-            await asyncio.to_thread(self._audit.record, entry)
-        except (OSError, sqlite3.Error) as exc:
-            # The step's outcome stands (a paid output is already stored): the host hears of the gap instead.
-            self.emit(StepWarning(scene, step, f"the audit log could not be written: {exc}"))
-
-    # -- one cached step -----------------------------------------------------------------------------------
-
-    async def _step(
-        self,
-        scene: int | None,
-        step: str,
-        provider: str,
-        media: MediaKind,
-        key: str,
-        produce: Callable[[StepContext], StepOutput],
-        limit: str | None = None,
-        cost: StepCost | None = None,
-        prompt: str | None = None,
-    ) -> Asset:
-        audited = step in GENERATION_STEPS  # a provider's generation (not ffmpeg work): one audit row per run
-        lock = self._key_locks.setdefault(key, asyncio.Lock())
-        async with lock:  # two scenes asking for the same output make it once
-            # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
-            asset = self._cached(scene, step, provider, media, key, cost)
-            if asset is not None:
-                return asset
-            # Process-wide: one render makes a given output at a time (others then find it stored); local CPU work
-            # holds a CPU slot; a provider limited per key holds one of its key's. Always taken in this order.
-            if (limit or provider) in self._local_cpu:
-                shared = self.cpu.hold(self.cancel)
-            elif provider in self._key_slots:
-                shared = self._key_slots[provider].hold(self.cancel)
-            else:
-                shared = nullcontext()
-            async with making(key, self.cancel), self._limits[limit or provider], shared:
-                self.cancel.check()
-                # Another render (another session) may have made it while this one waited for a slot.
-                asset = self._cached(scene, step, provider, media, key, cost)
-                if asset is not None:
-                    return asset
-                if cost is not None:
-                    try:
-                        if self.paid_step_quota is not None:
-                            self.paid_step_quota.take()  # raises RateLimitExceeded before any paid call
-                        self.money.reserve(cost, scene)  # raises BudgetExceeded before any paid call
-                    except (RateLimitExceeded, BudgetExceeded) as exc:
-                        await self._record(scene, step, provider, prompt, "refused", str(exc))
-                        raise
-                    if self._journal is None:
-                        self._journal = Journal()
-                self.emit(StepStarted(scene, step, provider))
-                self.executed[step] = self.executed.get(step, 0) + 1
-                workdir = self.store.workdir(step)
-                ctx = StepContext(
-                    workdir,
-                    self.cancel,
-                    on_progress=lambda f, m: self.emit(StepProgress(scene, step, f, m)),
-                    on_warning=lambda m: self.emit(StepWarning(scene, step, m)),
-                    credentials=self.credentials,
-                    scene=scene,
-                    journal=self._journal if cost is not None else None,
-                    step_key=key,
-                )
-                started = time.monotonic()
-                paid = False
-                try:
-                    out = await asyncio.to_thread(produce, ctx)
-                    paid = True
-                    asset = await asyncio.to_thread(self.store.put, key, out.path, out.meta)
-                    if cost is not None and self._journal is not None:
-                        await asyncio.to_thread(self._journal.ended, key, "stored")
-                except Cancelled as exc:
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "cancelled", str(exc))
-                    raise
-                except ProviderError as exc:
-                    exc.at(scene, step)
-                    self.emit(StepFailed(scene, step, provider, str(exc)))
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "failed", str(exc))
-                    raise
-                except MediaError as exc:
-                    self.emit(StepFailed(scene, step, provider, str(exc)))
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "failed", str(exc))
-                    raise
-                except Exception as exc:  # a bug or an unexpected library error: report it, don't crash the UI
-                    error = ProviderFailed(f"unexpected error: {type(exc).__name__}: {exc}", provider=provider)
-                    error.at(scene, step)
-                    self.emit(StepFailed(scene, step, provider, str(error)))
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "failed", str(error))
-                    raise error from exc
-                finally:
-                    self.store.remove_workdir(workdir)
-                    if cost is not None:
-                        await asyncio.to_thread(self.money.settle, cost, scene, key, out.meta if paid else {}, paid)
-                if audited:
-                    await self._record(scene, step, provider, prompt, "done")
-            info = {k: v for k, v in asset.meta.items() if isinstance(v, (int, float, str, bool))}
-            self.emit(StepFinished(scene, step, provider, str(asset.path), media,
-                                   round(time.monotonic() - started, 3), info))  # fmt: skip
-            return asset
-
-    def _cached(self, scene: int | None, step: str, provider: str, media: MediaKind, key: str,
-                cost: StepCost | None = None) -> Asset | None:  # fmt: skip
-        """The stored output for `key`, reported as a cache hit (and, for a paid step, as money saved); None when
-        the step must run (nothing stored, or the stored file was damaged: the person is told it is made again)."""
-        asset = self.store.lookup(key)
-        if isinstance(asset, Damaged):
-            self.emit(StepWarning(scene, step, f"the stored {media} was damaged ({asset.reason}); made again"))
-            return None
-        if asset is not None:
-            self.cached[step] = self.cached.get(step, 0) + 1
-            if cost is not None:
-                self.money.saved(scene, step, cost)
-            self.emit(StepCached(scene, step, provider, str(asset.path), media))
-        return asset
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Synchronous faces

@@ -2,7 +2,8 @@
 key every step exactly as they did before the plan became a graph, so no user's cache is invalidated.
 
 `tests/step_keys.json` was written from the runner as it was before the refactor (the real `Render.run`, with
-only its one cached-step call replaced by a recorder that hands back fake outputs). Regenerate it only for a
+only its one cached-step call, then `Render._step`, now `LocalStepRunner.run`, replaced by a recorder that hands
+back fake outputs). Regenerate it only for a
 deliberate key change: REELSMITH_WRITE_STEP_KEYS=1 python -m pytest tests/test_step_keys.py
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from pipeline.credentials import Credentials
+from pipeline.local_steps import LocalStepRunner
 from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
 from pipeline.runner import Render
@@ -87,13 +89,13 @@ def runner_keys(storyboard: Storyboard, tmp: Path) -> dict[str, str]:
     pinned.write_bytes(PINNED_PNG)
     store.put("pinned-for-key-test", pinned, {})
     OwnedImages(store.home).record("cli", _pinned_sha256(), "uploaded")
-    original = Render._step
-    Render._step = record  # type: ignore[method-assign]
+    original = LocalStepRunner.run
+    LocalStepRunner.run = record  # type: ignore[method-assign]
     try:
         render = Render(storyboard, tmp / "out.mp4", lambda event: None, store=store, credentials=Credentials(KEYS))
         asyncio.run(render.run())
     finally:
-        Render._step = original  # type: ignore[method-assign]
+        LocalStepRunner.run = original  # type: ignore[method-assign]
     return dict(sorted(keys.items()))
 
 
