@@ -4,6 +4,11 @@
         ...
     result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
 
+A render plans (pipeline/plan.py, then its steps and keys: pipeline/steps.py), walks the steps, starting each as
+soon as its inputs exist, through its kind's executor (pipeline/executors.py), and writes the manifest
+(pipeline/manifest.py). How one step runs (cache, limits, money, audit, events) is the executor's it is handed
+(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py).
+
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
 processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter
 (pipeline/limits.py) shared with every other render; waiting on a paid provider holds none. A stop
