@@ -21,9 +21,14 @@ from pipeline.events import (
     StepStarted,
     StepWarning,
 )
-from pipeline.plan import SCENE_STEPS
+from pipeline.steps import RENDER_KINDS, SCENE_KINDS
 
 STEP_TITLES = {"image": "Image", "video": "Clip", "voice": "Narration", "segment": "Segment", "mix": "Mix"}
+
+
+def step_title(kind: str) -> str:
+    """A step kind's column title (a kind without one of its own shows its name)."""
+    return STEP_TITLES.get(kind, kind.capitalize())
 # Plain symbols present in every common font (emoji render as empty boxes where no emoji font is installed).
 _ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗", "skipped": "–"}
 
@@ -39,6 +44,8 @@ class StepState:
 @dataclass
 class RenderBoard:
     scenes: int = 0
+    # The per-scene step kinds, as the render's plan announces them (RenderStarted); the built-in ones until then.
+    scene_kinds: list[str] = field(default_factory=lambda: list(SCENE_KINDS))
     steps: dict[tuple[int | None, str], StepState] = field(default_factory=dict)
     latest: dict[str, str] = field(default_factory=dict)  # media kind → path of the newest preview
     images: dict[int, str] = field(default_factory=dict)  # scene → its picture, as soon as it exists
@@ -52,6 +59,8 @@ class RenderBoard:
         """Fold one event in; return True when something a person would see changed."""
         if isinstance(event, RenderStarted):
             self.scenes, self.status = event.scenes, "running"
+            if event.steps:
+                self.scene_kinds = [k for k in event.steps if k not in RENDER_KINDS]
             return True
         key = (getattr(event, "scene", None), getattr(event, "step", ""))
         state = self.steps.setdefault(key, StepState()) if hasattr(event, "step") else None
@@ -76,7 +85,7 @@ class RenderBoard:
         elif isinstance(event, RenderFinished):
             self.status, self.final, self.manifest = "done", event.path, event.manifest
             for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
-                for step in SCENE_STEPS:
+                for step in self.scene_kinds:
                     self.steps.setdefault((i, step), StepState(status="skipped"))
         elif isinstance(event, RenderFailed):
             self.status, self.error = "failed", event.reason
@@ -99,12 +108,12 @@ class RenderBoard:
 
     def html(self) -> str:
         """The workflow view: one row per scene, one cell per step, plus the sound track and the join."""
-        head = "".join(f"<th>{STEP_TITLES[s]}</th>" for s in SCENE_STEPS)
+        head = "".join(f"<th>{step_title(s)}</th>" for s in self.scene_kinds)
         rows = []
         for i in range(self.scenes):
-            cells = "".join(self._cell(self.state(i, s)) for s in SCENE_STEPS)
+            cells = "".join(self._cell(self.state(i, s)) for s in self.scene_kinds)
             rows.append(f"<tr><th>Scene {i + 1}</th>{cells}</tr>")
-        tail = (f"<tr><th>All</th><td colspan='3'></td>{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
+        tail = (f"<tr><th>All</th><td colspan='{len(self.scene_kinds) - 2}'></td>{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
                 f"{self._cell(self.state(None, 'join'), 'Join ')}</tr>")  # fmt: skip
         status = {"waiting": "Ready", "running": "Rendering…", "done": "Done", "failed": "Failed",
                   "stopped": "Stopped — finished steps are kept"}[self.status]  # fmt: skip

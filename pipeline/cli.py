@@ -20,7 +20,6 @@ from typing import Any, Sequence
 
 from pipeline.errors import Cancelled, InputError, Problem, StudioError
 from pipeline.owners import CLI_OWNER
-from pipeline.plan import SCENE_STEPS
 from pipeline.events import (
     Event,
     RenderCancelled,
@@ -464,11 +463,12 @@ class _LiveTable(_View):
 
         table = Table(title=f"Reelsmith · {self.title}", expand=False)
         table.add_column("scene", justify="right")
-        for step in SCENE_STEPS:
+        kinds = self.board.scene_kinds  # as the render's plan announced them
+        for step in kinds:
             table.add_column(step)
         for i in range(self.board.scenes):
-            table.add_row(str(i + 1), *(self._cell(i, s) for s in SCENE_STEPS))
-        table.add_row("all", "", "", "", f"join: {self._cell(None, 'join')}",
+            table.add_row(str(i + 1), *(self._cell(i, s) for s in kinds))
+        table.add_row("all", *[""] * (len(kinds) - 2), f"join: {self._cell(None, 'join')}",
                       f"track: {self._cell(None, 'soundtrack')}")  # fmt: skip
         return Group(table, *(self.board.failures + self.board.warnings + self.notes)[-5:])
 

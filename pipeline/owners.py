@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pipeline.db import Database, utc_now
 from pipeline.settings import reelsmith_home
+from pipeline.store import Asset, Store
 
 CLI_OWNER = "cli"  # the command line's owner: whoever runs it can read REELSMITH_HOME anyway
 STUDIO_PREFIX = "web-"  # every studio browser's owner id starts with it; "cli" and chosen ids never do
@@ -150,3 +151,18 @@ class OwnedImages:
 
     def owns(self, owner: str, sha256: str) -> bool:
         return bool(self.db.query("SELECT 1 FROM owned_images WHERE owner = ? AND sha256 = ?", (owner, sha256)))
+
+
+def pinned_image(store: Store, owned: OwnedImages, owner: str, sha256: str | None) -> Asset | None:
+    """The approved picture a scene uses instead of generating one, while the store still has it.
+
+    Only an image this owner generated, uploaded or approved: a hash alone (from a shared manifest or storyboard)
+    never reaches another owner's files. A pin this owner may not use looks exactly like one the store does not
+    have (None), so a refusal reveals nothing about what others made.
+    """
+    if not sha256 or not owned.owns(owner, sha256):
+        return None
+    path = store.find(sha256)
+    if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None
+    return Asset(f"pinned:{sha256}", sha256, path, {"pinned": True})

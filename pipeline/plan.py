@@ -1,10 +1,6 @@
 """From a storyboard to a plan: per scene, the typed requests each step will make, and a pre-flight check.
 
-Scene graph (keys of later steps are made when their inputs exist, from the inputs' content hashes):
-
-    image ──► video ──┐
-                      ├──► segment (picture, exact frames) ──────────────────────┐
-    voice ────────────┴──► mix (sound, exact samples) ──► soundtrack (all scenes) ┴──► join ──► video + manifest
+The steps themselves, their inputs and their keys are in pipeline/steps.py (`plan_steps(plan, credentials)`).
 """
 
 from __future__ import annotations
@@ -30,11 +26,6 @@ QUALITY_PRESETS = {
     "medium": {"crf": 21, "preset": "veryfast", "x264_params": f"subme=1:me=dia:partitions=none:{_LEAN}"},
     "high": {"crf": 18, "preset": "faster", "x264_params": _LEAN},
 }
-
-# Per scene, then render-wide (scene None).
-SCENE_STEPS = ("image", "video", "voice", "segment", "mix")
-STEPS = (*SCENE_STEPS, "soundtrack", "join")
-
 
 @dataclass(frozen=True)
 class ScenePlan:

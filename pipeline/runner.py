@@ -4,6 +4,11 @@
         ...
     result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
 
+A render plans (pipeline/plan.py, then its steps and keys: pipeline/steps.py), walks the steps, starting each as
+soon as its inputs exist, through its kind's executor (pipeline/executors.py), and writes the manifest
+(pipeline/manifest.py). How one step runs (cache, limits, money, audit, events) is the executor's it is handed
+(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py).
+
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
 processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter
 (pipeline/limits.py) shared with every other render; waiting on a paid provider holds none. A stop
@@ -14,35 +19,24 @@ slot) and running ones at their next check; finished steps stay in the store.
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import shutil
-import sqlite3
 import threading
 import time
 import uuid
-from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipeline import __version__
-from pipeline.audit import GENERATION_STEPS, AuditEntry, AuditLog, Outcome, owner_fingerprint, prompt_sha256
 from pipeline.blocklist import RefusedPrompt
-from pipeline.credentials import Credentials, key_vars
-from pipeline.limits import Slots, key_slots, making, shared_cpu_slots
-from pipeline.journal import Journal
-from pipeline.ledger import Ledger, Spend
+from pipeline.credentials import Credentials
 from pipeline.pricing import StepCost, step_cost
 from pipeline.errors import (
     BudgetExceeded,
     Cancelled,
     InputError,
     MediaError,
-    Problem,
     ProviderError,
-    ProviderFailed,
     RateLimitExceeded,
     StudioError,
 )
@@ -54,60 +48,23 @@ from pipeline.events import (
     RenderFinished,
     RenderStarted,
     SceneStepDone,
-    StepCached,
-    StepFailed,
-    StepFinished,
-    StepProgress,
-    StepStarted,
-    StepWarning,
 )
-from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION, encode_soundtrack, join_segments, soundtrack_suffix
-from pipeline.media.segment import (
-    NARRATION_LEAD,
-    SEGMENT_VERSION,
-    build_scene_audio,
-    clip_in_profile,
-    fit_clip,
-    hold_last_frame,
-    segment_frames,
-)
-from pipeline.media.watermark import render_watermark
+from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
-from pipeline.owners import IMAGE_SUFFIXES, OwnedImages
-from pipeline.plan import STEPS, RenderPlan, ScenePlan, plan_render, unapproved_images, video_request
-from pipeline.providers import registry
-from pipeline.providers.base import CancelToken, StepContext, StepOutput, VideoRequest, VoiceRequest
+from pipeline.owners import OwnedImages, pinned_image
+from pipeline.plan import RenderPlan, ScenePlan, plan_render, unapproved_images
+from pipeline.providers.base import CancelToken, StepContext, StepOutput
+from pipeline.executors import EXECUTORS
+from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
-from pipeline.store import Asset, Damaged, Store, step_key
+from pipeline.result import RenderResult, SceneResult
+from pipeline.spending import RenderSpending
+from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
+from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
-# ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
-# each also holding a slot of the process-wide CPU limiter.
-MEDIA_CONCURRENCY = 2
-
-
-@dataclass
-class SceneResult:
-    index: int
-    image: Asset
-    video: Asset
-    segment: Asset
-    voice: Asset | None
-    mix: Asset
-    frames: int
-
-
-@dataclass
-class RenderResult:
-    render_id: str
-    output: Path
-    manifest: Path
-    duration: float
-    seconds: float
-    scenes: list[SceneResult]
-    executed: dict[str, int] = field(default_factory=dict)
-    cached: dict[str, int] = field(default_factory=dict)
-    spent: float = 0.0
+# Steps of these kinds start first: a scene's narration decides its length.
+_SOUND_FIRST = ("voice", "mix")
 
 
 class Render:
@@ -135,29 +92,20 @@ class Render:
         self.client = client
         # The host's hourly limit on paid steps for this session and address (None: no limit, as on the CLI).
         self.paid_step_quota = paid_step_quota
-        self._audit: AuditLog | None = None
         self.credentials = credentials if credentials is not None else Credentials.from_env()
-        self.budget = budget  # USD: no paid call is made that would take this render's spend past it
-        self.spent = 0.0
-        self._reserved = 0.0
-        self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
-        self._ledger: Ledger | None = None
-        self._journal: Journal | None = None
         self.storyboard = storyboard
         self.output = Path(output)
         self.emit = emit
         self.store = store or Store()
         self.cancel = cancel or CancelToken()
         self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self.executed: dict[str, int] = {}
-        self.cached: dict[str, int] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
-        # Local CPU work holds a slot of the one limiter every render in the process shares.
-        self.cpu = shared_cpu_slots()
-        self._local_cpu: set[str] = set()  # the limits (provider names, "media") whose steps hold a CPU slot
-        self._key_slots: dict[str, Slots] = {}  # provider name → its key's process-wide limit, where it has one
-        self._key_locks: dict[str, asyncio.Lock] = {}
+        self.money = RenderSpending(self.render_id, self.credentials, budget)  # budget gate, reserve/settle, ledger
+        self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit)
+        # Runs each step on this machine (threads, under the process-wide limits); swappable for another executor.
+        self.executor = LocalStepRunner(self.store, emit, self.cancel, self.credentials, self.money, self.audit,
+                                        paid_step_quota)  # fmt: skip
         self._owned_images: OwnedImages | None = None
+        self.graph: StepGraph | None = None  # every step of the render, with its key (set by _plan)
 
     # -- the run, as numbered steps ------------------------------------------------------------------------
 
@@ -167,35 +115,32 @@ class Render:
         plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
-        if self.budget is not None:
+        if self.money.budget is not None:
             self._check_budget(plan)
-        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(STEPS),
+        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
                                 plan.providers))  # fmt: skip
-        self._set_limits(plan)
+        self.executor.set_limits(plan)
 
-        # 2. generate: every scene's sound (voice → mix) and picture (image → video → segment) run concurrently;
-        #    the sound track is encoded as soon as every mix exists, while pictures may still be rendering.
-        #    A failing step does not stop the others: their work is stored and a re-run reuses it.
-        sounds = [asyncio.create_task(self._sound(plan, s)) for s in plan.scenes]
-        pictures = [asyncio.create_task(self._picture(plan, s, sounds[s.index])) for s in plan.scenes]
-        soundtrack = asyncio.create_task(self._soundtrack(plan, sounds))
-        outcomes = await asyncio.gather(*sounds, *pictures, soundtrack, return_exceptions=True)
-        self._raise_first(outcomes)
-        scenes = [
-            SceneResult(i, *pictures[i].result()[:3], *sounds[i].result()) for i in range(len(plan.scenes))
-        ]
+        # 2. generate: every step starts as soon as its inputs exist, so every scene's sound (voice → mix) and
+        #    picture (image → video → segment) run concurrently, and the sound track is encoded as soon as every mix
+        #    exists, while pictures may still be rendering. A failing step does not stop the others: their work is
+        #    stored and a re-run reuses it.
+        outputs = await self._walk(list(self._graph))
+        scenes = [self._scene_result(s.index, outputs) for s in plan.scenes]
 
-        # 3. assemble: stream-copy the pictures and the sound track into the final file
-        final = await self._join(plan, scenes, soundtrack.result())
+        # 3. assemble: the join stream-copied the pictures and the sound track into the final file
+        final = outputs["join"]
         self.output.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
 
-        # 4. the manifest beside the video
-        duration = sum(s.frames for s in scenes) / plan.profile.fps
-        seconds = time.monotonic() - started
-        manifest = self._write_manifest(plan, scenes, final, duration, seconds)
-        return RenderResult(self.render_id, self.output, manifest, duration, seconds, scenes,
-                            dict(self.executed), dict(self.cached), self.spent)  # fmt: skip
+        # 4. the manifest beside the video: a pure function of the result
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        result = RenderResult(self.render_id, self.output, manifest_path(self.output),
+                              sum(s.frames for s in scenes) / plan.profile.fps, time.monotonic() - started, scenes,
+                              dict(self.executed), dict(self.cached), self.spent, final, plan,
+                              dict(self.money.costs), self.money.budget, created)  # fmt: skip
+        write_manifest(result)
+        return result
 
     @staticmethod
     def _raise_first(outcomes: list[Any]) -> None:
@@ -212,58 +157,42 @@ class Render:
                 raise e
         raise errors[0]
 
-    async def _sound(self, plan: RenderPlan, scene: ScenePlan) -> tuple[Asset | None, Asset, int]:
-        """voice → mix: the scene's narration, and its sound at the segment's exact length."""
-        i = scene.index
-        voice = await self._voice(plan, scene)
-        narration = float(voice.meta["duration"]) if voice else None
-        frames = segment_frames(scene.duration, narration, plan.profile.fps)
-        mix = await self._step(
-            i, "mix", "ffmpeg", "audio",
-            step_key("mix", version=SEGMENT_VERSION, voice=voice.sha256 if voice else None, frames=frames,
-                     fps=plan.profile.fps, rate=plan.profile.audio_rate, channels=plan.profile.audio_channels,
-                     lead=NARRATION_LEAD),
-            lambda ctx: StepOutput(build_scene_audio(voice.path if voice else None, frames, plan.profile,
-                                                     ctx.workdir / "mix.wav"),
-                                   {"frames": frames, "duration": frames / plan.profile.fps}),
-            limit="media",
-        )  # fmt: skip
-        return voice, mix, frames
+    async def _walk(self, steps: list[Step]) -> dict[str, Asset]:
+        """Run `steps` (each after its inputs, as soon as they exist) by their kinds' executors; their outputs by
+        step id. Narration decides a scene's length, so sound steps are started first; then scene order (first
+        preview first)."""
+        tasks: dict[str, asyncio.Task[Asset]] = {}
 
-    async def _picture(
-        self, plan: RenderPlan, scene: ScenePlan, sound: "asyncio.Task[tuple[Asset | None, Asset, int]]"
-    ) -> tuple[Asset, Asset, Asset]:
-        """image → video → segment (the segment's length waits for the narration's)."""
-        image = await self._image(plan, scene)
-        video = await self._video(plan, scene, image)
-        _, _, frames = await sound
-        watermark = plan.storyboard.output.watermark
-        segment = await self._step(
-            scene.index, "segment", "ffmpeg", "video",
-            step_key("segment", version=SEGMENT_VERSION, clip=video.sha256, frames=frames,
-                     profile=plan.profile.id, watermark=watermark),
-            lambda ctx: self._make_segment(plan, video, frames, watermark, ctx),
-            limit="media",
-        )  # fmt: skip
-        return image, video, segment
+        async def execute(step: Step) -> Asset:
+            inputs = {i: await tasks[i] for i in step.inputs}
+            return await EXECUTORS[step.kind](self, step, inputs)
 
-    async def _image(self, plan: RenderPlan, scene: ScenePlan) -> Asset:
-        """The scene's picture: the approved (pinned) one when the scene has it, else generated (or cached)."""
-        if scene.pinned_image is not None:
-            pinned = self.pinned_image(scene)
-            if pinned is None:
-                raise InputError(f"scenes[{scene.index}].image: the approved image is no longer in the store; "
-                                 "generate or upload it again")  # fmt: skip
-            self.cached["image"] = self.cached.get("image", 0) + 1
-            self.emit(StepCached(scene.index, "image", "approved", str(pinned.path), "image"))
-            return pinned
-        provider = plan.image_provider
-        image = await self._step(scene.index, "image", provider.name, "image", self.image_key(plan, scene),
-                                 lambda ctx: provider.generate(scene.image, ctx),
-                                 cost=self._cost("image", provider, scene.image), prompt=scene.image.prompt)  # fmt: skip
-        # Made (or reused from the cache) for this owner: from now on they may pin it by its hash.
-        await asyncio.to_thread(self.owned_images.record, self.owner, image.sha256, "generated")
-        return image
+        for step in sorted(steps, key=lambda s: s.kind not in _SOUND_FIRST):
+            tasks[step.id] = asyncio.create_task(execute(step))
+        self._raise_first(await asyncio.gather(*tasks.values(), return_exceptions=True))
+        return {i: t.result() for i, t in tasks.items()}
+
+    def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:
+        made = {kind: outputs.get(step_id(kind, index)) for kind in ("image", "video", "segment", "voice", "mix")}
+        frames = scene_frames(self._graph[step_id("mix", index)], outputs)
+        return SceneResult(index, frames=frames, **made)  # type: ignore[arg-type]
+
+    async def cached_step(self, step: Step, media: MediaKind, key: str, produce: Callable[[StepContext], StepOutput],
+                          cost: StepCost | None = None, prompt: str | None = None) -> Asset:  # fmt: skip
+        """An executor's one call: the step's output from the cache, or made under its limits (media work under
+        the render's ffmpeg limit), paid for, audited and reported."""
+        limit = "media" if step.provider == "ffmpeg" else None
+        return await self.executor.run(step.scene, step.kind, step.provider, media, key, produce, limit, cost, prompt)
+
+    @property
+    def executed(self) -> dict[str, int]:
+        """Steps run, by kind."""
+        return self.executor.executed
+
+    @property
+    def cached(self) -> dict[str, int]:
+        """Steps found in the cache (or approved), by kind."""
+        return self.executor.cached
 
     @property
     def owned_images(self) -> OwnedImages:
@@ -272,88 +201,30 @@ class Render:
         return self._owned_images
 
     def pinned_image(self, scene: ScenePlan) -> Asset | None:
-        """The approved picture the scene uses instead of generating one, while the store still has it.
+        """The scene's approved picture, when this render's owner may use it and the store still has it."""
+        return pinned_image(self.store, self.owned_images, self.owner, scene.pinned_image)
 
-        Only an image this owner generated, uploaded or approved: a hash alone (from a shared manifest or
-        storyboard) never reaches another owner's files. A pin this owner may not use looks exactly like one the
-        store does not have (None), so a refusal reveals nothing about what others made.
-        """
-        sha256 = scene.pinned_image
-        if not sha256 or not self.owned_images.owns(self.owner, sha256):
-            return None
-        path = self.store.find(sha256)
-        if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
-            return None
-        return Asset(f"pinned:{sha256}", sha256, path, {"pinned": True})
-
-    def _provider_key(self, kind: str, provider: Any, request: Any, **extra: Any) -> str:
-        return step_key(kind, provider=provider.name, version=provider.version, request=provider.cache_fields(request),
-                        **extra, **self._key_owner(provider))  # fmt: skip
-
-    def image_key(self, plan: RenderPlan, scene: ScenePlan) -> str:
-        return self._provider_key("image", plan.image_provider, scene.image)
-
-    def video_request(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> VideoRequest:
-        return video_request(plan.storyboard, scene, plan.video_provider, plan.profile, image.path, image.sha256)
-
-    def video_key(self, plan: RenderPlan, request: VideoRequest) -> str:
-        return self._provider_key("video", plan.video_provider, request)
-
-    def voice_key(self, plan: RenderPlan, request: VoiceRequest) -> str:
-        return self._provider_key("voice", plan.voice_provider, request, model=request.model)
-
-    async def _video(self, plan: RenderPlan, scene: ScenePlan, image: Asset) -> Asset:
-        provider, request = plan.video_provider, self.video_request(plan, scene, image)
-        return await self._step(scene.index, "video", provider.name, "video", self.video_key(plan, request),
-                                lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("video", provider, request), prompt=request.prompt)  # fmt: skip
-
-    async def _voice(self, plan: RenderPlan, scene: ScenePlan) -> Asset | None:
-        if scene.voice is None:
-            return None
-        provider, request = plan.voice_provider, scene.voice
-        return await self._step(scene.index, "voice", provider.name, "audio", self.voice_key(plan, request),
-                                lambda ctx: provider.generate(request, ctx),
-                                cost=self._cost("voice", provider, request), prompt=request.text)  # fmt: skip
+    @property
+    def _graph(self) -> StepGraph:
+        assert self.graph is not None, "planned first"
+        return self.graph
 
     # -- money: estimate, budget, ledger ------------------------------------------------------------------
 
     @staticmethod
-    def _cost(step: str, provider: Any, request: Any) -> StepCost | None:
+    def cost(step: str, provider: Any, request: Any) -> StepCost | None:
+        """What a paid step will cost (None: nobody is paid for it)."""
         return step_cost(step, provider, request) if getattr(provider, "paid", False) else None
+
+    @property
+    def spent(self) -> float:
+        """USD this render has paid providers so far (also in the ledger)."""
+        return self.money.spent
 
     def _check_budget(self, plan: RenderPlan) -> None:
         from pipeline.estimate import estimate_plan
 
-        estimate = estimate_plan(self, plan)
-        if estimate.total > (self.budget or 0) + 1e-9:
-            paid = sorted({s.provider for scene in estimate.scenes for s in scene if s.due > 0})
-            raise InputError([Problem("budget", f"the estimate ${estimate.total:.2f} is above the budget "
-                                      f"${self.budget:.2f}: raise the budget, shorten or remove scenes, approve "
-                                      f"images you already have, or switch {', '.join(paid)} to an offline "
-                                      "provider")])  # fmt: skip
-
-    def _reserve(self, cost: StepCost, scene: int | None) -> None:
-        if self.budget is not None and self.spent + self._reserved + cost.usd > self.budget + 1e-9:
-            where = f"scene {scene + 1} {cost.step}" if scene is not None else cost.step
-            raise BudgetExceeded(
-                f"{where}: not started — it costs ${cost.usd:.2f} and this render has spent ${self.spent:.2f} "
-                f"(+${self._reserved:.2f} running) of its ${self.budget:.2f} budget; finished steps are kept, "
-                "raise the budget to continue"
-            )
-        self._reserved += cost.usd
-
-    def _settle(self, cost: StepCost, scene: int | None, key: str, meta: dict[str, Any], paid: bool) -> None:
-        self._reserved -= cost.usd
-        if not paid:
-            return
-        self.spent = round(self.spent + cost.usd, 6)
-        if self._ledger is None:
-            self._ledger = Ledger()
-        provider = registry.get(cost.step, cost.provider)  # a paid step's name is its provider kind
-        self._ledger.record(Spend(self.render_id, scene, cost.step, cost.provider, cost.model, cost.units, cost.unit,
-                                  cost.usd, meta.get("provider_task_id"),
-                                  self.credentials.fingerprint(provider.key_env_var), key))  # fmt: skip
+        self.money.check(estimate_plan(plan, self._graph, self.store, self.pinned_image))
 
     async def run_scene(self, index: int, step: str) -> Asset | None:
         """Step-by-step control: one scene's image, clip (from its approved or cached image) or narration alone.
@@ -363,289 +234,48 @@ class Render:
         plan = await self._plan()
         if not 0 <= index < len(plan.scenes):
             raise InputError(f"scene: {index + 1} is not a scene of this storyboard (1–{len(plan.scenes)})")
-        self._set_limits(plan)
+        self.executor.set_limits(plan)
         scene = plan.scenes[index]
-        if step == "image":
-            return await self._image(plan, scene)
-        if step == "video":
-            if scene.pinned_image is None and plan.video_provider.paid:
-                # A person never pays for a clip made from a picture they have not seen and approved.
-                raise InputError(f"scenes[{index}].image: approve (or upload) this scene's image before "
-                                 f"generating its clip with {plan.video_provider.label or plan.video_provider.name}")
-            return await self._video(plan, scene, await self._image(plan, scene))
-        if step == "voice":
-            if scene.voice is None:
-                raise InputError(f"scenes[{index}].audio_script: this scene has no narration to speak")
-            return await self._voice(plan, scene)
-        raise InputError(f"step: '{step}' is not one of image, video, voice")
+        if step not in ("image", "video", "voice"):
+            raise InputError(f"step: '{step}' is not one of image, video, voice")
+        if step == "video" and scene.pinned_image is None and plan.video_provider.paid:
+            # A person never pays for a clip made from a picture they have not seen and approved.
+            raise InputError(f"scenes[{index}].image: approve (or upload) this scene's image before "
+                             f"generating its clip with {plan.video_provider.label or plan.video_provider.name}")
+        if step == "voice" and scene.voice is None:
+            raise InputError(f"scenes[{index}].audio_script: this scene has no narration to speak")
+        wanted = step_id(step, index)
+        return (await self._walk(self._with_inputs(wanted)))[wanted]
 
-    def _set_limits(self, plan: RenderPlan) -> None:
-        for provider in (plan.image_provider, plan.video_provider, plan.voice_provider):
-            self._limits[provider.name] = asyncio.Semaphore(provider.max_concurrency)
-            if provider.local_cpu or (provider.local_cpu is None and provider.offline):
-                self._local_cpu.add(provider.name)
-            if provider.key_concurrency and provider.key_env_var:
-                key = self.credentials.fingerprint(provider.key_env_var) or "none"
-                self._key_slots[provider.name] = key_slots(provider.name, key, provider.key_concurrency)
-        self._limits["media"] = asyncio.Semaphore(MEDIA_CONCURRENCY)
-        self._local_cpu.add("media")
+    def _with_inputs(self, wanted: str) -> list[Step]:
+        """The step `wanted` and every step it needs, inputs first."""
+        needed: dict[str, Step] = {}
 
-    def _make_segment(self, plan: RenderPlan, clip: Asset, frames: int, watermark: bool, ctx: StepContext):
-        if not watermark and clip_in_profile(clip.meta, plan.profile):
-            clip_frames = clip.meta["frames"]
-            if clip_frames == frames:
-                ctx.progress(1.0, "clip already in the delivery format: used as is")
-                return StepOutput(clip.path, {"frames": frames, "reencoded": False})
-            if clip_frames < frames:
-                ctx.progress(0.1, "holding the last frame for the narration")
-                out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, plan.profile,
-                                      ctx.cancel)  # fmt: skip
-                return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
-        mark = render_watermark(ctx.workdir / "mark.png", plan.profile.height) if watermark else None
-        ctx.progress(0.1, "encoding the segment")
-        out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, plan.profile, ctx.cancel, mark)
-        return StepOutput(out, {"frames": frames, "reencoded": True})
+        def add(step_id: str) -> None:
+            step = self._graph[step_id]
+            for i in step.inputs:
+                add(i)
+            needed.setdefault(step_id, step)
 
-    async def _soundtrack(self, plan: RenderPlan, sounds: list["asyncio.Task[Any]"]) -> Asset:
-        mixes: list[Asset] = [mix for _, mix, _ in await asyncio.gather(*sounds)]
-        fmt = plan.storyboard.output.format
-        key = step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE,
-                       rate=plan.profile.audio_rate, mixes=[m.sha256 for m in mixes])  # fmt: skip
-
-        def produce(ctx: StepContext) -> StepOutput:
-            ctx.progress(0.05, "encoding the sound track once")
-            out = encode_soundtrack([m.path for m in mixes], ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}",
-                                    plan.profile, fmt, ctx.cancel)  # fmt: skip
-            return StepOutput(out, {"duration": sum(m.meta["frames"] for m in mixes) / plan.profile.fps})
-
-        return await self._step(None, "soundtrack", "ffmpeg", "audio", key, produce, limit="media")
-
-    async def _join(self, plan: RenderPlan, scenes: list[SceneResult], soundtrack: Asset) -> Asset:
-        fmt = plan.storyboard.output.format
-        key = step_key("join", version=JOIN_VERSION, profile=plan.profile.id, format=fmt,
-                       segments=[s.segment.sha256 for s in scenes], soundtrack=soundtrack.sha256)  # fmt: skip
-
-        def produce(ctx: StepContext) -> StepOutput:
-            ctx.progress(0.05, "joining the scenes")
-            out = join_segments([s.segment.path for s in scenes], soundtrack.path, ctx.workdir / f"final.{fmt}",
-                                plan.profile, fmt, ctx.cancel)  # fmt: skip
-            return StepOutput(out, {"duration": sum(s.frames for s in scenes) / plan.profile.fps})
-
-        return await self._step(None, "join", "ffmpeg", "video", key, produce, limit="media")
-
-    def _key_owner(self, provider: Any) -> dict[str, str]:
-        """Paid outputs belong to the key that paid for them: its fingerprint (never the key) is in the cache key,
-        so one user of a shared Space is never served another user's generations."""
-        if not getattr(provider, "paid", False):
-            return {}
-        return {"owner": self.credentials.fingerprint(provider.key_env_var) or "none"}
+        add(wanted)
+        return list(needed.values())
 
     # -- the audit log -------------------------------------------------------------------------------------
 
     async def _plan(self) -> RenderPlan:
-        """plan_render, with every prompt the blocklist refused recorded in the audit log (outcome refused)."""
+        """plan_render (and its steps, in self.graph), with every prompt the blocklist refused recorded in the
+        audit log (outcome refused)."""
         try:
-            return plan_render(self.storyboard, self.credentials)
+            plan = plan_render(self.storyboard, self.credentials)
         except InputError as exc:
             providers = self.storyboard.providers
             for p in exc.problems:
                 if isinstance(p, RefusedPrompt):
-                    await self._record(p.scene, p.step, providers.get(p.step), None, "refused", p.message,
+                    await self.audit.record(p.scene, p.step, providers.get(p.step), None, "refused", p.message,
                                        prompt_hash=p.prompt_sha256 or None)  # fmt: skip
             raise
-
-    async def _record(self, scene: int | None, step: str, provider: str | None, prompt: str | None,
-                      outcome: Outcome, reason: str | None = None, *, prompt_hash: str | None = None) -> None:  # fmt: skip
-        """One generation's row in the audit log, written off the event loop. Only fingerprints of who asked and
-        the prompt's hash are stored; a key that found its way into an error message is blanked first."""
-        for name in key_vars():
-            key = self.credentials.get(name)
-            if key and reason and key in reason:
-                reason = reason.replace(key, "[key]")
-        entry = AuditEntry("generation", outcome, owner_fingerprint(self.owner), self.client, self.render_id,
-                           scene, step, provider, prompt_hash or prompt_sha256(prompt), reason)  # fmt: skip
-        try:
-            if self._audit is None:
-                self._audit = AuditLog()
-            await asyncio.to_thread(self._audit.record, entry)
-        except (OSError, sqlite3.Error) as exc:
-            # The step's outcome stands (a paid output is already stored): the host hears of the gap instead.
-            self.emit(StepWarning(scene, step, f"the audit log could not be written: {exc}"))
-
-    # -- one cached step -----------------------------------------------------------------------------------
-
-    async def _step(
-        self,
-        scene: int | None,
-        step: str,
-        provider: str,
-        media: MediaKind,
-        key: str,
-        produce: Callable[[StepContext], StepOutput],
-        limit: str | None = None,
-        cost: StepCost | None = None,
-        prompt: str | None = None,
-    ) -> Asset:
-        audited = step in GENERATION_STEPS  # a provider's generation (not ffmpeg work): one audit row per run
-        lock = self._key_locks.setdefault(key, asyncio.Lock())
-        async with lock:  # two scenes asking for the same output make it once
-            # A sub-millisecond index read, done in the loop so steps start in scene order (first preview first).
-            asset = self._cached(scene, step, provider, media, key, cost)
-            if asset is not None:
-                return asset
-            # Process-wide: one render makes a given output at a time (others then find it stored); local CPU work
-            # holds a CPU slot; a provider limited per key holds one of its key's. Always taken in this order.
-            if (limit or provider) in self._local_cpu:
-                shared = self.cpu.hold(self.cancel)
-            elif provider in self._key_slots:
-                shared = self._key_slots[provider].hold(self.cancel)
-            else:
-                shared = nullcontext()
-            async with making(key, self.cancel), self._limits[limit or provider], shared:
-                self.cancel.check()
-                # Another render (another session) may have made it while this one waited for a slot.
-                asset = self._cached(scene, step, provider, media, key, cost)
-                if asset is not None:
-                    return asset
-                if cost is not None:
-                    try:
-                        if self.paid_step_quota is not None:
-                            self.paid_step_quota.take()  # raises RateLimitExceeded before any paid call
-                        self._reserve(cost, scene)  # raises BudgetExceeded before any paid call
-                    except (RateLimitExceeded, BudgetExceeded) as exc:
-                        await self._record(scene, step, provider, prompt, "refused", str(exc))
-                        raise
-                    if self._journal is None:
-                        self._journal = Journal()
-                self.emit(StepStarted(scene, step, provider))
-                self.executed[step] = self.executed.get(step, 0) + 1
-                workdir = self.store.workdir(step)
-                ctx = StepContext(
-                    workdir,
-                    self.cancel,
-                    on_progress=lambda f, m: self.emit(StepProgress(scene, step, f, m)),
-                    on_warning=lambda m: self.emit(StepWarning(scene, step, m)),
-                    credentials=self.credentials,
-                    scene=scene,
-                    journal=self._journal if cost is not None else None,
-                    step_key=key,
-                )
-                started = time.monotonic()
-                paid = False
-                try:
-                    out = await asyncio.to_thread(produce, ctx)
-                    paid = True
-                    asset = await asyncio.to_thread(self.store.put, key, out.path, out.meta)
-                    if cost is not None and self._journal is not None:
-                        await asyncio.to_thread(self._journal.ended, key, "stored")
-                except Cancelled as exc:
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "cancelled", str(exc))
-                    raise
-                except ProviderError as exc:
-                    exc.at(scene, step)
-                    self.emit(StepFailed(scene, step, provider, str(exc)))
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "failed", str(exc))
-                    raise
-                except MediaError as exc:
-                    self.emit(StepFailed(scene, step, provider, str(exc)))
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "failed", str(exc))
-                    raise
-                except Exception as exc:  # a bug or an unexpected library error: report it, don't crash the UI
-                    error = ProviderFailed(f"unexpected error: {type(exc).__name__}: {exc}", provider=provider)
-                    error.at(scene, step)
-                    self.emit(StepFailed(scene, step, provider, str(error)))
-                    if audited:
-                        await self._record(scene, step, provider, prompt, "failed", str(error))
-                    raise error from exc
-                finally:
-                    self.store.remove_workdir(workdir)
-                    if cost is not None:
-                        await asyncio.to_thread(self._settle, cost, scene, key, out.meta if paid else {}, paid)
-                        if paid:
-                            self.costs[(scene, step)] = {"usd": cost.usd, "cached": False, "units": cost.units,
-                                                         "unit": cost.unit}  # fmt: skip
-                if audited:
-                    await self._record(scene, step, provider, prompt, "done")
-            info = {k: v for k, v in asset.meta.items() if isinstance(v, (int, float, str, bool))}
-            self.emit(StepFinished(scene, step, provider, str(asset.path), media,
-                                   round(time.monotonic() - started, 3), info))  # fmt: skip
-            return asset
-
-    def _cached(self, scene: int | None, step: str, provider: str, media: MediaKind, key: str,
-                cost: StepCost | None = None) -> Asset | None:  # fmt: skip
-        """The stored output for `key`, reported as a cache hit (and, for a paid step, as money saved); None when
-        the step must run (nothing stored, or the stored file was damaged: the person is told it is made again)."""
-        asset = self.store.lookup(key)
-        if isinstance(asset, Damaged):
-            self.emit(StepWarning(scene, step, f"the stored {media} was damaged ({asset.reason}); made again"))
-            return None
-        if asset is not None:
-            self.cached[step] = self.cached.get(step, 0) + 1
-            if cost is not None:
-                self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
-            self.emit(StepCached(scene, step, provider, str(asset.path), media))
-        return asset
-
-    # -- manifest ------------------------------------------------------------------------------------------
-
-    def _write_manifest(
-        self, plan: RenderPlan, scenes: list[SceneResult], final: Asset, duration: float, seconds: float
-    ) -> Path:
-        def ref(asset: Asset | None) -> dict[str, Any] | None:
-            if asset is None:
-                return None
-            # No path: the manifest travels to clients, and a server path (a store or session folder) tells them
-            # where the server keeps things; the hash names the bytes.
-            return {"sha256": asset.sha256, "key": asset.key,
-                    **{k: v for k, v in asset.meta.items() if k not in ("sentences", "sentence_texts", "alignment", "path")}}  # fmt: skip
-
-        sb = plan.storyboard
-        manifest = {
-            "reelsmith": __version__,
-            "render_id": self.render_id,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "title": sb.title,
-            "output": {
-                "file": self.output.name,  # the name only: the folder is the server's business (issue 12)
-                "sha256": final.sha256,
-                "format": sb.output.format,
-                "width": plan.profile.width,
-                "height": plan.profile.height,
-                "fps": plan.profile.fps,
-                "duration": round(duration, 3),
-            },
-            "providers": plan.providers,
-            "scenes": [
-                {
-                    "index": s.index,
-                    "requested_duration": plan.scenes[s.index].duration,
-                    "duration": round(s.frames / plan.profile.fps, 3),
-                    "frames": s.frames,
-                    "narration_seconds": s.voice.meta.get("duration") if s.voice else None,
-                    "steps": {"image": ref(s.image), "video": ref(s.video), "voice": ref(s.voice),
-                              "segment": ref(s.segment), "mix": ref(s.mix)},  # fmt: skip
-                    "cost": {step: self.costs[(s.index, step)] for step in ("image", "video", "voice")
-                             if (s.index, step) in self.costs},  # fmt: skip
-                    "cost_usd": round(sum(c["usd"] for (i, _), c in self.costs.items() if i == s.index), 6),
-                }
-                for s in scenes
-            ],
-            "stats": {"seconds": round(seconds, 3), "executed": self.executed, "cached": self.cached},
-            "cost": {"spent_usd": round(self.spent, 6), "budget_usd": self.budget,
-                     "saved_by_cache_usd": round(sum(c.get("saved", 0.0) for c in self.costs.values()), 6)},
-            "storyboard": sb.model_dump(mode="json"),
-        }
-        path = manifest_path(self.output)
-        path.write_text(json.dumps(manifest, indent=2))
-        return path
-
-
-def manifest_path(output: Path) -> Path:
-    return output.with_name(output.stem + ".manifest.json")
-
+        self.graph = plan_steps(plan, self.credentials)
+        return plan
 
 # ---------------------------------------------------------------------------------------------------------------
 # Synchronous faces

@@ -20,7 +20,7 @@ from pipeline.credentials import Credentials
 from pipeline.errors import InputError
 from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
-from pipeline.runner import Render
+from pipeline.steps import image_key, paying_key
 from pipeline.store import Store, step_key
 from pipeline.storyboard import Scene, Storyboard, validate_storyboard
 
@@ -107,13 +107,14 @@ def approve_image(
     store = store or Store()
     credentials = credentials if credentials is not None else Credentials.from_env()
     plan = plan_render(storyboard, credentials)
-    render = Render(storyboard, "", lambda event: None, store=store, credentials=credentials, owner=owner)
     # The image key holds everything that made the picture (paid ones: the paying key's fingerprint), so this is
     # the picture the owner's own "Generate image" returns from the cache: approving it gives nothing new.
-    asset = store.get(render.image_key(plan, plan.scenes[index]))
+    # (Asked even of a scene already pinned: approving again re-pins what its settings make.)
+    provider = plan.image_provider
+    asset = store.get(image_key(provider, plan.scenes[index].image, paying_key(provider, credentials)))
     if asset is None:
         raise InputError(f"scenes[{index}].image: generate this scene's image first, then approve it")
-    render.owned_images.record(owner, asset.sha256, "approved")
+    OwnedImages(store.home).record(owner, asset.sha256, "approved")
     return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
 
 

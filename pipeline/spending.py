@@ -1,0 +1,66 @@
+"""A render's money: the budget gate before anything runs, a reservation while each paid step runs, settlement
+into the ledger once it is paid, and the per-step cost records the manifest shows.
+
+The runner hands every paid step here (`reserve` before the call, `settle` after, `saved` on a cache hit), so
+no paid call can take a render past its budget even with steps running side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.credentials import Credentials
+from pipeline.errors import BudgetExceeded, InputError, Problem
+from pipeline.ledger import Ledger, Spend
+from pipeline.pricing import CostEstimate, StepCost
+from pipeline.providers import registry
+
+
+class RenderSpending:
+    def __init__(self, render_id: str, credentials: Credentials, budget: float | None):
+        self.render_id = render_id
+        self.credentials = credentials
+        self.budget = budget  # USD: no paid call is made that would take this render's spend past it
+        self.spent = 0.0
+        self.reserved = 0.0  # USD of paid steps running now
+        self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
+        self._ledger: Ledger | None = None
+
+    def check(self, estimate: CostEstimate) -> None:
+        """The budget gate: raise InputError when the estimate is above the budget (before anything runs)."""
+        if self.budget is None or estimate.total <= self.budget + 1e-9:
+            return
+        paid = sorted({s.provider for scene in estimate.scenes for s in scene if s.due > 0})
+        raise InputError([Problem("budget", f"the estimate ${estimate.total:.2f} is above the budget "
+                                  f"${self.budget:.2f}: raise the budget, shorten or remove scenes, approve "
+                                  f"images you already have, or switch {', '.join(paid)} to an offline "
+                                  "provider")])  # fmt: skip
+
+    def reserve(self, cost: StepCost, scene: int | None) -> None:
+        """Hold the step's price before its paid call (raises BudgetExceeded when it would not fit)."""
+        if self.budget is not None and self.spent + self.reserved + cost.usd > self.budget + 1e-9:
+            where = f"scene {scene + 1} {cost.step}" if scene is not None else cost.step
+            raise BudgetExceeded(
+                f"{where}: not started — it costs ${cost.usd:.2f} and this render has spent ${self.spent:.2f} "
+                f"(+${self.reserved:.2f} running) of its ${self.budget:.2f} budget; finished steps are kept, "
+                "raise the budget to continue"
+            )
+        self.reserved += cost.usd
+
+    def settle(self, cost: StepCost, scene: int | None, key: str, meta: dict[str, Any], paid: bool) -> None:
+        """Release the reservation; when the provider was paid, count it, ledger it and record its cost."""
+        self.reserved -= cost.usd
+        if not paid:
+            return
+        self.spent = round(self.spent + cost.usd, 6)
+        if self._ledger is None:
+            self._ledger = Ledger()
+        provider = registry.get(cost.step, cost.provider)  # a paid step's name is its provider kind
+        self._ledger.record(Spend(self.render_id, scene, cost.step, cost.provider, cost.model, cost.units, cost.unit,
+                                  cost.usd, meta.get("provider_task_id"),
+                                  self.credentials.fingerprint(provider.key_env_var), key))  # fmt: skip
+        self.costs[(scene, cost.step)] = {"usd": cost.usd, "cached": False, "units": cost.units, "unit": cost.unit}
+
+    def saved(self, scene: int | None, step: str, cost: StepCost) -> None:
+        """A paid step found in the cache: $0 now, its price saved."""
+        self.costs[(scene, step)] = {"usd": 0.0, "cached": True, "saved": cost.usd}
