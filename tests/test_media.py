@@ -212,8 +212,24 @@ def test_encoder_budget_lets_two_720p_run_together_but_not_two_1080p():
 
 
 def test_an_encoder_larger_than_the_budget_still_runs_alone():
+    import threading
+
     from pipeline.media.ffmpeg import EncoderBudget
 
     budget = EncoderBudget(100)
-    budget.acquire(EncoderBudget.cost_mb(1920, 1080))
-    budget.release(EncoderBudget.cost_mb(1920, 1080))
+    large = EncoderBudget.cost_mb(1920, 1080)
+    assert large > budget.budget_mb
+    alone = threading.Thread(target=budget.acquire, args=(large,), daemon=True)
+    alone.start()
+    alone.join(timeout=2)
+    assert not alone.is_alive(), "an encoder larger than the whole budget waited for ever on an idle budget"
+    assert budget.used_mb == large
+    # ... and it runs alone: a second encoder, even a small one, waits until it is released.
+    small = threading.Thread(target=budget.acquire, args=(EncoderBudget.cost_mb(256, 144),), daemon=True)
+    small.start()
+    small.join(timeout=0.3)
+    assert small.is_alive(), "a second encoder started beside one over the budget"
+    budget.release(large)
+    small.join(timeout=2)
+    assert not small.is_alive()
+    assert budget.used_mb == EncoderBudget.cost_mb(256, 144)
