@@ -105,6 +105,7 @@ def _boundaries() -> list[int]:
     return list(np.cumsum([samples_for_frames(f, PROFILE) for f in FRAME_COUNTS])[:-1])
 
 
+@pytest.mark.slow
 def test_join_copies_the_picture_and_keeps_the_sound_continuous(tmp_path):
     videos = [_video(tmp_path / f"v{i}.mp4", f, 40 * i) for i, f in enumerate(FRAME_COUNTS)]
     audios, tone = _continuous_tone(tmp_path, FRAME_COUNTS)
@@ -136,6 +137,7 @@ def _lag(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.argmax(corr) - (n - 1))
 
 
+@pytest.mark.slow
 def test_the_continuity_check_catches_separately_encoded_aac(tmp_path):
     """The naive way (each segment with its own AAC, concatenated by stream copy) leaves gaps: the check sees them."""
     audios, tone = _continuous_tone(tmp_path, FRAME_COUNTS)

@@ -69,6 +69,7 @@ def finished():
 # --- beds -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mood", beds.MOODS)
 def test_bundled_bed_is_deterministic_and_clean(mood):
     bed = beds.bundled_bed(mood)
@@ -275,6 +276,7 @@ def peaky_narration() -> np.ndarray:
     return x
 
 
+@pytest.mark.slow
 def test_peaks_are_limited_to_the_true_peak_ceiling():
     sound = finish_sound(peaky_narration(), music_source("bundled:calm"))
     measured = measure_loudness(to_float(sound.mix))
@@ -282,6 +284,7 @@ def test_peaks_are_limited_to_the_true_peak_ceiling():
     assert abs(measured.integrated + 14.0) <= 1.0 and measured.true_peak <= -1.0
 
 
+@pytest.mark.slow
 def test_ducks_under_a_real_voice(tmp_path):
     """Piper's bundled voice (offline, ~1 s): two sentences with a 2 s pause, levelled as a scene's narration is."""
     pytest.importorskip("piper")
