@@ -88,6 +88,7 @@ def test_unknown_mood_names_the_field():
         music_source("bundled:sad")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mood", beds.MOODS)
 def test_bundled_bed_loops_without_a_seam(mood):
     bed = to_float(beds.bundled_bed(mood))

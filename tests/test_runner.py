@@ -224,6 +224,7 @@ def test_output_formats(test_providers, tmp_path, fmt, vcodec, acodec):
     assert float(report["format"]["duration"]) == pytest.approx(result.duration, abs=0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.full_size
 def test_watermark_is_burnt_into_the_picture_and_keyed(test_providers, tmp_path):
     import numpy as np
