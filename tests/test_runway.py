@@ -143,6 +143,7 @@ def test_full_hd_is_made_at_1280x720(fake, provider, tmp_path):
     assert counts(fake) == (1, 3, 0, 1)
 
 
+@pytest.mark.slow
 def test_large_image_is_reencoded_under_5_mb(fake, provider, tmp_path):
     image = write_png(tmp_path / "big.png", 2400, 1350, noise=True)
     assert image.stat().st_size * 4 / 3 > MAX_DATA_URI

@@ -179,6 +179,7 @@ def _real_png_bomb(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make, megapixels", [(_real_png_bomb, 169),
                                               (lambda path: _png_header_only(path, 20_000, 20_000), 400)])
 def test_a_decompression_bomb_is_refused_from_its_header_in_little_memory(tmp_path, make, megapixels):
