@@ -418,6 +418,7 @@ def test_pauses_heard_in_the_audio_pin_the_words_around_them():
     assert times["five."][1] == pytest.approx(1.9)
 
 
+@pytest.mark.slow
 def test_piper_sentences_are_cut_where_piper_cuts_them():
     from pipeline.providers.piper import PiperVoiceProvider, piper_sentences
 

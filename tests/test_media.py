@@ -160,6 +160,7 @@ def test_the_continuity_check_catches_separately_encoded_aac(tmp_path):
     assert worst < 0.8 or drift > 2, "the naive join should show a gap or drift; if not, the check is too weak"
 
 
+@pytest.mark.slow
 def test_fit_clip_scales_crops_and_holds_the_last_frame(tmp_path):
     src = tmp_path / "src.mp4"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=400x300:rate=30:duration=1",

@@ -320,6 +320,7 @@ def test_ducks_under_a_real_voice(tmp_path):
     assert abs(measure_loudness(to_float(sound.mix)).integrated + 14.0) <= 1.0
 
 
+@pytest.mark.slow
 def test_a_stopped_render_stops_the_finish():
     token = CancelToken()
     token.cancel()
