@@ -22,9 +22,30 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+SMALL_RENDER_SCALE = 5  # 1280x720 → 256x144, 1920x1080 → 384x216, 720x1280 → 144x256: even sizes, same aspect
+
+
 @pytest.fixture
-def test_providers():
-    """Fast recording providers registered by name (test-image, test-video, test-voice)."""
+def small_render(request, monkeypatch):
+    """Renders at a fifth of the storyboard's resolution (256x144 for 720p), for tests of the engine rather than
+    of the picture: every step reads the frame size from `Storyboard.size` when it runs, so the images, clips,
+    segments and the join all come out small and encode in a fraction of the time. Product code is unchanged.
+    A test about the picture itself is marked `full_size` and renders at the storyboard's resolution."""
+    from pipeline.storyboard import Storyboard
+
+    if request.node.get_closest_marker("full_size"):
+        return
+
+    def size(storyboard: Storyboard) -> tuple[int, int]:
+        width, height = (int(n) for n in storyboard.resolution.split("x"))
+        return width // SMALL_RENDER_SCALE, height // SMALL_RENDER_SCALE
+
+    monkeypatch.setattr(Storyboard, "size", property(size))
+
+
+@pytest.fixture
+def test_providers(small_render):
+    """Fast recording providers registered by name (test-image, test-video, test-voice), rendering small."""
     from tests.fakes import TestProviders
 
     providers = TestProviders()

@@ -45,9 +45,14 @@ class TestProviders:
     local_cpu: set[str] = field(default_factory=set)
     # Kind → the provider's own limit on calls at once per API key (ELEVENLABS_API_KEY stands for the key).
     key_concurrency: dict[str, int] = field(default_factory=dict)
+    # Kind → how many of its calls must be running at once before any of them goes on (each waits up to 10 s):
+    # proves concurrency by the calls themselves meeting, not by timestamps a loaded machine can skew.
+    together: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     running: int = 0  # calls running now
     peak: int = 0  # most calls running at once
+    running_by_kind: dict[str, int] = field(default_factory=dict)
+    peak_by_kind: dict[str, int] = field(default_factory=dict)
 
     def register(self) -> None:
         global ACTIVE
@@ -68,7 +73,14 @@ class TestProviders:
             self.calls.append(call)
             self.running += 1
             self.peak = max(self.peak, self.running)
+            self.running_by_kind[kind] = self.running_by_kind.get(kind, 0) + 1
+            self.peak_by_kind[kind] = max(self.peak_by_kind.get(kind, 0), self.running_by_kind[kind])
         try:
+            if kind in self.together:
+                deadline = time.monotonic() + 10
+                while self.peak_by_kind[kind] < self.together[kind] and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                call.start = time.monotonic()  # its own work starts once the others met it (or gave up)
             for needle, error in self.fail.items():
                 if needle in subject:
                     raise error
@@ -80,6 +92,7 @@ class TestProviders:
         finally:
             with self.lock:
                 self.running -= 1
+                self.running_by_kind[kind] -= 1
 
 
 ACTIVE: TestProviders | None = None

@@ -46,6 +46,22 @@ def wait_until(condition: Callable[[], object], timeout: float = 60, interval: f
     return True
 
 
+def generation_rows(home: Path) -> list[dict]:
+    """The studio's audit rows for generation steps, oldest first: each image, clip or narration a render runs
+    writes one when it ends (done, cancelled or failed), after its scratch folder is gone."""
+    from pipeline.audit import AuditLog
+
+    if not (home / "audit.sqlite3").exists():
+        return []
+    return [row for row in AuditLog(home / "audit.sqlite3").rows() if row["kind"] == "generation"]
+
+
+def steps_running(home: Path) -> int:
+    """Steps running now under a REELSMITH_HOME: each holds a scratch folder in work/ until it ends."""
+    work = home / "work"
+    return sum(1 for p in work.iterdir() if p.is_dir()) if work.exists() else 0
+
+
 def media_files(home: Path, suffix: str) -> set[Path]:
     """The content-addressed files under a REELSMITH_HOME with this suffix."""
     return set((home / "media").rglob(f"*{suffix}"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.media import ffprobe, streams
-from tests.studio import media_files, wait_until
+from tests.studio import generation_rows, media_files, steps_running, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -109,21 +109,31 @@ def test_cancelling_a_render_stops_it_and_the_next_run_reuses_cached_steps(studi
     text = ("title: stop me\nscenes:\n"
             + "".join(f"  - image_prompt: Scene {i} of a long trip across the desert\n"
                       f"    video_prompt: slow pan right\n    duration: 8\n" for i in range(4)))  # fmt: skip
+    rows_before = len(generation_rows(home))
     job = client.submit(text, "draft", "motion", "piper", api_name="/render")
-    wait_until(lambda: any(u[2] for u in job.outputs()))  # the first clip
-    assert any(u[2] for u in job.outputs()), "a clip was made before the stop"
+    assert wait_until(lambda: any(u[2] for u in job.outputs())), "no clip was made"  # the first clip
     job.cancel()
-    time.sleep(1.0)
+    assert wait_until(job.done, timeout=30), "the render did not stop"
     assert not job.status().success
+
+    # The stop reached the render's steps (one running was cancelled) and nothing of it runs any more.
+    def stopped() -> bool:
+        rows = generation_rows(home)[rows_before:]
+        return any(r["outcome"] == "cancelled" for r in rows) and steps_running(home) == 0
+
+    assert wait_until(stopped, timeout=30), generation_rows(home)[rows_before:]
+    made = [r for r in generation_rows(home)[rows_before:] if r["step"] == "video" and r["outcome"] == "done"]
+    assert 1 <= len(made) < 4, "a clip was made before the stop, and not every clip"
     clips_after_stop = len(media_files(home, ".mp4"))
-    time.sleep(2.0)
-    assert len(media_files(home, ".mp4")) == clips_after_stop, "nothing more is made after the stop"
 
     again = client.submit(text, "draft", "motion", "piper", api_name="/render")
     board, image, clip, voice, final, manifest, gallery = again.result(timeout=240)
     stats = json.loads(Path(manifest).read_text())["stats"]
     assert stats["cached"].get("video", 0) >= 1, stats
     assert stats["executed"].get("image", 0) < 4, stats
+    # Nothing more was made after the stop: the clips the stopped render had made are reused, the rest made now.
+    assert (stats["cached"].get("video", 0), stats["executed"].get("video", 0)) == (len(made), 4 - len(made)), stats
+    assert len(media_files(home, ".mp4")) > clips_after_stop
 
 
 def test_history_lists_a_render_and_reopens_it(studio):

@@ -48,6 +48,7 @@ def _render(client, n: str) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_renders_and_scene_steps_of_all_sessions_share_one_pool_sized_by_the_setting(tmp_path):
     code = ("import json, app; print(json.dumps({f.api_name: [f.concurrency_limit, f.concurrency_id] "
             "for f in app.demo.fns.values()}))")  # fmt: skip
@@ -88,6 +89,7 @@ def _skipped(value) -> bool:
     return isinstance(value, dict) and value.get("__type__") == "update"
 
 
+@pytest.mark.slow
 def test_a_file_already_shown_is_not_sent_again_until_the_last_update(launched_studio):
     """Every file in an update is probed and hashed by Gradio: resending the same preview with every progress
     update made the page the bottleneck once many sessions rendered at once."""

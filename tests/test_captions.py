@@ -371,6 +371,7 @@ def _voiced_frames(samples: np.ndarray, rate: int, floor_db: float = -45.0) -> n
     return 20 * np.log10(np.sqrt(np.mean(np.square(x), axis=1)) + 1e-9) > floor_db
 
 
+@pytest.mark.slow
 def test_piper_words_fall_inside_the_speech_not_the_silence_between_sentences(tmp_path):
     from pipeline.cancel import CancelToken
     from pipeline.media.ffmpeg import read_wav
@@ -417,6 +418,7 @@ def test_pauses_heard_in_the_audio_pin_the_words_around_them():
     assert times["five."][1] == pytest.approx(1.9)
 
 
+@pytest.mark.slow
 def test_piper_sentences_are_cut_where_piper_cuts_them():
     from pipeline.providers.piper import PiperVoiceProvider, piper_sentences
 

@@ -15,6 +15,7 @@ from tests.studio import run_cli
 run = run_cli
 
 
+@pytest.mark.slow
 def test_schema_prints_json_schema():
     res = run("schema")
     assert res.returncode == 0
@@ -22,6 +23,7 @@ def test_schema_prints_json_schema():
     assert schema["title"] == "Storyboard" and "scenes" in schema["properties"]
 
 
+@pytest.mark.slow
 def test_validate_ok_and_bad(tmp_path):
     res = run("validate", "assets/examples/short-story.yaml")
     assert res.returncode == 0 and res.stdout.startswith("ok: 'The Lighthouse Keeper', 3 scenes")
@@ -38,6 +40,7 @@ def test_validate_ok_and_bad(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_render_with_unknown_provider_is_bad_input(tmp_path):
     res = run("render", "assets/examples/short-story.yaml", "-o", str(tmp_path / "x.mp4"), "--video-provider", "sora")
     assert res.returncode == 2
@@ -45,11 +48,13 @@ def test_render_with_unknown_provider_is_bad_input(tmp_path):
     assert not (tmp_path / "x.mp4").exists()
 
 
+@pytest.mark.slow
 def test_render_missing_file_is_bad_input(tmp_path):
     res = run("render", str(tmp_path / "none.yaml"), "-o", str(tmp_path / "x.mp4"))
     assert res.returncode == 2 and "storyboard file not found" in res.stderr
 
 
+@pytest.mark.slow
 def test_providers_lists_the_offline_ones():
     res = run("providers")
     assert res.returncode == 0
@@ -112,6 +117,7 @@ def test_provider_failure_exits_1_naming_scene_step_and_reason(tmp_path):
 # Checked before any work (issue 12): -o and REELSMITH_HOME (hostile storyboards: tests/test_fuzz.py)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output, message", [
     ("{tmp}", "-o: {tmp} is a folder; give a file name such as {tmp}/video.mp4"),
     ("/proc/reelsmith/x.mp4", "-o: cannot write in /proc/reelsmith (No such file or directory); choose a folder you "
@@ -131,6 +137,7 @@ def test_render_refuses_an_unusable_output_before_any_work(tmp_path, output, mes
     assert not (home / "media").exists(), "nothing was made"
 
 
+@pytest.mark.slow
 def test_an_unusable_reelsmith_home_is_one_line_naming_it(tmp_path):
     (tmp_path / "file").write_text("")
     res = run("ledger", home=tmp_path / "file" / "home", timeout=60)

@@ -129,16 +129,19 @@ def test_every_example_scene_is_pinned():
     assert set(_example_requests()) == set(EXAMPLE_HASHES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(EXAMPLE_HASHES))
 def test_example_frames_are_pixel_identical(key):
     assert pixel_hash(_example_requests()[key]) == EXAMPLE_HASHES[key], key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(GRID_HASHES))
 def test_each_style_and_size_is_pixel_identical(key):
     assert pixel_hash(_grid_requests()[key]) == GRID_HASHES[key], key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(COVERAGE_HASHES))
 def test_every_layer_is_pixel_identical(key):
     assert pixel_hash(_coverage_requests()[key]) == COVERAGE_HASHES[key], key

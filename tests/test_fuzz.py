@@ -122,6 +122,7 @@ def _as_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=300)
 @given(_storyboards)
 def test_generated_storyboards_as_yaml(data):
@@ -132,6 +133,7 @@ def test_generated_storyboards_as_yaml(data):
     outcome(text, counter="yaml")
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=200)
 @given(_storyboards)
 def test_generated_storyboards_as_json(data):
@@ -173,6 +175,7 @@ def _mutated(draw: st.DrawFn) -> tuple[str, str | None]:
     return text, draw(st.sampled_from([None, "yaml", "json"]))
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=400)
 @given(_mutated())
 def test_mutated_storyboards(case):
@@ -180,6 +183,7 @@ def test_mutated_storyboards(case):
     outcome(text, fmt, counter="mutated")
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=150)
 @given(st.text(alphabet=st.sampled_from(list("abc :-[]{},&*!|>'\"#?%@`\n\t\\0123456789.\x00\u200b漢🎬")), max_size=200))
 def test_raw_text(text):
@@ -292,6 +296,7 @@ def test_the_issue_attacks(name, text, fmt):
         assert "YAML aliases" in str(result)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["alias bomb in style", "20k unknown keys", "500 nested flow lists",
                                   "4301-digit int", "!!int abc", "!!bool abc", "!!float abc",
                                   "!!python/object/apply", "NUL escaped", "zero-width-only narration"])  # fmt: skip
@@ -305,6 +310,7 @@ def test_the_issue_attacks_through_the_cli(tmp_path, name):
     assert len(res.stderr) < MESSAGE_CHARS
 
 
+@pytest.mark.slow
 def test_the_suite_tried_at_least_a_thousand_inputs():
     if set(TRIED) != {"yaml", "json", "mutated", "raw", "hand-written"}:
         pytest.skip("counts only when the whole file runs")

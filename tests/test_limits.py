@@ -50,6 +50,7 @@ def _renders(count: int, tmp_path, scenes: int = 2, keys: list[str] | None = Non
             for i in range(count)]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_several_renders_never_hold_more_cpu_slots_than_there_are(test_providers, slots, tmp_path):
     test_providers.local_cpu = {"image", "voice"}  # drawing and speech are local work; the clip is a provider's
     test_providers.delay = {"image": 0.15, "voice": 0.15, "video": 0.3}
@@ -65,6 +66,7 @@ def test_several_renders_never_hold_more_cpu_slots_than_there_are(test_providers
     assert slots.held == 0 and slots.waiting == 0
 
 
+@pytest.mark.slow
 def test_steps_waiting_on_a_provider_hold_no_cpu_slot(test_providers, slots, tmp_path):
     test_providers.local_cpu = {"image", "voice"}
     # The provider's task dominates (long wait, little local work), so the figure holds on a busy machine too.
@@ -78,6 +80,7 @@ def test_steps_waiting_on_a_provider_hold_no_cpu_slot(test_providers, slots, tmp
     assert slots.peak <= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keys, most", [(["same"] * 4, 2), (["a", "b", "c", "d"], 4)])
 def test_a_provider_limited_per_key_is_limited_across_renders_on_that_key(test_providers, slots, tmp_path, keys,
                                                                           most):  # fmt: skip

@@ -105,6 +105,7 @@ def _boundaries() -> list[int]:
     return list(np.cumsum([samples_for_frames(f, PROFILE) for f in FRAME_COUNTS])[:-1])
 
 
+@pytest.mark.slow
 def test_join_copies_the_picture_and_keeps_the_sound_continuous(tmp_path):
     videos = [_video(tmp_path / f"v{i}.mp4", f, 40 * i) for i, f in enumerate(FRAME_COUNTS)]
     audios, tone = _continuous_tone(tmp_path, FRAME_COUNTS)
@@ -136,6 +137,7 @@ def _lag(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.argmax(corr) - (n - 1))
 
 
+@pytest.mark.slow
 def test_the_continuity_check_catches_separately_encoded_aac(tmp_path):
     """The naive way (each segment with its own AAC, concatenated by stream copy) leaves gaps: the check sees them."""
     audios, tone = _continuous_tone(tmp_path, FRAME_COUNTS)
@@ -158,6 +160,7 @@ def test_the_continuity_check_catches_separately_encoded_aac(tmp_path):
     assert worst < 0.8 or drift > 2, "the naive join should show a gap or drift; if not, the check is too weak"
 
 
+@pytest.mark.slow
 def test_fit_clip_scales_crops_and_holds_the_last_frame(tmp_path):
     src = tmp_path / "src.mp4"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=400x300:rate=30:duration=1",
@@ -212,8 +215,24 @@ def test_encoder_budget_lets_two_720p_run_together_but_not_two_1080p():
 
 
 def test_an_encoder_larger_than_the_budget_still_runs_alone():
+    import threading
+
     from pipeline.media.ffmpeg import EncoderBudget
 
     budget = EncoderBudget(100)
-    budget.acquire(EncoderBudget.cost_mb(1920, 1080))
-    budget.release(EncoderBudget.cost_mb(1920, 1080))
+    large = EncoderBudget.cost_mb(1920, 1080)
+    assert large > budget.budget_mb
+    alone = threading.Thread(target=budget.acquire, args=(large,), daemon=True)
+    alone.start()
+    alone.join(timeout=2)
+    assert not alone.is_alive(), "an encoder larger than the whole budget waited for ever on an idle budget"
+    assert budget.used_mb == large
+    # ... and it runs alone: a second encoder, even a small one, waits until it is released.
+    small = threading.Thread(target=budget.acquire, args=(EncoderBudget.cost_mb(256, 144),), daemon=True)
+    small.start()
+    small.join(timeout=0.3)
+    assert small.is_alive(), "a second encoder started beside one over the budget"
+    budget.release(large)
+    small.join(timeout=2)
+    assert not small.is_alive()
+    assert budget.used_mb == EncoderBudget.cost_mb(256, 144)

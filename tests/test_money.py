@@ -89,6 +89,7 @@ def test_spend_never_passes_the_budget_during_a_render(paid, tmp_path, monkeypat
     assert sum(c.kind == "video" for c in paid.calls) < 3
 
 
+@pytest.mark.slow
 def test_cli_estimate_budget_and_ledger(paid, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RUNWAYML_API_SECRET", "canary-money-secret")
     monkeypatch.setenv("ELEVENLABS_API_KEY", "canary-voice-secret")

@@ -91,6 +91,7 @@ def _render(tmp_path: Path, prompt: str, duration: int = 2, size=(640, 360)) -> 
     return out.path, out.meta
 
 
+@pytest.mark.slow
 def test_a_rendered_pan_glides_without_jitter(tmp_path):
     import cv2
 

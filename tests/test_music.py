@@ -69,6 +69,7 @@ def finished():
 # --- beds -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mood", beds.MOODS)
 def test_bundled_bed_is_deterministic_and_clean(mood):
     bed = beds.bundled_bed(mood)
@@ -87,6 +88,7 @@ def test_unknown_mood_names_the_field():
         music_source("bundled:sad")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mood", beds.MOODS)
 def test_bundled_bed_loops_without_a_seam(mood):
     bed = to_float(beds.bundled_bed(mood))
@@ -142,6 +144,7 @@ def test_fit_is_exact_to_the_sample_and_fades(samples, crossfade):
         assert np.allclose(middle, section(bed, 1.5, 2.0))  # unfaded in between
 
 
+@pytest.mark.slow
 def test_load_music_reads_other_formats_to_48k_stereo(tmp_path):
     mono = (not_a_loop(2.0)[:, 0] * 32767).astype(np.int16)
     src = tmp_path / "song-44k.wav"
@@ -173,6 +176,7 @@ def test_voice_activity_finds_the_sentences():
     assert len(quiet) == len(SPEECH)
 
 
+@pytest.mark.slow
 def test_music_stem_is_ducked_at_least_10_db_under_narration(finished):
     music = to_float(finished.music)
     inside = np.concatenate([section(music, s + 0.2, e - 0.2) for s, e in SPEECH])
@@ -218,6 +222,7 @@ def test_peak_limiter_keeps_every_sample_under_the_ceiling():
     assert np.abs(np.diff(20 * np.log10(gain[::48]))).max() < 1.5  # smooth, ≤ 1.5 dB per ms
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, narration_db, volume_db", [
     ("normal", -17.0, -18.0),
     ("loud", -4.0, -8.0),
@@ -237,6 +242,7 @@ def test_mix_lands_at_the_target_loudness(case, narration_db, volume_db, finishe
     assert sound.reached_target
 
 
+@pytest.mark.slow
 def test_stems_are_the_video_length_and_add_up_to_the_mix(finished, tmp_path):
     n = int(SECONDS * RATE)
     assert finished.mix.shape == finished.narration.shape == finished.music.shape == (n, 2)
@@ -248,6 +254,7 @@ def test_stems_are_the_video_length_and_add_up_to_the_mix(finished, tmp_path):
         assert rate == RATE and pcm.shape == (n, 2)
 
 
+@pytest.mark.slow
 def test_silence_and_no_music_do_not_fail():
     silent = finish_sound(np.zeros((5 * RATE, 2), np.int16), music_source("bundled:calm"))
     assert silent.mix.shape == (5 * RATE, 2)
@@ -275,6 +282,7 @@ def peaky_narration() -> np.ndarray:
     return x
 
 
+@pytest.mark.slow
 def test_peaks_are_limited_to_the_true_peak_ceiling():
     sound = finish_sound(peaky_narration(), music_source("bundled:calm"))
     measured = measure_loudness(to_float(sound.mix))
@@ -282,6 +290,7 @@ def test_peaks_are_limited_to_the_true_peak_ceiling():
     assert abs(measured.integrated + 14.0) <= 1.0 and measured.true_peak <= -1.0
 
 
+@pytest.mark.slow
 def test_ducks_under_a_real_voice(tmp_path):
     """Piper's bundled voice (offline, ~1 s): two sentences with a 2 s pause, levelled as a scene's narration is."""
     pytest.importorskip("piper")
@@ -311,6 +320,7 @@ def test_ducks_under_a_real_voice(tmp_path):
     assert abs(measure_loudness(to_float(sound.mix)).integrated + 14.0) <= 1.0
 
 
+@pytest.mark.slow
 def test_a_stopped_render_stops_the_finish():
     token = CancelToken()
     token.cancel()
@@ -318,6 +328,7 @@ def test_a_stopped_render_stops_the_finish():
         finish_sound(synthetic_narration(seconds=2.0, speech=[(0.5, 1.5)]), music_source("bundled:calm"), cancel=token)
 
 
+@pytest.mark.slow
 def test_the_mix_keeps_its_loudness_through_the_sound_tracks_aac_encode(finished, tmp_path):
     """How a render will use it: mix.wav becomes the one PCM track that join.encode_soundtrack encodes once."""
     from pipeline.media.ffmpeg import decode_audio

@@ -22,6 +22,7 @@ def test_the_model_ships_in_the_package():
     assert _joe_model_path().exists() and _joe_model_path().with_suffix(".onnx.json").exists()
 
 
+@pytest.mark.slow
 def test_speaks_the_text_with_sentence_timing(tmp_path):
     warnings = []
     out = PiperVoiceProvider().generate(_request(), StepContext(tmp_path, CancelToken(), on_warning=warnings.append))
@@ -35,6 +36,7 @@ def test_speaks_the_text_with_sentence_timing(tmp_path):
     assert warnings == []
 
 
+@pytest.mark.slow
 def test_an_unknown_voice_falls_back_with_a_warning(tmp_path):
     warnings = []
     provider = PiperVoiceProvider()

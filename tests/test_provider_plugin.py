@@ -119,6 +119,7 @@ def test_preflight_needs_its_key_and_passes_with_one_from_the_environment_or_a_s
         plan_render(wrong)
 
 
+@pytest.mark.slow
 def test_the_studio_offers_it_with_a_key_box_of_its_own(acme):
     import gradio as gr
 

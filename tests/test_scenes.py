@@ -177,6 +177,7 @@ def _real_png_bomb(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make, megapixels", [(_real_png_bomb, 169),
                                               (lambda path: _png_header_only(path, 20_000, 20_000), 400)])
 def test_a_decompression_bomb_is_refused_from_its_header_in_little_memory(tmp_path, make, megapixels):
@@ -206,6 +207,7 @@ def test_unreadable_or_truncated_uploads_are_input_errors_naming_the_file(tmp_pa
         upload_image(sb, 1, half, owner="cli")
 
 
+@pytest.mark.slow
 def test_cli_upload_of_a_bomb_exits_2_without_a_traceback(tmp_path):
     sb = tmp_path / "sb.yaml"
     sb.write_text("scenes:\n  - image_prompt: a\n")

@@ -111,7 +111,10 @@ class FakeServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # serve_forever checks for shutdown() between polls: at its default 0.5 s every fake's stop took up to half
+        # a second, about a minute over the provider tests.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)  # fmt: skip
         self._thread.start()
         return self
 
