@@ -46,7 +46,11 @@ def run_ffmpeg(
             return run_ffmpeg(args, cancel, what)
         finally:
             ENCODERS.release(cost)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    _logged_run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args], cancel, what)
+
+
+def _logged_run(cmd: list[str], cancel: CancelToken | None, what: str) -> str:
+    """Run one ffmpeg command to its end, or kill it at a stop; return what it logged (MediaError on failure)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         while True:
@@ -62,9 +66,11 @@ def run_ffmpeg(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    log = err.decode(errors="replace")
     if proc.returncode != 0:
-        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        tail = log.strip().splitlines()[-3:]
         raise MediaError(f"{what} failed: {' | '.join(tail) or f'exit code {proc.returncode}'}")
+    return log
 
 
 class EncoderBudget:
@@ -331,24 +337,5 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 def ffmpeg_report(args: Sequence[str], cancel: CancelToken | None = None, what: str = "ffmpeg") -> str:
     """Run ffmpeg at log level info and return what it logged (filters such as ebur128 print their measurements
     there). Cancellable like run_ffmpeg; raises MediaError when ffmpeg fails."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        while True:
-            try:
-                _, err = proc.communicate(timeout=0.1)
-                break
-            except subprocess.TimeoutExpired:
-                if cancel is not None and cancel.cancelled:
-                    proc.kill()
-                    proc.wait()
-                    raise Cancelled("render stopped") from None
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    log = err.decode(errors="replace")
-    if proc.returncode != 0:
-        tail = log.strip().splitlines()[-3:]
-        raise MediaError(f"{what} failed: {' | '.join(tail) or f'exit code {proc.returncode}'}")
-    return log
+    return _logged_run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args], cancel,
+                       what)
