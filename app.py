@@ -236,9 +236,13 @@ def _usability(kind: str, credentials: Credentials) -> list[tuple[str, bool, str
     return [(name, *registry.get(kind, name).usable(credentials)) for name in registry.names(kind)]
 
 
+AS_STORYBOARD = ""  # the provider argument that keeps what the storyboard says (the API's default)
+
+
 def _provider_choices(kind: str, credentials: Credentials) -> list[tuple[str, str]]:
-    return [(f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name)
-            for name, usable, why in _usability(kind, credentials)]  # fmt: skip
+    return [("as the storyboard says", AS_STORYBOARD)] + [
+        (f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name)
+        for name, usable, why in _usability(kind, credentials)]  # fmt: skip
 
 
 def _provider_dropdowns(credentials: Credentials) -> list[Any]:
@@ -586,7 +590,11 @@ def _settings_components() -> list[gr.components.Component]:
         ]
     with gr.Accordion("Pipeline configuration", open=True):
         providers = [
-            gr.Dropdown(_provider_choices(kind, credentials), label=f"{kind.capitalize()} provider")
+            # A program that sends only the storyboard gets the storyboard's providers: a Dropdown without a value
+            # would hand the API its first choice (bfl, runway, elevenlabs) and override them; None would make the
+            # argument required.
+            gr.Dropdown(_provider_choices(kind, credentials), value=AS_STORYBOARD,
+                        label=f"{kind.capitalize()} provider")
             for kind in ("image", "video", "voice")
         ]
     with gr.Accordion("Advanced settings", open=False):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import time
 from pathlib import Path
 
@@ -41,6 +43,20 @@ def test_render_streams_updates_and_returns_a_playable_video(studio):
     report = ffprobe(Path(final))
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
     assert Path(manifest).name.endswith(".manifest.json")
+
+
+def test_a_client_that_sends_only_the_storyboard_gets_the_storyboards_providers(studio):
+    """Issue 15: the provider arguments default to "as the storyboard says", not to the dropdowns' first choices
+    (bfl, runway, elevenlabs), which needed keys the storyboard never asked for."""
+    client, _ = studio
+    text = ("title: only text\nvoice: {provider: piper}\nscenes:\n  - image_prompt: A quiet harbour at dawn\n"
+            "    audio_script: Morning.\n    duration: 2\n")
+    table, summary = client.predict(text, api_name="/estimate_cost")
+    assert "Estimate: $0.00" in summary, summary
+    board, image, clip, voice, final, manifest, gallery = client.predict(text, api_name="/render")
+    assert "Done" in board
+    assert json.loads(Path(manifest).read_text())["providers"] == {"image": "draft", "video": "motion",
+                                                                   "voice": "piper"}  # fmt: skip
 
 
 def test_a_bad_storyboard_is_an_error_not_a_traceback(studio):
