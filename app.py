@@ -504,12 +504,13 @@ def upload_image(text: str, number: float, path: str | None, owner: str | None,
 
 def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
     """Report this session's latest video to the host: the audit log records the render and the reason."""
-    render_id = _LAST_RENDER.get(request.session_hash or "")
+    session = request.session_hash or ""
+    render_id = _LAST_RENDER.get(session)
     if render_id is None:
         raise gr.Error("Nothing to report yet: this session has not finished a render.", print_exception=False)
-    if _REPORTED.get(request.session_hash or "") != render_id:
+    if _REPORTED.get(session) != render_id:
         AuditLog().report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
-        _REPORTED[request.session_hash or ""] = render_id
+        _REPORTED[session] = render_id
     gr.Info("Thanks — reported to the host")
     return ""
 
