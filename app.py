@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,14 +27,14 @@ from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
-from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, server_secret
+from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
 from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
-from pipeline.settings import concurrent_renders, reelsmith_home
+from pipeline.settings import concurrent_renders
 from pipeline.store import Store
 from pipeline.storyboard import Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
@@ -505,12 +504,13 @@ def upload_image(text: str, number: float, path: str | None, owner: str | None,
 
 def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
     """Report this session's latest video to the host: the audit log records the render and the reason."""
-    render_id = _LAST_RENDER.get(request.session_hash or "")
+    session = request.session_hash or ""
+    render_id = _LAST_RENDER.get(session)
     if render_id is None:
         raise gr.Error("Nothing to report yet: this session has not finished a render.", print_exception=False)
-    if _REPORTED.get(request.session_hash or "") != render_id:
+    if _REPORTED.get(session) != render_id:
         AuditLog().report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
-        _REPORTED[request.session_hash or ""] = render_id
+        _REPORTED[session] = render_id
     gr.Info("Thanks — reported to the host")
     return ""
 
@@ -571,12 +571,7 @@ def browser_state_secret() -> str:
     decrypts with it. It keeps preferences (style, resolution, providers, voice) readable only through the page;
     it protects nothing that matters. Whose work a browser's is rests on the owner token, which is signed with
     SERVER_SECRET (pipeline.owners), a different secret that never leaves the server."""
-    path = reelsmith_home() / "browser-state.secret"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(uuid.uuid4().hex + uuid.uuid4().hex)
-    return path.read_text().strip()
+    return private_secret("browser-state.secret")
 
 
 def _settings_components() -> list[gr.components.Component]:

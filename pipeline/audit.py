@@ -8,6 +8,7 @@ Rows are never updated or deleted (triggers refuse it). `python -m pipeline audi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from pipeline.db import Database, utc_now
 from pipeline.errors import InputError, Problem
 from pipeline.owners import server_secret
+from pipeline.settings import reelsmith_home
 
 Kind = Literal["generation", "render", "report"]  # render: a whole render refused by the hourly limit
 Outcome = Literal["done", "failed", "cancelled", "refused", "reported"]
@@ -65,7 +67,13 @@ def client_fingerprint(address: str | None) -> str | None:
     """A one-way keyed hash of a client's network address (HMAC-SHA256 with the server secret), or None."""
     if not address:
         return None
-    return "addr-" + hmac.new(server_secret(), address.encode(), hashlib.sha256).hexdigest()[:16]
+    return "addr-" + hmac.new(_address_key(reelsmith_home()), address.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=4)
+def _address_key(home: Path) -> bytes:
+    """The server secret for one REELSMITH_HOME, read once: every request hashes its address, none re-reads it."""
+    return server_secret(home)
 
 
 def _clip(text: str | None, limit: int) -> str | None:

@@ -42,15 +42,15 @@ _ID_BYTES = 18  # 144 random bits, as token_urlsafe text
 # Owner tokens
 
 
-def server_secret(home: Path | None = None) -> bytes:
-    """The server's signing secret: created once (0600) under REELSMITH_HOME, the same across restarts."""
+def private_secret(name: str, home: Path | None = None) -> str:
+    """The text of a random secret file `name` (0600) under REELSMITH_HOME, created on first use, then kept."""
     home = Path(home) if home else reelsmith_home()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = home / _SECRET_FILE
+    path = home / name
     if not path.exists():
         # Written whole under a temporary name, then linked into place (which fails if another process got there
         # first): a reader never sees a half-written secret, and two first starts agree on one.
-        tmp = home / f".{_SECRET_FILE}.{secrets.token_hex(8)}"
+        tmp = home / f".{name}.{secrets.token_hex(8)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
@@ -60,9 +60,14 @@ def server_secret(home: Path | None = None) -> bytes:
             pass
         finally:
             tmp.unlink()
-    secret = path.read_text().strip()
+    return path.read_text().strip()
+
+
+def server_secret(home: Path | None = None) -> bytes:
+    """The server's signing secret: created once (0600) under REELSMITH_HOME, the same across restarts."""
+    secret = private_secret(_SECRET_FILE, home)
     if len(secret) < 32:  # an emptied or truncated file (a crash mid-write): never sign with a guessable secret
-        raise RuntimeError(f"{path.name} under REELSMITH_HOME is damaged: delete it (studio owners start afresh)")
+        raise RuntimeError(f"{_SECRET_FILE} under REELSMITH_HOME is damaged: delete it (studio owners start afresh)")
     return secret.encode()
 
 
