@@ -398,9 +398,10 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
 
-# One token at a time, left to right: a string (possibly unterminated, consumed to the end) or a bracket. Linear:
-# every character is consumed once, so brackets inside strings never count.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+# A string, possibly unterminated (consumed to the end), so brackets inside strings never count.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+# One token at a time, left to right: a string or a bracket. Linear: every character is consumed once.
+_JSON_TOKEN = re.compile(_JSON_STRING.pattern + r"|[\[\]{}]", re.DOTALL)
 
 
 class _NumberTooLong(Exception):
@@ -420,7 +421,6 @@ def _json_float(digits: str) -> float:
     return float(digits)
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
