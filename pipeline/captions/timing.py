@@ -145,7 +145,7 @@ _CLAUSE_PAUSE = {",": 2.0, ";": 3.0, ":": 3.0, "，": 2.0, "、": 1.0, "；": 3.
 
 
 def _chars(word: str) -> float:
-    return sum(2.0 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in word)
+    return sum(2.0 if _is_fullwidth(c) else 1.0 for c in word)
 
 
 def _weight(word: str) -> float:
