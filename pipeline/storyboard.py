@@ -91,6 +91,7 @@ def _no_control_characters(value: Any) -> Any:
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    # Runs before every field's own validators (inherited validators come first), so theirs see no control characters.
     _text = field_validator("*")(lambda cls, v: _no_control_characters(v))
 
 
@@ -185,7 +186,7 @@ class Scene(_Model):
             raise ValueError("must not be blank")
         if not _has_visible_text(v):
             raise ValueError("has no visible text, only invisible characters (such as zero-width spaces)")
-        return _no_control_characters(v)
+        return v
 
     @field_validator("audio_script")
     @classmethod
@@ -194,7 +195,7 @@ class Scene(_Model):
         # there, after the scene's picture was paid for.
         if v.strip() and not _has_visible_text(v):
             raise ValueError("has no speakable text, only invisible characters (such as zero-width spaces)")
-        return _no_control_characters(v)
+        return v
 
 
 class Storyboard(_Model):
