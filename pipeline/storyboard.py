@@ -91,6 +91,7 @@ def _no_control_characters(value: Any) -> Any:
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    # Runs before every field's own validators (inherited validators come first), so theirs see no control characters.
     _text = field_validator("*")(lambda cls, v: _no_control_characters(v))
 
 
@@ -185,7 +186,7 @@ class Scene(_Model):
             raise ValueError("must not be blank")
         if not _has_visible_text(v):
             raise ValueError("has no visible text, only invisible characters (such as zero-width spaces)")
-        return _no_control_characters(v)
+        return v
 
     @field_validator("audio_script")
     @classmethod
@@ -194,7 +195,7 @@ class Scene(_Model):
         # there, after the scene's picture was paid for.
         if v.strip() and not _has_visible_text(v):
             raise ValueError("has no speakable text, only invisible characters (such as zero-width spaces)")
-        return _no_control_characters(v)
+        return v
 
 
 class Storyboard(_Model):
@@ -398,9 +399,10 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
 
-# One token at a time, left to right: a string (possibly unterminated, consumed to the end) or a bracket. Linear:
-# every character is consumed once, so brackets inside strings never count.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+# A string, possibly unterminated (consumed to the end), so brackets inside strings never count.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+# One token at a time, left to right: a string or a bracket. Linear: every character is consumed once.
+_JSON_TOKEN = re.compile(_JSON_STRING.pattern + r"|[\[\]{}]", re.DOTALL)
 
 
 class _NumberTooLong(Exception):
@@ -420,7 +422,6 @@ def _json_float(digits: str) -> float:
     return float(digits)
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 

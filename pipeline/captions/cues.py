@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
-from pipeline.captions.timing import WordTiming, join_words
+from pipeline.captions.timing import SENTENCE_MARKS, WordTiming, join_words
 from pipeline.media.segment import NARRATION_LEAD
 
 LANDSCAPE_CHARS = 42
@@ -28,7 +28,6 @@ MIN_DURATION = 0.8
 PAUSE = 0.35
 LONG_PAUSE = 1.0
 
-_SENTENCE_ENDS = set(".!?…。！？")
 _CLAUSE_ENDS = set(",;:—–、，；：،؛")
 _CLOSERS = set("\"'”’)]」』»")
 # Words a line may start with (break before them): conjunctions and prepositions of English and a few other
@@ -87,7 +86,7 @@ def _width(words: Sequence[WordTiming]) -> int:
     return sum(text_width(w.text) + (1 if w.space_before and i else 0) for i, w in enumerate(words))
 
 
-def _ends_with(word: str, marks: set[str]) -> bool:
+def _ends_with(word: str, marks: set[str] | frozenset[str]) -> bool:
     stripped = word.rstrip("".join(_CLOSERS))
     return bool(stripped) and stripped[-1] in marks
 
@@ -97,7 +96,7 @@ def break_score(words: Sequence[WordTiming], k: int) -> float:
     1 before a connector word, plus 1.5 for a pause in the speech."""
     before, after = words[k - 1], words[k]
     score = 0.0
-    if _ends_with(before.text, _SENTENCE_ENDS):
+    if _ends_with(before.text, SENTENCE_MARKS):
         score = 3.0
     elif _ends_with(before.text, _CLAUSE_ENDS):
         score = 2.0

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 # A sentence ends at . ! ? … (or their full-width forms) and any closing quotes or brackets; group 1 is the
 # whitespace after it. The same rule the ElevenLabs provider splits long narrations by.
 SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*(\s+)")
+SENTENCE_MARKS = frozenset(".!?…。！？")  # the marks SENTENCE_END ends a sentence at
 # Full-width sentence ends need no space after them: 你好。我很好。 is two sentences.
 _CJK_SENTENCE_END = re.compile(r"[。！？][\"'”’」』)\]]*(\s*)")
 
@@ -144,7 +145,7 @@ _CLAUSE_PAUSE = {",": 2.0, ";": 3.0, ":": 3.0, "，": 2.0, "、": 1.0, "；": 3.
 
 
 def _chars(word: str) -> float:
-    return sum(2.0 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in word)
+    return sum(2.0 if _is_fullwidth(c) else 1.0 for c in word)
 
 
 def _weight(word: str) -> float:
@@ -209,7 +210,7 @@ def _spread(pieces: Sequence[tuple[str, bool]], start: float, end: float, closed
     return words
 
 
-_PAUSE_MARKS = set(_CLAUSE_PAUSE) | set(".!?…。！？")
+_PAUSE_MARKS = set(_CLAUSE_PAUSE) | SENTENCE_MARKS
 
 
 def _pin_and_spread(

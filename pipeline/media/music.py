@@ -28,7 +28,6 @@ per 10 ms, still −12.0 dB inside 0.4 s gaps; sidechaincompress (threshold 0.03
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from pipeline.errors import InputError, MediaError
 from pipeline.media.beds import BED_RATE, bed_key, bundled_bed
 from pipeline.media.ffmpeg import decode_audio, write_wav
 from pipeline.media.loudness import CHUNK, Loudness, db_curve_to_gain, normalise
+from pipeline.store import file_sha256
 
 MUSIC_VERSION = "1"
 RATE = BED_RATE
@@ -108,11 +108,7 @@ def music_source(track: str, rate: int = RATE) -> MusicBed | None:
         return MusicBed(to_float(bundled_bed(mood)), looped=True, key=bed_key(mood))
     path = Path(track)
     pcm = load_music(path, rate)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return MusicBed(pcm, looped=False, key=f"file-{digest.hexdigest()[:32]}-v{MUSIC_VERSION}")
+    return MusicBed(pcm, looped=False, key=f"file-{file_sha256(path)[:32]}-v{MUSIC_VERSION}")
 
 
 def active_rms_db(pcm: np.ndarray, rate: int = RATE, window_s: float = 0.1) -> float:
