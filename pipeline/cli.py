@@ -116,10 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _home_path() -> Path:
-    return Path(os.environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
-
-
 def _check_home() -> None:
     """REELSMITH_HOME exists and takes a new file, before any work (the store, ledger and journal live there)."""
     from pipeline.settings import reelsmith_home
@@ -128,7 +124,9 @@ def _check_home() -> None:
 
 
 def _environment_problem(exc: OSError | sqlite3.Error) -> str:
-    home = _home_path()
+    from pipeline.settings import reelsmith_home_path
+
+    home = reelsmith_home_path()
     reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
     filename = getattr(exc, "filename", None)
     in_home = isinstance(exc, sqlite3.Error) or (filename is not None and str(filename).startswith(str(home)))

@@ -6,9 +6,14 @@ import os
 from pathlib import Path
 
 
+def reelsmith_home_path() -> Path:
+    """Where the data directory is (`REELSMITH_HOME`, default `~/.reelsmith`), without creating it."""
+    return Path(os.environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
+
+
 def reelsmith_home() -> Path:
     """The data directory: `REELSMITH_HOME`, default `~/.reelsmith`. Created private (0700)."""
-    home = Path(os.environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
+    home = reelsmith_home_path()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
 
