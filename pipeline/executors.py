@@ -19,7 +19,6 @@ from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suf
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import build_scene_audio, clip_in_profile, fit_clip, hold_last_frame
 from pipeline.media.watermark import render_watermark
-from pipeline.owners import pinned_image
 from pipeline.providers import registry
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.steps import APPROVED, Step, clip_request, key_for, scene_frames, step_id
@@ -31,7 +30,7 @@ Executor = Callable[[Any, Step, Mapping[str, Asset]], Awaitable[Asset]]
 async def execute_image(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
     """The scene's picture: the approved (pinned) one when the scene has it, else generated (or cached)."""
     if step.provider == APPROVED:
-        pinned = pinned_image(run.store, run.owned_images, run.owner, step.params["sha256"])
+        pinned = run.pinned_image(step.params["sha256"])
         if pinned is None:
             raise InputError(f"scenes[{step.scene}].image: the approved image is no longer in the store; "
                              "generate or upload it again")  # fmt: skip
