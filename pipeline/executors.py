@@ -14,7 +14,6 @@ import asyncio
 from typing import Any, Awaitable, Callable, Mapping
 
 from pipeline.errors import InputError
-from pipeline.events import StepCached
 from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suffix
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import build_scene_audio, clip_in_profile, fit_clip, hold_last_frame
@@ -34,8 +33,7 @@ async def execute_image(run: Any, step: Step, inputs: Mapping[str, Asset]) -> As
         if pinned is None:
             raise InputError(f"scenes[{step.scene}].image: the approved image is no longer in the store; "
                              "generate or upload it again")  # fmt: skip
-        run.cached["image"] = run.cached.get("image", 0) + 1
-        run.emit(StepCached(step.scene, "image", "approved", str(pinned.path), "image"))
+        run.executor.reused(step.scene, "image", APPROVED, "image", pinned)
         return pinned
     provider, request = registry.get("image", step.provider), step.params["request"]
     image = await run.cached_step(step, "image", key_for(step, inputs), lambda ctx: provider.generate(request, ctx),
