@@ -59,7 +59,7 @@ from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
 from pipeline.result import RenderResult, SceneResult
 from pipeline.spending import RenderSpending
-from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
+from pipeline.steps import SCENE_KINDS, Step, StepGraph, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
@@ -171,7 +171,7 @@ class Render:
         return {i: t.result() for i, t in tasks.items()}
 
     def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:
-        made = {kind: outputs.get(step_id(kind, index)) for kind in ("image", "video", "segment", "voice", "mix")}
+        made = {kind: outputs.get(step_id(kind, index)) for kind in SCENE_KINDS}
         frames = scene_frames(self._graph[step_id("mix", index)], outputs)
         return SceneResult(index, frames=frames, **made)  # type: ignore[arg-type]
 
@@ -259,7 +259,7 @@ class Render:
         add(wanted)
         return list(needed.values())
 
-    # -- the audit log -------------------------------------------------------------------------------------
+    # -- the plan (refused prompts in the audit log) -------------------------------------------------------
 
     async def _plan(self) -> RenderPlan:
         """plan_render (and its steps, in self.graph), with every prompt the blocklist refused recorded in the
