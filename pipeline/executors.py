@@ -14,12 +14,10 @@ import asyncio
 from typing import Any, Awaitable, Callable, Mapping
 
 from pipeline.errors import InputError
-from pipeline.events import StepCached
 from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suffix
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import build_scene_audio, clip_in_profile, fit_clip, hold_last_frame
 from pipeline.media.watermark import render_watermark
-from pipeline.owners import pinned_image
 from pipeline.providers import registry
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.steps import APPROVED, Step, clip_request, key_for, scene_frames, step_id
@@ -31,12 +29,11 @@ Executor = Callable[[Any, Step, Mapping[str, Asset]], Awaitable[Asset]]
 async def execute_image(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
     """The scene's picture: the approved (pinned) one when the scene has it, else generated (or cached)."""
     if step.provider == APPROVED:
-        pinned = pinned_image(run.store, run.owned_images, run.owner, step.params["sha256"])
+        pinned = run.pinned_image(step.params["sha256"])
         if pinned is None:
             raise InputError(f"scenes[{step.scene}].image: the approved image is no longer in the store; "
                              "generate or upload it again")  # fmt: skip
-        run.cached["image"] = run.cached.get("image", 0) + 1
-        run.emit(StepCached(step.scene, "image", "approved", str(pinned.path), "image"))
+        run.executor.reused(step.scene, "image", APPROVED, "image", pinned)
         return pinned
     provider, request = registry.get("image", step.provider), step.params["request"]
     image = await run.cached_step(step, "image", key_for(step, inputs), lambda ctx: provider.generate(request, ctx),

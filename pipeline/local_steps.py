@@ -219,8 +219,12 @@ class LocalStepRunner:
             self.emit(StepWarning(scene, step, f"the stored {media} was damaged ({asset.reason}); made again"))
             return None
         if asset is not None:
-            self.cached[step] = self.cached.get(step, 0) + 1
             if cost is not None:
                 self.money.saved(scene, step, cost)
-            self.emit(StepCached(scene, step, provider, str(asset.path), media))
+            self.reused(scene, step, provider, media, asset)
         return asset
+
+    def reused(self, scene: int | None, step: str, provider: str, media: MediaKind, asset: Asset) -> None:
+        """Count and report a step whose output already exists (cached, or an approved image)."""
+        self.cached[step] = self.cached.get(step, 0) + 1
+        self.emit(StepCached(scene, step, provider, str(asset.path), media))

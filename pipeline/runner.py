@@ -52,14 +52,14 @@ from pipeline.events import (
 from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
-from pipeline.plan import RenderPlan, ScenePlan, plan_render, unapproved_images
+from pipeline.plan import RenderPlan, plan_render, unapproved_images
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.executors import EXECUTORS
 from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
 from pipeline.result import RenderResult, SceneResult
 from pipeline.spending import RenderSpending
-from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
+from pipeline.steps import SCENE_KINDS, Step, StepGraph, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
@@ -90,8 +90,6 @@ class Render:
         # session's server-issued id) and a one-way hash of the client's address (None on the CLI).
         self.owner = owner
         self.client = client
-        # The host's hourly limit on paid steps for this session and address (None: no limit, as on the CLI).
-        self.paid_step_quota = paid_step_quota
         self.credentials = credentials if credentials is not None else Credentials.from_env()
         self.storyboard = storyboard
         self.output = Path(output)
@@ -173,7 +171,7 @@ class Render:
         return {i: t.result() for i, t in tasks.items()}
 
     def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:
-        made = {kind: outputs.get(step_id(kind, index)) for kind in ("image", "video", "segment", "voice", "mix")}
+        made = {kind: outputs.get(step_id(kind, index)) for kind in SCENE_KINDS}
         frames = scene_frames(self._graph[step_id("mix", index)], outputs)
         return SceneResult(index, frames=frames, **made)  # type: ignore[arg-type]
 
@@ -200,9 +198,9 @@ class Render:
             self._owned_images = OwnedImages(self.store.home)
         return self._owned_images
 
-    def pinned_image(self, scene: ScenePlan) -> Asset | None:
-        """The scene's approved picture, when this render's owner may use it and the store still has it."""
-        return pinned_image(self.store, self.owned_images, self.owner, scene.pinned_image)
+    def pinned_image(self, sha256: str | None) -> Asset | None:
+        """An approved (pinned) picture, when this render's owner may use it and the store still has it."""
+        return pinned_image(self.store, self.owned_images, self.owner, sha256)
 
     @property
     def _graph(self) -> StepGraph:
@@ -224,7 +222,8 @@ class Render:
     def _check_budget(self, plan: RenderPlan) -> None:
         from pipeline.estimate import estimate_plan
 
-        self.money.check(estimate_plan(plan, self._graph, self.store, self.pinned_image))
+        self.money.check(estimate_plan(plan, self._graph, self.store,
+                                       lambda scene: self.pinned_image(scene.pinned_image)))  # fmt: skip
 
     async def run_scene(self, index: int, step: str) -> Asset | None:
         """Step-by-step control: one scene's image, clip (from its approved or cached image) or narration alone.
@@ -260,7 +259,7 @@ class Render:
         add(wanted)
         return list(needed.values())
 
-    # -- the audit log -------------------------------------------------------------------------------------
+    # -- the plan (refused prompts in the audit log) -------------------------------------------------------
 
     async def _plan(self) -> RenderPlan:
         """plan_render (and its steps, in self.graph), with every prompt the blocklist refused recorded in the

@@ -7,6 +7,7 @@ no paid call can take a render past its budget even with steps running side by s
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from pipeline.credentials import Credentials
@@ -25,6 +26,9 @@ class RenderSpending:
         self.reserved = 0.0  # USD of paid steps running now
         self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
         self._ledger: Ledger | None = None
+        # reserve runs in the render's event loop, settle in a worker thread (it writes the ledger): the running
+        # totals change under this lock so neither loses the other's update.
+        self._lock = threading.Lock()
 
     def check(self, estimate: CostEstimate) -> None:
         """The budget gate: raise InputError when the estimate is above the budget (before anything runs)."""
@@ -38,21 +42,23 @@ class RenderSpending:
 
     def reserve(self, cost: StepCost, scene: int | None) -> None:
         """Hold the step's price before its paid call (raises BudgetExceeded when it would not fit)."""
-        if self.budget is not None and self.spent + self.reserved + cost.usd > self.budget + 1e-9:
-            where = f"scene {scene + 1} {cost.step}" if scene is not None else cost.step
-            raise BudgetExceeded(
-                f"{where}: not started — it costs ${cost.usd:.2f} and this render has spent ${self.spent:.2f} "
-                f"(+${self.reserved:.2f} running) of its ${self.budget:.2f} budget; finished steps are kept, "
-                "raise the budget to continue"
-            )
-        self.reserved += cost.usd
+        with self._lock:
+            if self.budget is not None and self.spent + self.reserved + cost.usd > self.budget + 1e-9:
+                where = f"scene {scene + 1} {cost.step}" if scene is not None else cost.step
+                raise BudgetExceeded(
+                    f"{where}: not started — it costs ${cost.usd:.2f} and this render has spent ${self.spent:.2f} "
+                    f"(+${self.reserved:.2f} running) of its ${self.budget:.2f} budget; finished steps are kept, "
+                    "raise the budget to continue"
+                )
+            self.reserved += cost.usd
 
     def settle(self, cost: StepCost, scene: int | None, key: str, meta: dict[str, Any], paid: bool) -> None:
         """Release the reservation; when the provider was paid, count it, ledger it and record its cost."""
-        self.reserved -= cost.usd
-        if not paid:
-            return
-        self.spent = round(self.spent + cost.usd, 6)
+        with self._lock:
+            self.reserved -= cost.usd
+            if not paid:
+                return
+            self.spent = round(self.spent + cost.usd, 6)
         if self._ledger is None:
             self._ledger = Ledger()
         provider = registry.get(cost.step, cost.provider)  # a paid step's name is its provider kind
