@@ -81,7 +81,6 @@ class BflImageProvider(ImageProvider):
     base_url_env_var = "BFL_API_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
-    local_cpu = False
     paid = True
     prices = Prices("2026-11", {
         "flux-pro-1.1": Price("image", 0.04, "BFL pricing: FLUX1.1 [pro] $0.04 per image"),

@@ -160,7 +160,6 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     base_url_env_var = "ELEVENLABS_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
-    local_cpu = False
     paid = True
     # Per character: 1 credit (~$0.10 per 1,000) for the full models, 0.5 credit for flash and turbo.
     prices = Prices("2026-11", {

@@ -103,7 +103,6 @@ class HuggingFaceImageProvider(ImageProvider):
     key_env_var = "HF_TOKEN"
     base_url_env_var = "HF_INFERENCE_URL"  # a dedicated endpoint; unset, the client routes the model id
     offline = False
-    local_cpu = False
     paid = True
     # Inference providers bill compute time, not images: ~1-2 s of GPU per schnell image, any model here.
     prices = Prices("2026-11", {

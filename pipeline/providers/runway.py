@@ -174,7 +174,6 @@ class RunwayVideoProvider(VideoProvider):
     base_url_env_var = "RUNWAYML_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
-    local_cpu = False
     paid = True
     prices = Prices("2026-11", {
         "gen4_turbo": Price("second", CREDITS_PER_SECOND * USD_PER_CREDIT,
