@@ -77,7 +77,7 @@ class BflImageProvider(ImageProvider):
     default_model = "flux-pro-1.1"
     models = MODELS
     needs_key = True
-    key_env_var = "BFL_API_KEY"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "BFL_API_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False

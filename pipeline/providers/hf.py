@@ -100,7 +100,7 @@ class HuggingFaceImageProvider(ImageProvider):
     default_model = SCHNELL
     models = MODELS
     needs_key = True
-    key_env_var = "HF_TOKEN"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "HF_INFERENCE_URL"  # a dedicated endpoint; unset, the client routes the model id
     offline = False
     paid = True

@@ -170,7 +170,7 @@ class RunwayVideoProvider(VideoProvider):
     default_model = "gen4_turbo"
     models = ("gen4_turbo",)
     needs_key = True
-    key_env_var = "RUNWAYML_API_SECRET"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "RUNWAYML_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
