@@ -66,7 +66,7 @@ ERRORS = remote.ErrorMap(
         remote.Rule("loading", ProviderFailed, "the model is not ready", (503,), retryable=True,
                     advice="the model is loading or overloaded; try again in a minute"),
     ),
-    advice={"bad_key": "check HF_TOKEN on the server or paste your own token in the studio's Keys panel (it needs "
+    advice={"bad_key": "check {key_env_var} on the server or paste your own token in the studio's Keys panel (it needs "
                        "the \"Make calls to Inference Providers\" permission)",
             "no_credit": f"add credits or subscribe to PRO at huggingface.co, or {SWITCH}",
             "bad_request": "check the model id (or HF_INFERENCE_URL), the prompt and the frame size",
