@@ -77,11 +77,10 @@ class BflImageProvider(ImageProvider):
     default_model = "flux-pro-1.1"
     models = MODELS
     needs_key = True
-    key_env_var = "BFL_API_KEY"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "BFL_API_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
-    local_cpu = False
     paid = True
     prices = Prices("2026-11", {
         "flux-pro-1.1": Price("image", 0.04, "BFL pricing: FLUX1.1 [pro] $0.04 per image"),

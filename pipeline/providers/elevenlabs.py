@@ -156,11 +156,10 @@ class ElevenLabsVoiceProvider(VoiceProvider):
     voices = tuple(VOICES)
     default_voice = "JBFqnCBsd6RMkjVDRZzb"  # George
     needs_key = True
-    key_env_var = "ELEVENLABS_API_KEY"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "ELEVENLABS_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
-    local_cpu = False
     paid = True
     # Per character: 1 credit (~$0.10 per 1,000) for the full models, 0.5 credit for flash and turbo.
     prices = Prices("2026-11", {

@@ -66,7 +66,7 @@ ERRORS = remote.ErrorMap(
         remote.Rule("loading", ProviderFailed, "the model is not ready", (503,), retryable=True,
                     advice="the model is loading or overloaded; try again in a minute"),
     ),
-    advice={"bad_key": "check HF_TOKEN on the server or paste your own token in the studio's Keys panel (it needs "
+    advice={"bad_key": "check {key_env_var} on the server or paste your own token in the studio's Keys panel (it needs "
                        "the \"Make calls to Inference Providers\" permission)",
             "no_credit": f"add credits or subscribe to PRO at huggingface.co, or {SWITCH}",
             "bad_request": "check the model id (or HF_INFERENCE_URL), the prompt and the frame size",
@@ -100,10 +100,9 @@ class HuggingFaceImageProvider(ImageProvider):
     default_model = SCHNELL
     models = MODELS
     needs_key = True
-    key_env_var = "HF_TOKEN"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "HF_INFERENCE_URL"  # a dedicated endpoint; unset, the client routes the model id
     offline = False
-    local_cpu = False
     paid = True
     # Inference providers bill compute time, not images: ~1-2 s of GPU per schnell image, any model here.
     prices = Prices("2026-11", {

@@ -26,14 +26,20 @@ def piper_sentences(voice, text: str) -> list[str]:
     """`text` cut into sentences where Piper cuts it: our cuts after . ! ? … (`split_sentences`), each kept
     only where the voice's phonemizer also ends a sentence there (espeak-ng knows "p.m." and "i.e.").
     Phonemizing is cheap (1-10 ms for a narration); no audio is made here."""
+    def cuts(words: str) -> int:
+        return len(voice.phonemize(words))
+
     pieces = split_sentences(text)
     merged = pieces[:1]
+    last = cuts(merged[-1]) if merged else 0  # the sentences Piper makes of merged[-1], kept, never asked again
     for piece in pieces[1:]:
-        joined = f"{merged[-1]} {piece}"
-        if len(voice.phonemize(joined)) < len(voice.phonemize(merged[-1])) + len(voice.phonemize(piece)):
-            merged[-1] = joined
+        joined, alone = f"{merged[-1]} {piece}", cuts(piece)
+        together = cuts(joined)
+        if together < last + alone:
+            merged[-1], last = joined, together
         else:
             merged.append(piece)
+            last = alone
     return merged
 
 

@@ -170,11 +170,10 @@ class RunwayVideoProvider(VideoProvider):
     default_model = "gen4_turbo"
     models = ("gen4_turbo",)
     needs_key = True
-    key_env_var = "RUNWAYML_API_SECRET"
+    key_env_var = ERRORS.key_env_var  # one name for the key: the error map's advice says it too
     base_url_env_var = "RUNWAYML_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     offline = False
-    local_cpu = False
     paid = True
     prices = Prices("2026-11", {
         "gen4_turbo": Price("second", CREDITS_PER_SECOND * USD_PER_CREDIT,
