@@ -22,6 +22,15 @@ from pipeline.providers import registry
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.steps import APPROVED, Step, clip_request, key_for, scene_frames, step_id
 from pipeline.store import Asset
+from pipeline.transition_steps import (
+    execute_transition,
+    join_pieces,
+    join_with_pieces,
+    narration_lead,
+    overlapped_mixes,
+    segment_keyframes,
+)
+from pipeline.media.transitions import has_keyframes
 
 Executor = Callable[[Any, Step, Mapping[str, Asset]], Awaitable[Asset]]
 
@@ -62,7 +71,7 @@ async def execute_mix(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asse
     return await run.cached_step(
         step, "audio", key_for(step, inputs),
         lambda ctx: StepOutput(build_scene_audio(voice.path if voice else None, frames, profile,
-                                                 ctx.workdir / "mix.wav"),
+                                                 ctx.workdir / "mix.wav", narration_lead(step)),
                                {"frames": frames, "duration": frames / profile.fps}),
     )  # fmt: skip
 
@@ -70,13 +79,15 @@ async def execute_mix(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asse
 async def execute_segment(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
     """The scene's picture at its exact length (the narration's, when longer than the clip)."""
     clip, frames = inputs[step_id("video", step.scene)], scene_frames(step, inputs)
-    profile, watermark = step.params["profile"], step.params["watermark"]
+    profile, watermark, keyframes = step.params["profile"], step.params["watermark"], segment_keyframes(step, frames)
     return await run.cached_step(step, "video", key_for(step, inputs),
-                                 lambda ctx: make_segment(profile, clip, frames, watermark, ctx))  # fmt: skip
+                                 lambda ctx: make_segment(profile, clip, frames, watermark, ctx, keyframes))  # fmt: skip
 
 
-def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bool, ctx: StepContext) -> StepOutput:
-    if not watermark and clip_in_profile(clip.meta, profile):
+def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bool, ctx: StepContext,
+                 keyframes: tuple[int, ...] = ()) -> StepOutput:  # fmt: skip
+    """`keyframes`: where a transition's join will cut the segment; a clip without GOPs there is re-encoded."""
+    if not watermark and clip_in_profile(clip.meta, profile) and (not keyframes or has_keyframes(clip.path, keyframes)):
         clip_frames = clip.meta["frames"]
         if clip_frames == frames:
             ctx.progress(1.0, "clip already in the delivery format: used as is")
@@ -87,7 +98,7 @@ def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bo
             return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
     mark = render_watermark(ctx.workdir / "mark.png", profile.height) if watermark else None
     ctx.progress(0.1, "encoding the segment")
-    out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark)
+    out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark, keyframes)
     return StepOutput(out, {"frames": frames, "reencoded": True})
 
 
@@ -97,8 +108,8 @@ async def execute_soundtrack(run: Any, step: Step, inputs: Mapping[str, Asset]) 
 
     def produce(ctx: StepContext) -> StepOutput:
         ctx.progress(0.05, "encoding the sound track once")
-        out = encode_soundtrack([m.path for m in mixes], ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}",
-                                profile, fmt, ctx.cancel)  # fmt: skip
+        tracks = overlapped_mixes(step, [m.path for m in mixes], profile, ctx.workdir)
+        out = encode_soundtrack(tracks, ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}", profile, fmt, ctx.cancel)
         return StepOutput(out, {"duration": sum(m.meta["frames"] for m in mixes) / profile.fps})
 
     return await run.cached_step(step, "audio", key_for(step, inputs), produce)
@@ -106,12 +117,15 @@ async def execute_soundtrack(run: Any, step: Step, inputs: Mapping[str, Asset]) 
 
 async def execute_join(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
     """Stream-copy the pictures and the sound track into the final file."""
-    *segment_ids, soundtrack_id = step.inputs
-    segments, soundtrack = [inputs[i] for i in segment_ids], inputs[soundtrack_id]
+    segments = [inputs[i] for i in step.inputs if i.startswith("segment:")]
+    soundtrack, pieces = inputs[step.inputs[-1]], join_pieces(step, inputs)
     profile, fmt = step.params["profile"], step.params["format"]
 
     def produce(ctx: StepContext) -> StepOutput:
         ctx.progress(0.05, "joining the scenes")
+        if pieces is not None:
+            return join_with_pieces(segments, pieces, soundtrack.path, ctx.workdir / f"final.{fmt}", profile, fmt,
+                                    ctx.cancel)  # fmt: skip
         out = join_segments([s.path for s in segments], soundtrack.path, ctx.workdir / f"final.{fmt}", profile, fmt,
                             ctx.cancel)  # fmt: skip
         return StepOutput(out, {"duration": sum(s.meta["frames"] for s in segments) / profile.fps})
@@ -127,4 +141,5 @@ EXECUTORS: dict[str, Executor] = {
     "mix": execute_mix,
     "soundtrack": execute_soundtrack,
     "join": execute_join,
+    "transition": execute_transition,
 }

@@ -133,8 +133,10 @@ class Render:
 
         # 4. the manifest beside the video: a pure function of the result
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        result = RenderResult(self.render_id, self.output, manifest_path(self.output),
-                              sum(s.frames for s in scenes) / plan.profile.fps, time.monotonic() - started, scenes,
+        # The join knows the video's length: the scenes' less their transitions' overlaps.
+        duration = final.meta.get("duration", sum(s.frames for s in scenes) / plan.profile.fps)
+        result = RenderResult(self.render_id, self.output, manifest_path(self.output), duration,
+                              time.monotonic() - started, scenes,
                               dict(self.executed), dict(self.cached), self.spent, final, plan,
                               dict(self.money.costs), self.money.budget, created)  # fmt: skip
         write_manifest(result)

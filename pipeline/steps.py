@@ -28,6 +28,14 @@ from pipeline.plan import RenderPlan, ScenePlan, video_request
 from pipeline.providers import registry
 from pipeline.providers.base import EncodeProfile, Provider, VideoRequest
 from pipeline.store import Asset, step_key
+from pipeline.transition_plan import (
+    cut_fields,
+    join_fields,
+    plan_boundaries,
+    scene_cuts,
+    soundtrack_fields,
+    transition_key_from_inputs,
+)
 
 # The step kinds of a scene, in the order the board and the CLI table show them, then the render-wide ones.
 SCENE_KINDS = ("image", "video", "voice", "segment", "mix")
@@ -110,24 +118,27 @@ def voice_key(provider: Provider, request: Any, owner: str | None) -> str:
     return provider_key("voice", provider, request, owner, model=request.model)
 
 
-def mix_key(profile: EncodeProfile, voice_sha256: str | None, frames: int) -> str:
+# `transition` (the fields of a scene's or the join's overlaps, pipeline.transition_plan) is empty for cuts.
+def mix_key(profile: EncodeProfile, voice_sha256: str | None, frames: int, **transition: Any) -> str:
     return step_key("mix", version=SEGMENT_VERSION, voice=voice_sha256, frames=frames, fps=profile.fps,
-                    rate=profile.audio_rate, channels=profile.audio_channels, lead=NARRATION_LEAD)  # fmt: skip
+                    rate=profile.audio_rate, channels=profile.audio_channels, lead=NARRATION_LEAD,
+                    **transition)  # fmt: skip
 
 
-def segment_key(profile: EncodeProfile, clip_sha256: str, frames: int, watermark: bool) -> str:
+def segment_key(profile: EncodeProfile, clip_sha256: str, frames: int, watermark: bool, **transition: Any) -> str:
     return step_key("segment", version=SEGMENT_VERSION, clip=clip_sha256, frames=frames, profile=profile.id,
-                    watermark=watermark)  # fmt: skip
+                    watermark=watermark, **transition)  # fmt: skip
 
 
-def soundtrack_key(profile: EncodeProfile, fmt: str, mix_sha256s: Sequence[str]) -> str:
+def soundtrack_key(profile: EncodeProfile, fmt: str, mix_sha256s: Sequence[str], **transition: Any) -> str:
     return step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE, rate=profile.audio_rate,
-                    mixes=list(mix_sha256s))  # fmt: skip
+                    mixes=list(mix_sha256s), **transition)  # fmt: skip
 
 
-def join_key(profile: EncodeProfile, fmt: str, segment_sha256s: Sequence[str], soundtrack_sha256: str) -> str:
+def join_key(profile: EncodeProfile, fmt: str, segment_sha256s: Sequence[str], soundtrack_sha256: str,
+             **transition: Any) -> str:  # fmt: skip
     return step_key("join", version=JOIN_VERSION, profile=profile.id, format=fmt, segments=list(segment_sha256s),
-                    soundtrack=soundtrack_sha256)  # fmt: skip
+                    soundtrack=soundtrack_sha256, **transition)  # fmt: skip
 
 
 # -- keys that wait for inputs -------------------------------------------------------------------------------
@@ -138,7 +149,8 @@ def scene_frames(step: Step, outputs: Mapping[str, Asset]) -> int:
     mix's step carry `duration` and `fps`; the narration is their "voice:<scene>" input, when the scene has one)."""
     voice = outputs.get(step_id("voice", step.scene))
     narration = float(voice.meta["duration"]) if voice is not None else None
-    return segment_frames(step.params["duration"], narration, step.params["fps"])
+    return segment_frames(step.params["duration"], narration, step.params["fps"], step.params.get("head", 0),
+                          step.params.get("tail", 0))  # fmt: skip
 
 
 def clip_request(step: Step, image: Asset) -> VideoRequest:
@@ -154,24 +166,27 @@ def _video(step: Step, outputs: Mapping[str, Asset]) -> str:
 def _mix(step: Step, outputs: Mapping[str, Asset]) -> str:
     profile = step.params["profile"]
     voice = outputs.get(step_id("voice", step.scene))
-    return mix_key(profile, voice.sha256 if voice else None, scene_frames(step, outputs))
+    return mix_key(profile, voice.sha256 if voice else None, scene_frames(step, outputs), **cut_fields(step.params))
 
 
 def _segment(step: Step, outputs: Mapping[str, Asset]) -> str:
     profile = step.params["profile"]
     clip = outputs[step_id("video", step.scene)]
-    return segment_key(profile, clip.sha256, scene_frames(step, outputs), step.params["watermark"])
+    return segment_key(profile, clip.sha256, scene_frames(step, outputs), step.params["watermark"],
+                       **cut_fields(step.params))  # fmt: skip
 
 
 def _soundtrack(step: Step, outputs: Mapping[str, Asset]) -> str:
     profile = step.params["profile"]
-    return soundtrack_key(profile, step.params["format"], [outputs[i].sha256 for i in step.inputs])
+    return soundtrack_key(profile, step.params["format"], [outputs[i].sha256 for i in step.inputs],
+                          **soundtrack_fields(step.params))  # fmt: skip
 
 
 def _join(step: Step, outputs: Mapping[str, Asset]) -> str:
     profile = step.params["profile"]
-    *segments, soundtrack = step.inputs
-    return join_key(profile, step.params["format"], [outputs[i].sha256 for i in segments], outputs[soundtrack].sha256)
+    segments, soundtrack = [i for i in step.inputs if i.startswith("segment:")], step.inputs[-1]
+    return join_key(profile, step.params["format"], [outputs[i].sha256 for i in segments], outputs[soundtrack].sha256,
+                    **join_fields(step, outputs))  # fmt: skip
 
 
 # The key of each kind whose key waits for its inputs' outputs.
@@ -181,6 +196,7 @@ KEYS_FROM_INPUTS: dict[str, Callable[[Step, Mapping[str, Asset]], str]] = {
     "segment": _segment,
     "soundtrack": _soundtrack,
     "join": _join,
+    "transition": transition_key_from_inputs,
 }
 
 
@@ -209,7 +225,8 @@ def _scene_steps(plan: RenderPlan, scene: ScenePlan, owners: Mapping[str, str | 
     planned_clip = video_request(sb, scene, video_p, profile, Path(), "")
     steps.append(Step(step_id("video", i), "video", i, video_p.name, (step_id("image", i),),
                       {"request": planned_clip, "owner": owners["video"]}))  # fmt: skip
-    length = {"duration": scene.duration, "fps": profile.fps, "profile": profile}
+    length = {"duration": scene.duration, "fps": profile.fps, "profile": profile,
+              **scene_cuts(plan_boundaries(sb, profile.fps), i)}  # fmt: skip
     narration: tuple[str, ...] = ()
     if scene.voice is not None:
         narration = (step_id("voice", i),)
@@ -233,6 +250,14 @@ def plan_steps(plan: RenderPlan, credentials: Credentials) -> StepGraph:
     mixes = tuple(step_id("mix", s.index) for s in plan.scenes)
     segments = tuple(step_id("segment", s.index) for s in plan.scenes)
     media = {"format": fmt, "profile": plan.profile}
-    steps.append(Step("soundtrack", "soundtrack", None, "ffmpeg", mixes, media))
-    steps.append(Step("join", "join", None, "ffmpeg", (*segments, "soundtrack"), media))
+    # Transitions (pipeline.transition_plan): with every boundary a cut, no step or param is added.
+    every = plan_boundaries(plan.storyboard, plan.profile.fps)
+    overlapping = [b for b in every if b.frames]
+    steps.extend(Step(b.step_id, "transition", None, "ffmpeg", (segments[b.index], segments[b.index + 1]),
+                      {"type": b.type, "frames": b.frames, "profile": plan.profile}) for b in overlapping)  # fmt: skip
+    sound = {"overlaps": tuple(b.frames for b in every)} if overlapping else {}
+    pieces = {"transitions": tuple(b.step_id if b.frames else None for b in every)} if overlapping else {}
+    steps.append(Step("soundtrack", "soundtrack", None, "ffmpeg", mixes, {**media, **sound}))
+    steps.append(Step("join", "join", None, "ffmpeg", (*segments, *(b.step_id for b in overlapping), "soundtrack"),
+                      {**media, **pieces}))  # fmt: skip
     return StepGraph(tuple(steps))

@@ -27,6 +27,7 @@ RESOLUTIONS: tuple[str, ...] = ("1280x720", "1920x1080", "720x1280")
 MIN_SCENE_SECONDS = 2
 MAX_SCENE_SECONDS = 10
 MAX_SCENES = 50
+MAX_TRANSITION_SECONDS = MAX_SCENE_SECONDS / 2
 
 # Limits on storyboard text, checked before any Python object is built from it (see parse_storyboard). A 50-scene
 # storyboard with every field at its longest is ~400 KB of ASCII (1.6 MB if every character is an emoji), nests 4
@@ -157,6 +158,22 @@ class OutputSettings(_Model):
     watermark: bool = False
 
 
+class TransitionSettings(_Model):
+    """How one scene passes into the next: a hard cut, or an overlap of `seconds` (the video gets that much shorter)."""
+
+    type: Literal["cut", "crossfade", "fade_black"] = Field(
+        "cut", description="cut (default), crossfade (the scenes dissolve into each other) or fade_black "
+        "(through black).",
+    )  # fmt: skip
+    seconds: float = Field(
+        0.5,
+        gt=0,
+        le=MAX_TRANSITION_SECONDS,
+        description="How long the two scenes overlap (ignored for cut). The two scenes' durations bound it.",
+        json_schema_extra=_unit("seconds"),
+    )
+
+
 class Scene(_Model):
     """One shot: a picture, how the camera moves over it, and what is said over it."""
 
@@ -172,6 +189,10 @@ class Scene(_Model):
         json_schema_extra=_unit("seconds"),
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Overrides the project's seed.")
+    transition: TransitionSettings | None = Field(
+        None, description="The transition from this scene into the next; the project's when omitted (unused on the "
+        "last scene).",
+    )  # fmt: skip
     image: str | None = Field(
         None,
         pattern=r"^sha256:[0-9a-f]{64}$",
@@ -198,6 +219,26 @@ class Scene(_Model):
         return v
 
 
+def transition_into_next(scenes: list[Scene], default: TransitionSettings | None, index: int) -> TransitionSettings:
+    """The transition from scene `index` into the next: its own, else the project's (a cut when neither is set)."""
+    return scenes[index].transition or default or TransitionSettings()
+
+
+def _transitions_fit(scenes: list[Scene], default: TransitionSettings | None) -> list[Scene]:
+    """Every scene must hold its incoming and outgoing overlaps within its requested duration."""
+    def overlap(i: int) -> float:
+        t = transition_into_next(scenes, default, i)
+        return 0.0 if t.type == "cut" or i >= len(scenes) - 1 else t.seconds
+
+    for i, scene in enumerate(scenes):
+        incoming, outgoing = (overlap(i - 1) if i else 0.0), overlap(i)
+        if incoming + outgoing > scene.duration:
+            raise ValueError(f"scenes[{i}] lasts {scene.duration} seconds but its transitions overlap it by "
+                             f"{incoming + outgoing:g} seconds (in {incoming:g} + out {outgoing:g}); shorten the "
+                             "transition's seconds or lengthen the scene")  # fmt: skip
+    return scenes
+
+
 class Storyboard(_Model):
     """A whole video: project defaults plus 1–50 scenes."""
 
@@ -208,7 +249,12 @@ class Storyboard(_Model):
     video: VideoSettings = Field(default_factory=VideoSettings)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    transition: TransitionSettings = Field(
+        default_factory=TransitionSettings, description="The transition between scenes (a scene's own overrides it)."
+    )
     scenes: list[Scene] = Field(..., min_length=1, max_length=MAX_SCENES)
+
+    _fits = field_validator("scenes")(lambda cls, v, info: _transitions_fit(v, info.data.get("transition")))
 
     @property
     def size(self) -> tuple[int, int]:

@@ -20,6 +20,8 @@ from pipeline.media.profile import EncodeProfile
 
 JOIN_VERSION = "1"
 AUDIO_BITRATE = "192k"
+# webm's picture: the joined H.264 transcoded once (a VP9 stream cannot be built from our H.264 segments by copy).
+VP9_ARGS = ["-b:v", "0", "-crf", "32", "-row-mt", "1", "-deadline", "realtime", "-cpu-used", "8"]
 
 
 def concat_wavs(parts: list[Path], out: Path) -> Path:
@@ -81,8 +83,7 @@ def join_segments(
     args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(soundtrack),
             "-map", "0:v:0", "-map", "1:a:0", "-c:a", "copy"]  # fmt: skip
     if fmt == "webm":
-        args += ["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "32", "-row-mt", "1", "-deadline", "realtime",
-                 "-cpu-used", "8"]  # fmt: skip
+        args += ["-c:v", "libvpx-vp9", *VP9_ARGS]
     else:
         args += ["-c:v", "copy", "-movflags", "+faststart"]
     args += [str(out)]

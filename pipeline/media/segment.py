@@ -29,6 +29,7 @@ from pipeline.media.ffmpeg import (
 )
 from pipeline.cancel import CancelToken
 from pipeline.media.profile import EncodeProfile
+from pipeline.media.transitions import force_keyframes_args
 
 # Picture before the first word, and after the last word before the cut.
 NARRATION_LEAD = 0.25
@@ -40,11 +41,14 @@ PEAK_CEILING_DBFS = -1.0
 SEGMENT_VERSION = "2"
 
 
-def segment_frames(duration: float, narration_seconds: float | None, fps: int) -> int:
-    """Frames in a scene's segment: the requested duration, or longer if the narration needs it."""
+def segment_frames(duration: float, narration_seconds: float | None, fps: int, head: int = 0, tail: int = 0) -> int:
+    """Frames in a scene's segment: the requested duration, or longer if the narration needs it.
+
+    `head`/`tail`: frames the previous/next scene's transition overlaps this one by; the narration (with its lead
+    and tail) must fit between them, so neither scene's voice is spoken over or cut by the other's."""
     need = float(duration)
     if narration_seconds:
-        need = max(need, NARRATION_LEAD + narration_seconds + NARRATION_TAIL)
+        need = max(need, NARRATION_LEAD + narration_seconds + NARRATION_TAIL + (head + tail) / fps)
     return math.ceil(need * fps - 1e-6)
 
 
@@ -109,8 +113,10 @@ def fit_clip(
     profile: EncodeProfile,
     cancel: CancelToken | None = None,
     watermark: Path | None = None,
+    keyframes: tuple[int, ...] = (),
 ) -> Path:
-    """Re-encode a clip into the profile: cover-fit to size, constant fps, hold the last frame to `frames`."""
+    """Re-encode a clip into the profile: cover-fit to size, constant fps, hold the last frame to `frames`; with
+    GOPs starting at `keyframes` too (a transition's cut points)."""
     info = probe(clip)
     if not info.has_video:
         raise MediaError(f"{clip.name} has no video stream")
@@ -126,7 +132,7 @@ def fit_clip(
         chain += f"[base];[base][1:v]overlay=W-w-{w // 60}:H-h-{h // 40}:format=auto"
     chain += f",{TO_BT709}[v]"
     args += ["-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames)]
-    args += [*x264_args(profile), "-movflags", "+faststart", str(out)]
+    args += [*x264_args(profile), *force_keyframes_args(keyframes), "-movflags", "+faststart", str(out)]
     run_ffmpeg(args, cancel, what=f"fitting {clip.name}", encodes=(w, h))
     return out
 

@@ -1,0 +1,190 @@
+"""Transitions between scenes, re-encoding only the frames where two scenes overlap.
+
+A transition of O frames overlaps scene i's last O frames with scene i+1's first O frames, so the video is O frames
+shorter. Each segment that has a transition is encoded with keyframes forced at its cut points (frame O_in after
+its head, frame n - O_out before its tail: `cut_keyframes`), so the join can stream-copy every segment's middle,
+[O_in, n - O_out), cut on keyframes, and only the blended O frames of each boundary are encoded, by
+`render_transition`, once per boundary and cached. The join's cost grows with the number of transitions, not with
+the video's length:
+
+    scene i:   ──copy──────────────┐
+                                   ├── transition piece (O frames, encoded) ──┐
+    scene i+1:                     └─ (its first O frames are in the piece)   └──copy──────────
+
+Sound: `overlap_mixes` lays the scenes' PCM mixes end to end with each overlap crossfaded (equal power), so the
+sound track is exactly as long as the picture. A scene's narration is placed after its incoming overlap and ends
+before its outgoing one (see pipeline.media.segment.segment_frames), so in an overlap only silence and the voices'
+soft edges meet: no word is cut or spoken over.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+from pipeline.cancel import CancelToken
+from pipeline.errors import MediaError
+from pipeline.media.ffmpeg import read_wav, run_ffmpeg, write_wav, x264_args
+from pipeline.media.join import VP9_ARGS
+from pipeline.media.mp4index import read_video_index
+from pipeline.media.profile import EncodeProfile
+
+TRANSITION_VERSION = "1"
+TransitionType = Literal["cut", "crossfade", "fade_black"]
+# ffmpeg's xfade names for ours.
+_XFADE = {"crossfade": "fade", "fade_black": "fadeblack"}
+
+
+def cut_keyframes(frames: int, head: int, tail: int) -> tuple[int, ...]:
+    """The frames a segment of `frames` must start a GOP at so its middle can be cut out by stream copy."""
+    return tuple(k for k in (head, frames - tail) if 0 < k < frames)
+
+
+def force_keyframes_args(keyframes: Sequence[int]) -> list[str]:
+    """ffmpeg options forcing a keyframe (closed-GOP IDR with x264) at each frame number; none for none."""
+    if not keyframes:
+        return []
+    return ["-force_key_frames", "expr:" + "+".join(f"eq(n,{k})" for k in keyframes)]
+
+
+def has_keyframes(path: Path, keyframes: Sequence[int]) -> bool:
+    """Whether an MP4 already starts a GOP at each of these frames (a provider's clip may, by its GOP length)."""
+    try:
+        index = read_video_index(path)
+    except MediaError:
+        return False
+    return set(keyframes) <= set(index.keyframes)
+
+
+@dataclass(frozen=True)
+class TransitionPiece:
+    """The encoded frames of one boundary: scene i from frame `a_from` to its end, blended with scene i+1 from its
+    start to frame `b_to` (the cut points, when the segments have keyframes there)."""
+
+    path: Path
+    a_from: int
+    b_to: int
+    frames: int
+
+
+def render_transition(
+    a: Path, b: Path, kind: TransitionType, overlap: int, profile: EncodeProfile, out: Path,
+    cancel: CancelToken | None = None,
+) -> TransitionPiece:  # fmt: skip
+    """Encode the boundary between segments `a` and `b`: a's tail crossfaded (or faded through black) into b's head
+    over `overlap` frames, from a's last keyframe at or before the overlap to b's first keyframe at or after it."""
+    if kind not in _XFADE:
+        raise MediaError(f"no picture to render for a {kind!r} transition")
+    ia, ib = read_video_index(a), read_video_index(b)
+    if not 0 < overlap <= min(ia.frames, ib.frames):
+        raise MediaError(f"a transition of {overlap} frames does not fit scenes of {ia.frames} and {ib.frames}")
+    a_from = ia.keyframe_at_or_before(ia.frames - overlap)
+    b_to = ib.keyframe_at_or_after(overlap)
+    b_to = ib.frames if b_to is None else b_to
+    fps = profile.fps
+    frames = (ia.frames - a_from) + b_to - overlap
+    # Input seeking to a's keyframe (rounded up to the microsecond, so the seek lands on it, not the one before);
+    # decoding a from its start would cost a whole scene per boundary.
+    seek = ["-ss", _seconds(math.ceil(a_from * 1_000_000 / fps))] if a_from else []
+    chain = (
+        "[0:v]setpts=PTS-STARTPTS[a];"
+        f"[1:v]trim=end_frame={b_to},setpts=PTS-STARTPTS[b];"
+        f"[a][b]xfade=transition={_XFADE[kind]}:duration={overlap / fps:.6f}:"
+        f"offset={(ia.frames - overlap - a_from) / fps:.6f},format={profile.pix_fmt}[v]"
+    )
+    args = [*seek, "-i", str(a), "-i", str(b), "-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames),
+            *x264_args(profile), "-movflags", "+faststart", str(out)]  # fmt: skip
+    run_ffmpeg(args, cancel, what="rendering a transition", encodes=(profile.width, profile.height))
+    return TransitionPiece(out, a_from, b_to, frames)
+
+
+def _seconds(us: int) -> str:
+    return f"{us / 1_000_000:.6f}"
+
+
+def transition_listing(
+    segments: Sequence[Path], pieces: Sequence[TransitionPiece | None], fps: int
+) -> list[str]:
+    """The ffconcat lines of a join with transitions: each segment's copied middle, then its boundary's piece.
+
+    inpoint: the keyframe's time, rounded up to the microsecond (the demuxer seeks to the keyframe at or before
+    it); outpoint: half a frame before the next cut's decode time (the demuxer stops at the first packet whose
+    decode time reaches it); duration: set on every entry from exact frame counts, so timestamps never drift."""
+    if len(pieces) != len(segments) - 1:
+        raise MediaError(f"{len(segments)} scenes need {len(segments) - 1} boundaries, got {len(pieces)}")
+    lines, shown = ["ffconcat version 1.0"], 0
+
+    def add(path: Path, frames: int, extra: list[str]) -> None:
+        nonlocal shown
+        start, end = round(shown * 1_000_000 / fps), round((shown + frames) * 1_000_000 / fps)
+        lines.extend([f"file '{_quote(path.resolve())}'", *extra, f"duration {_seconds(end - start)}"])
+        shown += frames
+
+    for i, segment in enumerate(segments):
+        index = read_video_index(segment)
+        incoming, outgoing = (pieces[i - 1] if i else None), (pieces[i] if i < len(pieces) else None)
+        start = incoming.b_to if incoming else 0
+        end = outgoing.a_from if outgoing else index.frames
+        if end < start:
+            raise MediaError(f"scene {i + 1} is too short for its transitions: no frames left between them")
+        extra = []
+        if start:
+            extra.append(f"inpoint {_seconds(math.ceil(start * 1_000_000 / fps))}")
+        if end < index.frames:
+            extra.append(f"outpoint {index.dts_seconds(end) - 0.5 / fps:.6f}")
+        if end > start:
+            add(segment, end - start, extra)
+        if outgoing is not None:
+            add(outgoing.path, outgoing.frames, [])
+    return lines
+
+
+def join_with_transitions(
+    segments: Sequence[Path], pieces: Sequence[TransitionPiece | None], soundtrack: Path, out: Path,
+    profile: EncodeProfile, fmt: str = "mp4", cancel: CancelToken | None = None,
+) -> Path:  # fmt: skip
+    """Stream-copy the segments' middles and the transition pieces, in order, with the sound track (copied);
+    webm transcodes the joined picture to VP9 as the plain join does."""
+    listing = out.parent / "segments.ffconcat"
+    listing.write_text("\n".join(transition_listing(segments, pieces, profile.fps)) + "\n")
+    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(soundtrack), "-map", "0:v:0", "-map", "1:a:0",
+            "-c:a", "copy"]  # fmt: skip
+    if fmt == "webm":
+        args += ["-c:v", "libvpx-vp9", *VP9_ARGS]
+    else:
+        args += ["-c:v", "copy", "-movflags", "+faststart"]
+    run_ffmpeg([*args, str(out)], cancel, what="joining the scenes and their transitions",
+               encodes=(profile.width, profile.height) if fmt == "webm" else None)  # fmt: skip
+    return out
+
+
+def overlap_mixes(mixes: Sequence[Path], overlaps: Sequence[int], profile: EncodeProfile, out: Path) -> Path:
+    """The scenes' PCM mixes end to end, each boundary's `overlaps[i]` frames crossfaded (equal power)."""
+    if len(overlaps) != len(mixes) - 1:
+        raise MediaError(f"{len(mixes)} scenes need {len(mixes) - 1} overlaps, got {len(overlaps)}")
+    parts = [read_wav(m)[0].astype(np.float32) for m in mixes]
+    lengths = [round(o * profile.audio_rate / profile.fps) for o in overlaps]
+    total = sum(len(p) for p in parts) - sum(lengths)
+    track = np.zeros((total, profile.audio_channels), dtype=np.float32)
+    at = 0
+    for i, part in enumerate(parts):
+        fade_in = lengths[i - 1] if i else 0
+        fade_out = lengths[i] if i < len(lengths) else 0
+        gain = np.ones(len(part), dtype=np.float32)
+        if fade_in:
+            gain[:fade_in] = np.sin(np.linspace(0, np.pi / 2, fade_in, dtype=np.float32))
+        if fade_out:
+            gain[len(part) - fade_out :] *= np.cos(np.linspace(0, np.pi / 2, fade_out, dtype=np.float32))
+        start = at - fade_in
+        track[start : start + len(part)] += part * gain[:, None]
+        at = start + len(part)
+    write_wav(out, np.clip(np.round(track), -32768, 32767).astype(np.int16), profile.audio_rate)
+    return out
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "'\\''")
