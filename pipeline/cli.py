@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--events", action="store_true", help="print every event as a JSON line instead of a table")
     p.add_argument("--budget", type=float, metavar="USD",
                    help="refuse to start above this estimate, and never spend past it during the render")  # fmt: skip
+    p.add_argument("--timeline", type=Path, metavar="OUT.otio",
+                   help="also write the edit as an OpenTimelineIO timeline (opens in Resolve, Premiere, Kdenlive)")
 
     p = sub.add_parser("estimate", help="what a render would cost now, per scene and step (cached steps cost $0)")
     p.add_argument("storyboard", type=Path)
@@ -326,6 +328,10 @@ def _render(args: argparse.Namespace) -> int:
     summary = sys.stderr if args.events else sys.stdout
     _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
+        if args.timeline:
+            from pipeline.timeline import write_timeline
+
+            write_timeline(job.result, args.timeline)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
