@@ -87,7 +87,8 @@ async def execute_segment(run: Any, step: Step, inputs: Mapping[str, Asset]) -> 
 def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bool, ctx: StepContext,
                  keyframes: tuple[int, ...] = ()) -> StepOutput:  # fmt: skip
     """`keyframes`: where a transition's join will cut the segment; a clip without GOPs there is re-encoded."""
-    if not watermark and clip_in_profile(clip.meta, profile) and (not keyframes or has_keyframes(clip.path, keyframes)):
+    copyable = clip_in_profile(clip.meta, profile) and (not keyframes or has_keyframes(clip.path, keyframes))
+    if not watermark and copyable:
         clip_frames = clip.meta["frames"]
         if clip_frames == frames:
             ctx.progress(1.0, "clip already in the delivery format: used as is")
