@@ -461,13 +461,14 @@ class _LiveTable(_View):
 
         table = Table(title=f"Reelsmith · {self.title}", expand=False)
         table.add_column("scene", justify="right")
-        kinds = self.board.scene_kinds  # as the render's plan announced them
+        kinds, render_wide = self.board.scene_kinds, self.board.render_kinds  # as the render's plan announced them
         for step in kinds:
             table.add_column(step)
         for i in range(self.board.scenes):
             table.add_row(str(i + 1), *(self._cell(i, s) for s in kinds))
-        table.add_row("all", *[""] * (len(kinds) - 2), f"join: {self._cell(None, 'join')}",
-                      f"track: {self._cell(None, 'soundtrack')}")  # fmt: skip
+        # The render-wide steps under the last columns (the table grows a column when they outnumber the scenes').
+        spare = max(len(kinds) - len(render_wide), 0)
+        table.add_row("all", *[""] * spare, *(f"{k}: {self._cell(None, k)}" for k in render_wide))
         return Group(table, *(self.board.failures + self.board.warnings + self.notes)[-5:])
 
 

@@ -5,7 +5,7 @@
     result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
 
 A render plans (pipeline/plan.py, then its steps and keys: pipeline/steps.py), walks the steps, starting each as
-soon as its inputs exist, through its kind's executor (pipeline/executors.py), and writes the manifest
+soon as its inputs exist, through its kind's executor (pipeline/kinds/), and writes the manifest
 (pipeline/manifest.py). How one step runs (cache, limits, money, audit, events) is the executor's it is handed
 (pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py).
 
@@ -42,7 +42,6 @@ from pipeline.errors import (
 )
 from pipeline.events import (
     Event,
-    MediaKind,
     RenderCancelled,
     RenderFailed,
     RenderFinished,
@@ -54,17 +53,13 @@ from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, plan_render, unapproved_images
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
-from pipeline.executors import EXECUTORS
 from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
 from pipeline.result import RenderResult, SceneResult
 from pipeline.spending import RenderSpending
-from pipeline.steps import SCENE_KINDS, Step, StepGraph, plan_steps, scene_frames, step_id
+from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
-
-# Steps of these kinds start first: a scene's narration decides its length.
-_SOUND_FIRST = ("voice", "mix")
 
 
 class Render:
@@ -115,7 +110,7 @@ class Render:
             raise InputError(problems)
         if self.money.budget is not None:
             self._check_budget(plan)
-        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
+        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kind_names),
                                 plan.providers))  # fmt: skip
         self.executor.set_limits(plan)
 
@@ -127,7 +122,7 @@ class Render:
         scenes = [self._scene_result(s.index, outputs) for s in plan.scenes]
 
         # 3. assemble: the join stream-copied the pictures and the sound track into the final file
-        final = outputs["join"]
+        final = outputs[self._graph.final]
         self.output.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
 
@@ -157,29 +152,29 @@ class Render:
 
     async def _walk(self, steps: list[Step]) -> dict[str, Asset]:
         """Run `steps` (each after its inputs, as soon as they exist) by their kinds' executors; their outputs by
-        step id. Narration decides a scene's length, so sound steps are started first; then scene order (first
-        preview first)."""
+        step id. Kinds that start first do (narration decides a scene's length); then scene order (first preview
+        first)."""
         tasks: dict[str, asyncio.Task[Asset]] = {}
 
         async def execute(step: Step) -> Asset:
             inputs = {i: await tasks[i] for i in step.inputs}
-            return await EXECUTORS[step.kind](self, step, inputs)
+            return await self._graph.kind(step.kind).execute(self, step, inputs)
 
-        for step in sorted(steps, key=lambda s: s.kind not in _SOUND_FIRST):
+        for step in sorted(steps, key=lambda s: not self._graph.kind(s.kind).starts_first):
             tasks[step.id] = asyncio.create_task(execute(step))
         self._raise_first(await asyncio.gather(*tasks.values(), return_exceptions=True))
         return {i: t.result() for i, t in tasks.items()}
 
     def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:
-        made = {kind: outputs.get(step_id(kind, index)) for kind in SCENE_KINDS}
+        made = {kind: outputs.get(step_id(kind, index)) for kind in self._graph.scene_kinds}
         frames = scene_frames(self._graph[step_id("mix", index)], outputs)
-        return SceneResult(index, frames=frames, **made)  # type: ignore[arg-type]
+        return SceneResult(index, frames, made)
 
-    async def cached_step(self, step: Step, media: MediaKind, key: str, produce: Callable[[StepContext], StepOutput],
+    async def cached_step(self, step: Step, key: str, produce: Callable[[StepContext], StepOutput],
                           cost: StepCost | None = None, prompt: str | None = None) -> Asset:  # fmt: skip
-        """An executor's one call: the step's output from the cache, or made under its limits (media work under
-        the render's ffmpeg limit), paid for, audited and reported."""
-        limit = "media" if step.provider == "ffmpeg" else None
+        """An executor's one call: the step's output (of its kind's media) from the cache, or made under its
+        limits (media work under the render's ffmpeg limit), paid for, audited and reported."""
+        limit, media = "media" if step.provider == "ffmpeg" else None, self._graph.kind(step.kind).media
         return await self.executor.run(step.scene, step.kind, step.provider, media, key, produce, limit, cost, prompt)
 
     @property
