@@ -222,7 +222,9 @@ class Planning:
         return tuple(dict.fromkeys(i for i in found if i is not None))
 
     def add(self, step: Step) -> None:
-        kind = self._kinds[step.kind]
+        kind = self._kinds.get(step.kind)
+        if kind is None:
+            raise ValueError(f"step '{step.id}' is of kind '{step.kind}', which is not registered")
         if step.id in self._by_id:
             raise ValueError(f"step '{step.id}' is planned twice")
         if missing := [i for i in step.inputs if i not in self._by_id]:
