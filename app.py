@@ -570,15 +570,11 @@ def pick_project(evt: gr.SelectData, rows: Any) -> str:
 
 def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[str, str, str | None, str | None]:
     """Reopen a project of this browser's: its storyboard for editing and its newest video."""
-    projects, owner = Projects(), _owner(owner, request)
-    text = projects.storyboard(owner, (project or "").strip())
-    if text is None:
+    opened = Projects().reopen(_owner(owner, request), (project or "").strip())
+    if opened is None:
         raise gr.Error("No such project in your history.", print_exception=False)
-    row = projects.get(owner, project.strip())
     folder = _session_dir(request)
-    video = _publish(row.video, folder) if row and row.video and Path(row.video).exists() else None
-    manifest = _publish(row.manifest, folder) if row and row.manifest and Path(row.manifest).exists() else None
-    return text, project.strip(), video, manifest
+    return opened.storyboard, opened.id, _publish(opened.video, folder), _publish(opened.manifest, folder)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -73,6 +73,18 @@ class ProjectRow:
     manifest: str | None
 
 
+@dataclass(frozen=True)
+class ReopenedProject:
+    id: str
+    storyboard: str
+    video: str | None  # the newest finished render's video, when the file is still there
+    manifest: str | None
+
+
+def _existing(path: str | None) -> str | None:
+    return path if path and Path(path).exists() else None
+
+
 class Projects:
     def __init__(self, path: Path | None = None):
         self.db = Database("projects.sqlite3", _SCHEMA, durable=False, path=path)
@@ -144,6 +156,16 @@ class Projects:
     def find(self, owner: str, title: str) -> ProjectRow | None:
         """The owner's newest project with this title."""
         return next(iter(self._rows("p.owner = ? AND p.title = ?", (owner, title), 1)), None)
+
+    def reopen(self, owner: str, project_id: str) -> "ReopenedProject | None":
+        """The owner's project to continue: its storyboard, and its newest video and manifest while their files
+        still exist (None: no such project of this owner's)."""
+        text = self.storyboard(owner, project_id)
+        if text is None:
+            return None
+        row = self.get(owner, project_id)
+        video, manifest = (row.video, row.manifest) if row else (None, None)
+        return ReopenedProject(project_id, text, _existing(video), _existing(manifest))
 
     def storyboard(self, owner: str, project_id: str) -> str | None:
         rows = self.db.query("SELECT storyboard FROM projects WHERE id = ? AND owner = ?", (project_id, owner))

@@ -7,7 +7,8 @@
 A render plans (pipeline/plan.py, then its steps and keys: pipeline/steps.py), walks the steps, starting each as
 soon as its inputs exist, through its kind's executor (pipeline/executors.py), and writes the manifest
 (pipeline/manifest.py). How one step runs (cache, limits, money, audit, events) is the executor's it is handed
-(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py).
+(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py); recording the render in its
+project, as it starts and when it ends, is the ProjectRecorder's its caller hands it (pipeline/projects.py).
 
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
 processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter

@@ -132,3 +132,17 @@ def test_which_project_a_render_continues(test_providers, tmp_path):
     from_file = ProjectRecorder(BOARD, source=board).start("cli", sb)
     assert ProjectRecorder(BOARD, source=board).start("cli", sb) == from_file
     assert ProjectRecorder(BOARD, source=tmp_path / "other.yaml").start("cli", sb) != from_file
+
+
+def test_a_project_reopens_with_its_newest_video_while_the_file_exists(tmp_path):
+    projects = Projects()
+    project = projects.save(STUDIO_OWNER, "Kept", "title: Kept")
+    video, manifest = tmp_path / "final.mp4", tmp_path / "final.manifest.json"
+    video.write_bytes(b"video"), manifest.write_text("{}")
+    projects.record_render(project, "r1", status="done", storyboard="title: Kept", providers={}, duration=2.0,
+                           video=str(video), manifest=str(manifest))  # fmt: skip
+    opened = projects.reopen(STUDIO_OWNER, project)
+    assert (opened.storyboard, opened.video, opened.manifest) == ("title: Kept", str(video), str(manifest))
+    assert projects.reopen("web-someone-else", project) is None, "only its owner reopens it"
+    video.unlink()
+    assert projects.reopen(STUDIO_OWNER, project).video is None, "a video that is gone is not offered"
