@@ -290,6 +290,7 @@ def _projects(owner: str) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from pipeline.projects import ProjectRecorder
     from pipeline.runner import iter_render
     from pipeline.storyboard import load_storyboard
 
@@ -298,7 +299,9 @@ def _render(args: argparse.Namespace) -> int:
     )
     _check_output(args.output, storyboard.output.format)
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
-    job = iter_render(storyboard, args.output, budget=args.budget)
+    # The render records itself in the storyboard file's project (owner "cli"), as it starts and when it ends.
+    project = ProjectRecorder(args.storyboard.read_text(encoding="utf-8"), source=args.storyboard)
+    job = iter_render(storyboard, args.output, budget=args.budget, project=project)
     if args.events:
         view: _View = _JsonLines()
     elif sys.stdout.isatty():
@@ -324,7 +327,6 @@ def _render(args: argparse.Namespace) -> int:
 
     # With --events, stdout carries only JSON lines; the summary goes to stderr.
     summary = sys.stderr if args.events else sys.stdout
-    _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
@@ -343,22 +345,6 @@ def _render(args: argparse.Namespace) -> int:
         return EXIT_STOPPED
     print("failed: the render ended without a result", file=sys.stderr)
     return EXIT_FAILED
-
-
-def _record_project(path: Path, storyboard: Any, job: Any) -> None:
-    """The CLI's renders join the project history too (owner 'cli'), one project per storyboard file."""
-    from pipeline.projects import Projects
-
-    projects = Projects()
-    text = path.read_text(encoding="utf-8")
-    title = f"{storyboard.title} ({path.name})"
-    existing = projects.find(CLI_OWNER, title)
-    project = projects.save(CLI_OWNER, title, text, existing.id if existing else None)
-    result = job.result
-    projects.record_render(project, job.render_id, status="done" if result else "failed", storyboard=text,
-                           providers=storyboard.providers, duration=result.duration if result else None,
-                           video=str(result.output.resolve()) if result else None,
-                           manifest=str(result.manifest) if result else None)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 A render plans (pipeline/plan.py, then its steps and keys: pipeline/steps.py), walks the steps, starting each as
 soon as its inputs exist, through its kind's executor (pipeline/kinds/), and writes the manifest
 (pipeline/manifest.py). How one step runs (cache, limits, money, audit, events) is the executor's it is handed
-(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py).
+(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py); recording the render in its
+project, as it starts and when it ends, is the ProjectRecorder's its caller hands it (pipeline/projects.py).
 
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
 processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter
@@ -52,6 +53,7 @@ from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, plan_render, unapproved_images
+from pipeline.projects import ProjectRecorder
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
@@ -79,6 +81,8 @@ class Render:
         owner: str = "cli",
         client: str | None = None,
         paid_step_quota: Quota | None = None,
+        require_budget: bool = False,
+        project: ProjectRecorder | None = None,
     ):
         tune_allocator()
         # Whose work this is: the server-decided owner ("cli" on the command line; a studio browser's or API
@@ -92,7 +96,9 @@ class Render:
         self.store = store or Store()
         self.cancel = cancel or CancelToken()
         self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self.money = RenderSpending(self.render_id, self.credentials, budget)  # budget gate, reserve/settle, ledger
+        # The budget gate (and, for the studio and the API, a budget when paid work will run), reserve/settle, ledger.
+        self.money = RenderSpending(self.render_id, self.credentials, budget, require_budget)
+        self.project = project  # records the render in its project (pipeline/projects.py); None: not recorded
         self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit)
         # Runs each step on this machine (threads, under the process-wide limits); swappable for another executor.
         self.executor = LocalStepRunner(self.store, emit, self.cancel, self.credentials, self.money, self.audit,
@@ -103,12 +109,20 @@ class Render:
     # -- the run, as numbered steps ------------------------------------------------------------------------
 
     async def run(self) -> RenderResult:
+        """The render, recorded in its project (when it has one) as it starts and when it ends."""
+        if self.project is None:
+            return await self._run()
+        with self.project.recording(self.render_id, self.owner, self.storyboard) as outcome:
+            outcome.result = await self._run()
+        return outcome.result
+
+    async def _run(self) -> RenderResult:
         started = time.monotonic()
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
         plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
-        if self.money.budget is not None:
+        if self.money.gated:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kind_names),
                                 plan.providers))  # fmt: skip
@@ -300,13 +314,16 @@ class RenderJob:
         owner: str = "cli",
         client: str | None = None,
         paid_step_quota: Quota | None = None,
+        require_budget: bool = False,
+        project: ProjectRecorder | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
                               render_id=render_id, credentials=credentials, budget=budget, owner=owner,
-                              client=client, paid_step_quota=paid_step_quota)  # fmt: skip
+                              client=client, paid_step_quota=paid_step_quota, require_budget=require_budget,
+                              project=project)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -388,11 +405,14 @@ def render(
     owner: str = "cli",
     client: str | None = None,
     paid_step_quota: Quota | None = None,
+    require_budget: bool = False,
+    project: ProjectRecorder | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota)
+                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota,
+                 require_budget=require_budget, project=project)  # fmt: skip
     return asyncio.run(job.run())
