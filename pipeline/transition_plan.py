@@ -1,7 +1,7 @@
-"""Transitions in the step graph: how many frames each boundary overlaps, and the keys that depend on it.
+"""Transitions in the step graph: how many frames each boundary overlaps, and what that changes in other kinds.
 
-    boundaries = plan_boundaries(plan)       # one Boundary per pair of neighbouring scenes: type and overlap frames
-    scene_cuts(boundaries, i)                # {"head": frames, "tail": frames} for scene i's segment and mix params
+    boundaries = plan_boundaries(storyboard, fps)  # one Boundary per pair of neighbouring scenes: type, overlap
+    scene_cuts(boundaries, i)                      # {"head": frames, "tail": frames} for scene i's segment and mix
 
 With every boundary a cut (the default) nothing here adds a field to any step: every key and every output byte is
 what it was before transitions existed. With overlaps:
@@ -9,19 +9,31 @@ what it was before transitions existed. With overlaps:
 - segment:i and mix:i carry `head`/`tail` (frames overlapped by the previous and next scene). The segment puts
   keyframes at both cut points, the mix starts the narration after the head and ends it before the tail (so the
   scene lasts longer when its narration needs the room), and both keys name them.
-- transition:i (render-wide; one per boundary that is not a cut) blends segment:i's tail into segment:i+1's head.
+- transition:i (pipeline/kinds/transitions.py; the passage *into* scene i, for each boundary that is not a cut)
+  blends scene i-1's segment's tail into scene i's segment's head.
 - soundtrack crossfades the mixes over each overlap; join copies the segments' middles around the transition pieces.
 
-Steps are built in pipeline.steps, which imports this module; this module imports no step machinery, so the key
-functions take a step and its inputs' outputs duck-typed (`.params`, `.inputs`, `.sha256`).
+The segment, mix, soundtrack and join kinds call the helpers here; this module imports no step machinery (so no
+kind module depends on another's registration order): the functions take a step's params, and a step and its
+inputs' outputs duck-typed (`.params`, `.inputs`, `.sha256`, `.path`, `.meta`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pipeline.media.transitions import TRANSITION_VERSION
+from pipeline.cancel import CancelToken
+from pipeline.media.profile import EncodeProfile
+from pipeline.media.segment import NARRATION_LEAD
+from pipeline.media.transitions import (
+    TRANSITION_VERSION,
+    TransitionPiece,
+    cut_keyframes,
+    join_with_transitions,
+    overlap_mixes,
+)
 from pipeline.store import step_key
 from pipeline.storyboard import Storyboard, transition_into_next
 
@@ -36,7 +48,8 @@ class Boundary:
 
     @property
     def step_id(self) -> str:
-        return f"transition:{self.index}"
+        """Its step is the passage into the next scene, so it is that scene's (the board shows it in its row)."""
+        return f"transition:{self.index + 1}"
 
 
 def plan_boundaries(storyboard: Storyboard, fps: int) -> list[Boundary]:
@@ -84,3 +97,44 @@ def join_fields(step: Any, outputs: Mapping[str, Any]) -> dict[str, Any]:
     if not pieces:
         return {}
     return {"transitions": [outputs[p].sha256 if p else None for p in pieces], "transition": TRANSITION_VERSION}
+
+
+# -- what the other kinds' executors do differently when a scene overlaps its neighbours ------------------------
+
+
+def narration_lead(params: Mapping[str, Any]) -> float:
+    """Seconds of a scene's sound before its first word: after the incoming transition's overlap."""
+    return NARRATION_LEAD + params.get("head", 0) / params["fps"]
+
+
+def segment_keyframes(params: Mapping[str, Any], frames: int) -> tuple[int, ...]:
+    """Where a scene's segment must start GOPs so the join can cut its middle out by stream copy (none for cuts)."""
+    return cut_keyframes(frames, params.get("head", 0), params.get("tail", 0))
+
+
+def overlapped_mixes(params: Mapping[str, Any], mixes: list[Path], profile: EncodeProfile, workdir: Path) -> list[Path]:
+    """The scene mixes the sound track is made of: as they are, or one track with each overlap crossfaded."""
+    overlaps = params.get("overlaps")
+    if not overlaps:
+        return mixes
+    return [overlap_mixes(mixes, overlaps, profile, workdir / "overlapped.wav")]
+
+
+def join_pieces(params: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[TransitionPiece | None] | None:
+    """The transition pieces by boundary (None for a cut), or None when the join has no transitions."""
+    ids = params.get("transitions")
+    if not ids:
+        return None
+    return [TransitionPiece(inputs[i].path, inputs[i].meta["a_from"], inputs[i].meta["b_to"], inputs[i].meta["frames"])
+            if i else None for i in ids]  # fmt: skip
+
+
+def join_with_pieces(
+    segments: list[Any], pieces: list[TransitionPiece | None], soundtrack: Path, out: Path, profile: EncodeProfile,
+    fmt: str, cancel: CancelToken | None,
+) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    """The final file of a render with transitions, and its meta: its duration (the scenes less their overlaps)."""
+    join_with_transitions([s.path for s in segments], pieces, soundtrack, out, profile, fmt, cancel)
+    overlaps = sum((s.meta["frames"] - p.a_from) + p.b_to - p.frames for s, p in zip(segments, pieces) if p)
+    frames = sum(s.meta["frames"] for s in segments) - overlaps
+    return out, {"duration": frames / profile.fps, "frames": frames}

@@ -23,7 +23,7 @@ from pipeline.local_steps import LocalStepRunner
 from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
 from pipeline.runner import Render
-from pipeline.steps import APPROVED, RENDER_KINDS, SCENE_KINDS, key_for, plan_steps
+from pipeline.steps import APPROVED, key_for, plan_steps
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard, load_storyboard
 
@@ -139,8 +139,10 @@ def test_the_plans_steps_key_every_step_as_before(tmp_path):
 def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
     credentials = Credentials(KEYS)
     graph = plan_steps(plan_render(storyboards()["short-story"], credentials), credentials)
-    assert [s.kind for s in graph if s.scene == 0] == list(SCENE_KINDS)
-    assert [s.id for s in graph if s.scene is None] == list(RENDER_KINDS)
+    assert [s.kind for s in graph if s.scene == 0] == ["image", "video", "voice", "segment", "mix"]
+    assert [s.id for s in graph if s.scene is None] == ["soundtrack", "join"]
+    assert graph.scene_kinds == ("image", "video", "voice", "segment", "mix")
+    assert graph.render_kinds == ("soundtrack", "join") and graph.final == "join"
     assert graph["video:0"].key is None and graph["video:0"].inputs == ("image:0",)
     assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "soundtrack")
     with pytest.raises(ValueError, match="image:0"):

@@ -85,13 +85,14 @@ def test_each_overlapping_boundary_is_a_step_from_its_two_segments():
     graph = _graph(STORY)
     transitions = [s for s in graph if s.kind == "transition"]
     assert [(s.id, s.inputs, s.params["type"], s.params["frames"]) for s in transitions] == [
-        ("transition:0", ("segment:0", "segment:1"), "crossfade", 12),
-        ("transition:1", ("segment:1", "segment:2"), "fade_black", 24),
+        ("transition:1", ("segment:0", "segment:1"), "crossfade", 12),
+        ("transition:2", ("segment:1", "segment:2"), "fade_black", 24),
     ]
+    assert [s.scene for s in transitions] == [1, 2], "each is the passage into its scene"
     assert graph["segment:1"].params["head"] == 12 and graph["segment:1"].params["tail"] == 24
     assert [(graph[f"mix:{i}"].params["head"], graph[f"mix:{i}"].params["tail"]) for i in range(3)] == [
         (0, 12), (12, 24), (24, 0)]
-    assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "transition:0", "transition:1",
+    assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "transition:1", "transition:2",
                                     "soundtrack")  # fmt: skip
     assert graph["soundtrack"].params["overlaps"] == (12, 24)
 
