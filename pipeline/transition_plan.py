@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from pipeline.cancel import CancelToken
+from pipeline.media.join import concat_wavs
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import NARRATION_LEAD
 from pipeline.media.transitions import (
@@ -59,6 +60,17 @@ def plan_boundaries(storyboard: Storyboard, fps: int) -> list[Boundary]:
         frames = 0 if t.type == "cut" else max(1, round(t.seconds * fps))
         out.append(Boundary(i, t.type if frames else "cut", frames))
     return out
+
+
+def scene_starts(frames: Sequence[int], boundaries: Sequence[Boundary]) -> list[int]:
+    """The frame each scene starts at in the final video (scenes of `frames` frames, each boundary's overlap taken
+    off): what sidecar captions and the timeline place things by. A scene's narration starts NARRATION_LEAD plus
+    its head overlap after its start."""
+    starts, at = [], 0
+    for i, n in enumerate(frames):
+        starts.append(at)
+        at += n - (boundaries[i].frames if i < len(boundaries) else 0)
+    return starts
 
 
 def scene_cuts(boundaries: Sequence[Boundary], index: int) -> dict[str, int]:
@@ -118,6 +130,15 @@ def overlapped_mixes(params: Mapping[str, Any], mixes: list[Path], profile: Enco
     if not overlaps:
         return mixes
     return [overlap_mixes(mixes, overlaps, profile, workdir / "overlapped.wav")]
+
+
+def lay_out_mixes(mixes: list[Path], overlaps: Sequence[int] | None, profile: EncodeProfile, out: Path) -> Path:
+    """The scenes' mixes as one PCM track of the video's length: end to end (cuts: byte for byte what the sound
+    track concatenates today), or each overlap crossfaded. For a step that stands in for every mix (a music and
+    loudness pass): give it `overlaps` in its params and key, and the sound track after it adds none."""
+    if not overlaps or not any(overlaps):
+        return concat_wavs(mixes, out)
+    return overlap_mixes(mixes, overlaps, profile, out)
 
 
 def join_pieces(params: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[TransitionPiece | None] | None:

@@ -315,3 +315,19 @@ def test_an_offline_render_with_transitions(tmp_path, small_render):
 
     again = render(sb, tmp_path / "again.mp4")
     assert not again.executed and again.cached.get("transition") == 2
+
+
+def test_laying_out_cut_mixes_is_todays_concatenation_and_scene_starts_take_off_the_overlaps(tmp_path):
+    from pipeline.media.join import concat_wavs
+    from pipeline.transition_plan import Boundary, lay_out_mixes, scene_starts
+
+    mixes = []
+    for i, n in enumerate(FRAMES):
+        write_wav(tmp_path / f"m{i}.wav", np.full((samples_for_frames(n, PROFILE), 2), 100 * (i + 1), np.int16), RATE)
+        mixes.append(tmp_path / f"m{i}.wav")
+    cut = lay_out_mixes(mixes, (0, 0), PROFILE, tmp_path / "laid.wav").read_bytes()
+    assert cut == concat_wavs(mixes, tmp_path / "today.wav").read_bytes()
+    crossfaded, _ = read_wav(lay_out_mixes(mixes, OVERLAPS, PROFILE, tmp_path / "x.wav"))
+    assert len(crossfaded) == samples_for_frames(sum(FRAMES) - sum(OVERLAPS), PROFILE)
+    boundaries = [Boundary(0, "crossfade", 12), Boundary(1, "fade_black", 24)]
+    assert scene_starts(FRAMES, boundaries) == [0, 72 - 12, 72 - 12 + 77 - 24]
