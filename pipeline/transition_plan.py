@@ -31,7 +31,6 @@ from pipeline.media.segment import NARRATION_LEAD
 from pipeline.media.transitions import (
     TRANSITION_VERSION,
     TransitionPiece,
-    cut_keyframes,
     join_with_transitions,
     overlap_mixes,
 )
@@ -117,11 +116,6 @@ def join_fields(step: Any, outputs: Mapping[str, Any]) -> dict[str, Any]:
 def narration_lead(params: Mapping[str, Any]) -> float:
     """Seconds of a scene's sound before its first word: after the incoming transition's overlap."""
     return NARRATION_LEAD + params.get("head", 0) / params["fps"]
-
-
-def segment_keyframes(params: Mapping[str, Any], frames: int) -> tuple[int, ...]:
-    """Where a scene's segment must start GOPs so the join can cut its middle out by stream copy (none for cuts)."""
-    return cut_keyframes(frames, params.get("head", 0), params.get("tail", 0))
 
 
 def overlapped_mixes(params: Mapping[str, Any], mixes: list[Path], profile: EncodeProfile, workdir: Path) -> list[Path]:

@@ -27,8 +27,8 @@ from pipeline.media.watermark import render_watermark
 from pipeline.plan import ScenePlan
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.store import Asset, step_key
-from pipeline.media.transitions import has_keyframes
-from pipeline.transition_plan import cut_fields, narration_lead, plan_boundaries, scene_cuts, segment_keyframes
+from pipeline.media.transitions import cut_keyframes, middle_is_copyable
+from pipeline.transition_plan import cut_fields, narration_lead, plan_boundaries, scene_cuts
 
 
 # `transition`: the key fields of a scene's overlaps with its neighbours (pipeline.transition_plan.cut_fields),
@@ -112,17 +112,20 @@ async def _execute_segment(run: Any, step: Step, inputs: Mapping[str, Asset]) ->
     """The scene's picture at its exact length (the narration's, when longer than the clip)."""
     clip, frames = inputs[step.inputs[0]], scene_frames(step, inputs)
     profile, watermark = step.params["profile"], step.params["watermark"]
-    keyframes = segment_keyframes(step.params, frames)
+    cuts = (step.params.get("head", 0), step.params.get("tail", 0))
     return await run.cached_step(step, key_for(step, inputs),
-                                 lambda ctx: make_segment(profile, clip, frames, watermark, ctx, keyframes))  # fmt: skip
+                                 lambda ctx: make_segment(profile, clip, frames, watermark, ctx, cuts))  # fmt: skip
 
 
 def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bool, ctx: StepContext,
-                 keyframes: tuple[int, ...] = ()) -> StepOutput:  # fmt: skip
-    """`keyframes`: where a transition's join will cut the segment; a clip without GOPs there is re-encoded."""
-    copyable = clip_in_profile(clip.meta, profile) and (not keyframes or has_keyframes(clip.path, keyframes))
+                 cuts: tuple[int, int] = (0, 0)) -> StepOutput:  # fmt: skip
+    """`cuts`: the frames the neighbouring scenes' transitions overlap this one by (head, tail). A clip in the
+    profile is still used as it is when the join can copy a middle out of it; else the re-encode puts keyframes
+    at the cut points, so each transition re-encodes only its overlap."""
+    in_profile, clip_frames = clip_in_profile(clip.meta, profile), clip.meta.get("frames")
+    held_from = clip_frames if in_profile and clip_frames < frames else None
+    copyable = in_profile and (not any(cuts) or middle_is_copyable(clip.path, frames, *cuts, held_from=held_from))
     if not watermark and copyable:
-        clip_frames = clip.meta["frames"]
         if clip_frames == frames:
             ctx.progress(1.0, "clip already in the delivery format: used as is")
             return StepOutput(clip.path, {"frames": frames, "reencoded": False})
@@ -132,7 +135,8 @@ def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bo
             return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
     mark = render_watermark(ctx.workdir / "mark.png", profile.height) if watermark else None
     ctx.progress(0.1, "encoding the segment")
-    out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark, keyframes)
+    out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark,
+                   cut_keyframes(frames, *cuts))  # fmt: skip
     return StepOutput(out, {"frames": frames, "reencoded": True})
 
 

@@ -51,13 +51,20 @@ def force_keyframes_args(keyframes: Sequence[int]) -> list[str]:
     return ["-force_key_frames", "expr:" + "+".join(f"eq(n,{k})" for k in keyframes)]
 
 
-def has_keyframes(path: Path, keyframes: Sequence[int]) -> bool:
-    """Whether an MP4 already starts a GOP at each of these frames (a provider's clip may, by its GOP length)."""
+def middle_is_copyable(path: Path, frames: int, head: int, tail: int, held_from: int | None = None) -> bool:
+    """Whether a clip already in the profile can be a segment with these overlaps as it is (no re-encode): some GOP
+    starts at or after the head's cut and at or before the tail's, so the join can copy a middle out of it and the
+    transitions re-encode from the nearest keyframes (at most a GOP more each). `held_from`: the clip is lengthened
+    from that frame by a held still, which starts a GOP there."""
     try:
-        index = read_video_index(path)
+        keys = set(read_video_index(path).keyframes)
     except MediaError:
         return False
-    return set(keyframes) <= set(index.keyframes)
+    if held_from is not None:
+        keys = {k for k in keys if k < held_from} | {held_from}
+    start = 0 if not head else min((k for k in keys if k >= head), default=frames)
+    end = frames if not tail else max((k for k in keys if k <= frames - tail), default=0)
+    return start <= end
 
 
 @dataclass(frozen=True)
