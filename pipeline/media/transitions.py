@@ -33,10 +33,8 @@ from pipeline.media.join import VP9_ARGS
 from pipeline.media.mp4index import read_video_index
 from pipeline.media.profile import EncodeProfile
 
-TRANSITION_VERSION = "1"
+TRANSITION_VERSION = "2"  # 2: fade_black reaches black at its midpoint
 TransitionType = Literal["cut", "crossfade", "fade_black"]
-# ffmpeg's xfade names for ours.
-_XFADE = {"crossfade": "fade", "fade_black": "fadeblack"}
 
 
 def cut_keyframes(frames: int, head: int, tail: int) -> tuple[int, ...]:
@@ -84,7 +82,7 @@ def render_transition(
 ) -> TransitionPiece:  # fmt: skip
     """Encode the boundary between segments `a` and `b`: a's tail crossfaded (or faded through black) into b's head
     over `overlap` frames, from a's last keyframe at or before the overlap to b's first keyframe at or after it."""
-    if kind not in _XFADE:
+    if kind not in ("crossfade", "fade_black"):
         raise MediaError(f"no picture to render for a {kind!r} transition")
     ia, ib = read_video_index(a), read_video_index(b)
     if not 0 < overlap <= min(ia.frames, ib.frames):
@@ -97,16 +95,29 @@ def render_transition(
     # Input seeking to a's keyframe (rounded up to the microsecond, so the seek lands on it, not the one before);
     # decoding a from its start would cost a whole scene per boundary.
     seek = ["-ss", _seconds(math.ceil(a_from * 1_000_000 / fps))] if a_from else []
-    chain = (
-        "[0:v]setpts=PTS-STARTPTS[a];"
-        f"[1:v]trim=end_frame={b_to},setpts=PTS-STARTPTS[b];"
-        f"[a][b]xfade=transition={_XFADE[kind]}:duration={overlap / fps:.6f}:"
-        f"offset={(ia.frames - overlap - a_from) / fps:.6f},format={profile.pix_fmt}[v]"
-    )
+    chain = _blend(kind, ia.frames - overlap - a_from, overlap, b_to, fps) + f",format={profile.pix_fmt}[v]"
     args = [*seek, "-i", str(a), "-i", str(b), "-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames),
             *x264_args(profile), "-movflags", "+faststart", str(out)]  # fmt: skip
     run_ffmpeg(args, cancel, what="rendering a transition", encodes=(profile.width, profile.height))
     return TransitionPiece(out, a_from, b_to, frames)
+
+
+def _blend(kind: TransitionType, a_plain: int, overlap: int, b_to: int, fps: int) -> str:
+    """The filter graph from a (from its keyframe: `a_plain` frames before the overlap) and b (up to `b_to`).
+
+    crossfade: the overlap's frames are both scenes mixed (ffmpeg's xfade). fade_black: a fades out over the
+    overlap's first half and b fades in over its second, so the midpoint is black (xfade's fadeblack only dims
+    it): a's frames up to the middle, then b's from the middle on, the same number of frames as a crossfade."""
+    if kind == "crossfade":
+        return ("[0:v]setpts=PTS-STARTPTS[a];"
+                f"[1:v]trim=end_frame={b_to},setpts=PTS-STARTPTS[b];"
+                f"[a][b]xfade=transition=fade:duration={overlap / fps:.6f}:offset={a_plain / fps:.6f}")  # fmt: skip
+    out, into = overlap // 2, overlap - overlap // 2  # a one-frame overlap is b's first frame, from black
+    fade_out = f",fade=t=out:start_frame={a_plain}:nb_frames={out}" if out else ""
+    return (f"[0:v]trim=end_frame={a_plain + out},setpts=PTS-STARTPTS{fade_out}[a];"
+            f"[1:v]trim=start_frame={out}:end_frame={b_to},setpts=PTS-STARTPTS,"
+            f"fade=t=in:start_frame=0:nb_frames={into}[b];"
+            "[a][b]concat=n=2:v=1:a=0")  # fmt: skip
 
 
 def _seconds(us: int) -> str:
