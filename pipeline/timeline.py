@@ -20,7 +20,7 @@ import opentimelineio as otio
 
 from pipeline.media.segment import NARRATION_LEAD
 from pipeline.result import RenderResult
-from pipeline.transition_plan import Boundary, plan_boundaries
+from pipeline.transition_plan import Boundary, plan_boundaries, scene_starts
 
 _TRANSITION_TYPES = {"crossfade": otio.schema.TransitionTypes.SMPTE_Dissolve, "fade_black": "Custom_FadeThroughBlack"}
 
@@ -34,7 +34,8 @@ def _range(start: float, duration: float, fps: int) -> otio.opentime.TimeRange:
 
 
 def _media(path: Path, frames: float, fps: int) -> otio.schema.ExternalReference:
-    return otio.schema.ExternalReference(target_url=Path(path).resolve().as_uri(), available_range=_range(0, frames, fps))
+    return otio.schema.ExternalReference(target_url=Path(path).resolve().as_uri(),
+                                         available_range=_range(0, frames, fps))
 
 
 def _picture_track(result: RenderResult, boundaries: Sequence[Boundary], fps: int) -> otio.schema.Track:
@@ -43,30 +44,32 @@ def _picture_track(result: RenderResult, boundaries: Sequence[Boundary], fps: in
         head = boundaries[i - 1].frames if i else 0
         tail = boundaries[i].frames if i < len(boundaries) else 0
         start, end = head // 2, scene.frames - tail + tail // 2
-        track.append(otio.schema.Clip(name=f"Scene {i + 1}", media_reference=_media(scene.segment.path, scene.frames, fps),
-                                      source_range=_range(start, end - start, fps)))  # fmt: skip
+        media = _media(scene.segment.path, scene.frames, fps)
+        track.append(otio.schema.Clip(name=f"Scene {i + 1}", media_reference=media,
+                                      source_range=_range(start, end - start, fps)))
         if tail:
             b = boundaries[i]
-            track.append(otio.schema.Transition(name=b.type, transition_type=_TRANSITION_TYPES[b.type],
-                                                in_offset=_time(tail // 2, fps), out_offset=_time(tail - tail // 2, fps),
-                                                metadata={"reelsmith": {"type": b.type, "frames": b.frames}}))  # fmt: skip
+            track.append(otio.schema.Transition(
+                name=b.type, transition_type=_TRANSITION_TYPES[b.type], in_offset=_time(tail // 2, fps),
+                out_offset=_time(tail - tail // 2, fps), metadata={"reelsmith": {"type": b.type, "frames": b.frames}}))
     return track
 
 
 def _narration_track(result: RenderResult, boundaries: Sequence[Boundary], fps: int) -> otio.schema.Track:
     track = otio.schema.Track(name="Narration", kind=otio.schema.TrackKind.Audio)
-    at, placed = 0.0, 0.0  # where the scene starts, and where the track has reached, in frames
+    placed = 0.0  # where the track has reached, in frames
+    starts = scene_starts([scene.frames for scene in result.scenes], boundaries)
     for i, scene in enumerate(result.scenes):
+        if scene.voice is None:
+            continue
         head = boundaries[i - 1].frames if i else 0
-        if scene.voice is not None:
-            start, length = at + head + NARRATION_LEAD * fps, float(scene.voice.meta["duration"]) * fps
-            if start > placed:
-                track.append(otio.schema.Gap(source_range=_range(0, start - placed, fps)))
-            track.append(otio.schema.Clip(name=f"Scene {i + 1} narration",
-                                          media_reference=_media(scene.voice.path, length, fps),
-                                          source_range=_range(0, length, fps)))  # fmt: skip
-            placed = start + length
-        at += scene.frames - (boundaries[i].frames if i < len(boundaries) else 0)
+        start, length = starts[i] + head + NARRATION_LEAD * fps, float(scene.voice.meta["duration"]) * fps
+        if start > placed:
+            track.append(otio.schema.Gap(source_range=_range(0, start - placed, fps)))
+        track.append(otio.schema.Clip(name=f"Scene {i + 1} narration",
+                                      media_reference=_media(scene.voice.path, length, fps),
+                                      source_range=_range(0, length, fps)))  # fmt: skip
+        placed = start + length
     return track
 
 

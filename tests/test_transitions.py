@@ -296,7 +296,8 @@ def test_an_offline_render_with_transitions(tmp_path, small_render):
     spans = _speech_intervals(final)
     for i, scene in enumerate(result.scenes):
         mix, _ = read_wav(scene.mix.path)
-        own = [(a + starts[i], b + starts[i]) for a, b in _speech_intervals(mix.astype(np.float32).mean(axis=1) / 32768)]
+        voiced = _speech_intervals(mix.astype(np.float32).mean(axis=1) / 32768)
+        own = [(a + starts[i], b + starts[i]) for a, b in voiced]
         heard = [(a, b) for a, b in spans if starts[i] <= a < starts[i] + frames[i] / FPS]
         assert own and len(heard) == len(own), f"scene {i + 1}: its voice, once"
         for (a, b), (c, d) in zip(own, heard):
@@ -349,3 +350,24 @@ def test_segments_with_keyframes_elsewhere_are_copied_around_wider_pieces(tmp_pa
     ours, a, b = _framemd5(out), _framemd5(segments[0]), _framemd5(segments[1])
     assert len(ours) == 240 - 12
     assert ours[:96] == a[:96] and ours[96 + piece.frames :] == b[48:]
+
+
+@pytest.mark.slow
+def test_render_timeline_flag_writes_an_otio_of_the_video(tmp_path, test_providers):
+    import opentimelineio as otio
+
+    from pipeline.cli import main
+    from tests.media import ffprobe, streams
+
+    board = tmp_path / "board.yaml"
+    board.write_text("image: {provider: test-image}\nvideo: {provider: test-video}\nvoice: {provider: test-voice}\n"
+                     "transition: {type: crossfade, seconds: 0.5}\nscenes:\n"
+                     "  - {image_prompt: A harbour at dawn, audio_script: Good morning., duration: 2}\n"
+                     "  - {image_prompt: A lighthouse at dusk, duration: 2}\n"
+                     "  - {image_prompt: A boat at noon, duration: 3}\n", encoding="utf-8")  # fmt: skip
+    video, timeline_path = tmp_path / "cli.mp4", tmp_path / "cli.otio"
+    assert main(["render", str(board), "-o", str(video), "--timeline", str(timeline_path)]) == 0
+    timeline = otio.adapters.read_from_file(str(timeline_path))
+    (picture,) = streams(ffprobe(video), "video")
+    assert len(list(timeline.tracks[0].find_clips())) == 3
+    assert timeline.duration().to_frames() == int(picture["nb_read_frames"])

@@ -7,9 +7,9 @@ its head, frame n - O_out before its tail: `cut_keyframes`), so the join can str
 `render_transition`, once per boundary and cached. The join's cost grows with the number of transitions, not with
 the video's length:
 
-    scene i:   ──copy──────────────┐
-                                   ├── transition piece (O frames, encoded) ──┐
-    scene i+1:                     └─ (its first O frames are in the piece)   └──copy──────────
+    scene i:   ──copy──────┐
+                           ├── transition piece (O frames, encoded) ──┐
+    scene i+1:             └─ (its first O frames are in the piece)   └──copy──────────
 
 Sound: `overlap_mixes` lays the scenes' PCM mixes end to end with each overlap crossfaded (equal power), so the
 sound track is exactly as long as the picture. A scene's narration is placed after its incoming overlap and ends
