@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable, Callable, Mapping
 
+from pipeline.captions.steps import execute_captioned
 from pipeline.errors import InputError
 from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suffix
 from pipeline.media.profile import EncodeProfile
@@ -127,4 +128,5 @@ EXECUTORS: dict[str, Executor] = {
     "mix": execute_mix,
     "soundtrack": execute_soundtrack,
     "join": execute_join,
+    "captioned": execute_captioned,  # pipeline/captions/steps.py
 }

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from pipeline.captions.steps import captioned_key, captioned_params
 from pipeline.credentials import Credentials
 from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION
 from pipeline.media.segment import NARRATION_LEAD, SEGMENT_VERSION, segment_frames
@@ -76,7 +77,8 @@ class StepGraph:
     @property
     def kinds(self) -> tuple[str, ...]:
         """Every step kind of this render, scene kinds first (a scene may have no step of a kind: no narration)."""
-        return (*SCENE_KINDS, *RENDER_KINDS)
+        extra = tuple(dict.fromkeys(s.kind for s in self.steps if s.kind not in (*SCENE_KINDS, *RENDER_KINDS)))
+        return (*SCENE_KINDS, *extra, *RENDER_KINDS)
 
 
 def step_id(kind: str, scene: int | None = None) -> str:
@@ -181,6 +183,7 @@ KEYS_FROM_INPUTS: dict[str, Callable[[Step, Mapping[str, Asset]], str]] = {
     "segment": _segment,
     "soundtrack": _soundtrack,
     "join": _join,
+    "captioned": captioned_key,  # pipeline/captions/steps.py
 }
 
 
@@ -221,6 +224,9 @@ def _scene_steps(plan: RenderPlan, scene: ScenePlan, owners: Mapping[str, str | 
     if not narration:  # a silent scene's sound follows from the plan alone
         mix = dataclasses.replace(mix, key=_mix(mix, {}))
     steps.append(mix)
+    if (captioned := captioned_params(plan, scene)) is not None:  # burned-in captions: pipeline/captions/steps.py
+        steps.append(Step(step_id("captioned", i), "captioned", i, "ffmpeg", (step_id("segment", i), *narration),
+                          captioned))  # fmt: skip
     return steps
 
 
@@ -231,7 +237,9 @@ def plan_steps(plan: RenderPlan, credentials: Credentials) -> StepGraph:
     steps = [s for scene in plan.scenes for s in _scene_steps(plan, scene, owners)]
     fmt = plan.storyboard.output.format
     mixes = tuple(step_id("mix", s.index) for s in plan.scenes)
-    segments = tuple(step_id("segment", s.index) for s in plan.scenes)
+    planned = {s.id for s in steps}  # a scene's picture as joined: its captioned segment when it has one
+    segments = tuple(next(i for i in (step_id("captioned", s.index), step_id("segment", s.index)) if i in planned)
+                     for s in plan.scenes)  # fmt: skip
     media = {"format": fmt, "profile": plan.profile}
     steps.append(Step("soundtrack", "soundtrack", None, "ffmpeg", mixes, media))
     steps.append(Step("join", "join", None, "ffmpeg", (*segments, "soundtrack"), media))

@@ -157,6 +157,17 @@ class OutputSettings(_Model):
     watermark: bool = False
 
 
+class CaptionSettings(_Model):
+    """Captions from the narration's own word timing (scenes without narration have none)."""
+
+    files: bool = Field(True, description="Write OUT.srt and OUT.vtt beside the video.")
+    burn_in: bool = Field(True, description="Draw the captions onto the picture of narrated scenes.")
+    style: Literal["boxed", "outline", "karaoke"] = Field(
+        "boxed", description="boxed: text on a dark box; outline: outlined text; karaoke: boxed, the spoken word "
+        "highlighted.")
+    position: Literal["bottom", "middle", "top"] = Field("bottom", description="Where burned-in captions sit.")
+
+
 class Scene(_Model):
     """One shot: a picture, how the camera moves over it, and what is said over it."""
 
@@ -208,6 +219,7 @@ class Storyboard(_Model):
     video: VideoSettings = Field(default_factory=VideoSettings)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
     scenes: list[Scene] = Field(..., min_length=1, max_length=MAX_SCENES)
 
     @property
