@@ -426,3 +426,68 @@ def test_piper_sentences_are_cut_where_piper_cuts_them():
     for text in ["It cost $3.50, i.e. cheap. Then we left.", "Wait... what? Really!", "Listen. The sea speaks."]:
         sentences = piper_sentences(voice, text)
         assert " ".join(sentences) == text and len(sentences) == len(voice.phonemize(text))
+
+
+# -- storyboard settings and the voice's language ------------------------------------------------------------
+
+
+def test_captions_settings_default_and_refuse_unknown_values():
+    from pipeline.errors import InputError
+    from pipeline.storyboard import parse_storyboard, storyboard_schema
+
+    old = parse_storyboard("scenes: [{image_prompt: a}]")  # a storyboard written before captions existed
+    assert old.captions.model_dump() == {"files": True, "burn_in": True, "style": "boxed", "position": "bottom"}
+    with pytest.raises(InputError) as info:
+        parse_storyboard("captions: {style: fancy, position: side, burn_in: maybe, size: 3}\nscenes: [{image_prompt: a}]")
+    text = str(info.value)
+    assert "captions.style: 'fancy' is not allowed; choose one of: boxed, outline, karaoke" in text
+    assert "captions.position: 'side' is not allowed; choose one of: bottom, middle, top" in text
+    assert "captions.burn_in: 'maybe' is not true or false" in text
+    assert "captions.size: unknown field" in text
+    schema = storyboard_schema()
+    assert schema["properties"]["captions"]["$ref"].endswith("CaptionSettings")
+    assert schema["$defs"]["CaptionSettings"]["properties"]["style"]["enum"] == ["boxed", "outline", "karaoke"]
+
+
+@pytest.mark.parametrize("text, language", [
+    (ENGLISH, None), (CHINESE, "Chinese"), (ARABIC, "Arabic"), (HEBREW, "Hebrew"),
+    ("Привет, как дела? Сегодня хорошая погода.", "Cyrillic"),
+    ("Le soleil se couche derrière les montagnes et la vallée est calme pour la nuit.", "French"),
+    ("El sol se pone detrás de las montañas y el valle se queda en silencio.", "Spanish"),
+    ("Mặt trời lặn sau những ngọn núi và thung lũng trở nên yên tĩnh. Đây là của tôi.", "Vietnamese"),
+    ("Paris is the capital of France, and the café on the corner is lovely.", None),  # English with a loanword
+    ("Bonjour!", None),  # too little to tell
+])  # fmt: skip
+def test_narration_language_names_what_english_voices_cannot_speak(text, language):
+    from pipeline.captions.language import narration_language
+
+    assert narration_language(text) == language
+
+
+def test_the_piper_voice_warns_per_scene_and_names_a_voice_that_can_speak_it():
+    from pipeline.captions.language import voice_language_warnings
+    from pipeline.credentials import Credentials
+    from pipeline.plan import plan_render
+    from pipeline.storyboard import validate_storyboard
+
+    data = {"scenes": [{"image_prompt": "a", "audio_script": ENGLISH}, {"image_prompt": "b", "audio_script": CHINESE},
+                       {"image_prompt": "c"}]}  # fmt: skip
+    (warning,) = voice_language_warnings(plan_render(validate_storyboard(data), Credentials({})))
+    assert warning[0] == 1
+    assert "scenes[1].audio_script looks like Chinese" in warning[1] and "English only" in warning[1]
+    assert "elevenlabs" in warning[1] and "eleven_multilingual_v2" in warning[1]
+    paid = validate_storyboard({**data, "voice": {"provider": "elevenlabs"}})
+    assert voice_language_warnings(plan_render(paid, Credentials({"ELEVENLABS_API_KEY": "k"}))) == []
+
+
+def test_the_language_warning_reaches_the_render_events(small_render, tmp_path):
+    from pipeline.events import StepWarning
+    from pipeline.runner import render
+    from pipeline.storyboard import validate_storyboard
+
+    events = []
+    sb = validate_storyboard({"captions": {"burn_in": False},
+                              "scenes": [{"image_prompt": "a", "audio_script": "你好。", "duration": 2}]})  # fmt: skip
+    render(sb, tmp_path / "zh.mp4", on_event=events.append)
+    warnings = [e for e in events if isinstance(e, StepWarning)]
+    assert [(w.scene, w.step) for w in warnings] == [(0, "voice")]
