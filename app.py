@@ -22,6 +22,7 @@ import gradio as gr
 from pipeline import scenes as scene_ops
 from pipeline.audit import AuditLog, client_fingerprint
 from pipeline.board import RenderBoard
+from pipeline.captions.files import caption_files
 from pipeline.credentials import Credentials, key_vars
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
@@ -425,6 +426,13 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
                 _REPORTED.pop(oldest, None)
 
 
+def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | None:
+    """The .srt and .vtt beside the render's manifest, in this session's own folder (the page gives a name only)."""
+    if not manifest:
+        return None
+    return [str(f) for f in caption_files(_session_dir(request) / Path(manifest).name)] or None
+
+
 def _final_asset(manifest: Path, output: Path) -> str:
     """The final video in the content-addressed store (outlives the session folder the render wrote into)."""
     path = Store().find(json.loads(manifest.read_text())["output"]["sha256"])
@@ -615,7 +623,16 @@ def _settings_components() -> list[gr.components.Component]:
                 gr.Dropdown(["low", "medium", "high"], label="Quality"),
                 gr.Checkbox(label="Watermark"),
             ]
-    return [*project, *providers, *image, *video, *voice, *output]
+    with gr.Accordion("Captions", open=False):
+        with gr.Row():
+            captions = [
+                gr.Checkbox(label="Subtitle files (.srt, .vtt)"),
+                gr.Checkbox(label="Burn captions into the video"),
+                gr.Dropdown([("Boxed", "boxed"), ("Outlined", "outline"), ("Karaoke (spoken word highlighted)",
+                                                                           "karaoke")], label="Caption style"),
+                gr.Dropdown([("Bottom", "bottom"), ("Middle", "middle"), ("Top", "top")], label="Caption position"),
+            ]  # fmt: skip
+    return [*project, *providers, *image, *video, *voice, *output, *captions]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
@@ -675,6 +692,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     with gr.Row():
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
+        captions_file = gr.File(label="Captions (SRT, WebVTT)", file_count="multiple", interactive=False)
     with gr.Row():
         report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?", max_lines=3,
                                    max_length=500, scale=4)  # fmt: skip
@@ -746,6 +764,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         api_name="render",
         **render_pool,
     )
+
+    render_event.then(caption_downloads, [manifest_file], [captions_file], api_name=False)
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",

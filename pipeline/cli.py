@@ -327,6 +327,8 @@ def _render(args: argparse.Namespace) -> int:
     _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
+        if job.result is not None and job.result.captions:  # before "done:", which stays the last line
+            print(f"captions: {', '.join(str(p) for p in job.result.captions)}", file=summary)
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
         return EXIT_OK

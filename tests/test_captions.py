@@ -491,3 +491,29 @@ def test_the_language_warning_reaches_the_render_events(small_render, tmp_path):
     render(sb, tmp_path / "zh.mp4", on_event=events.append)
     warnings = [e for e in events if isinstance(e, StepWarning)]
     assert [(w.scene, w.step) for w in warnings] == [(0, "voice")]
+
+
+def test_the_studio_settings_write_the_captions_keys_and_the_files_are_found_from_the_manifest(tmp_path):
+    import json
+
+    from pipeline import scenes as scene_ops
+    from pipeline.captions.files import caption_files
+    from pipeline.storyboard import parse_storyboard
+
+    sb = parse_storyboard("scenes: [{image_prompt: a, audio_script: Hello there.}]")
+    values = scene_ops.settings_of(sb)
+    names = scene_ops.SETTING_FIELDS
+    assert [values[names.index(f"captions.{k}")] for k in ("files", "burn_in", "style", "position")] == \
+        [True, True, "boxed", "bottom"]  # fmt: skip
+    for field, value in (("captions.burn_in", False), ("captions.style", "karaoke"), ("captions.position", "top")):
+        values[names.index(field)] = value
+    edited = scene_ops.apply_settings(sb, values)
+    assert edited.captions.model_dump() == {"files": True, "burn_in": False, "style": "karaoke", "position": "top"}
+    assert "style: karaoke" in edited.to_yaml()
+    # the studio offers the files its render's manifest names, from beside the manifest only
+    (tmp_path / "v.srt").write_text("1\n")
+    (tmp_path / "v.vtt").write_text("WEBVTT\n")
+    manifest = tmp_path / "v.manifest.json"
+    manifest.write_text(json.dumps({"output": {"captions": ["v.srt", "../../etc/v.vtt", "gone.srt"]}}))
+    assert caption_files(manifest) == [tmp_path / "v.srt", tmp_path / "v.vtt"]
+    assert caption_files(tmp_path / "missing.json") == []

@@ -74,6 +74,8 @@ def test_render_end_to_end_with_progress_lines(tmp_path):
     assert "scene 1 image: started (draft)" in res.stdout
     assert "scene 1 video: done in" in res.stdout
     assert res.stdout.strip().splitlines()[-1].startswith(f"done: {out}")
+    assert res.stdout.strip().splitlines()[-2] == f"captions: {out.with_suffix('.srt')}, {out.with_suffix('.vtt')}"
+    assert "Hello there." in out.with_suffix(".srt").read_text(encoding="utf-8")
     report = ffprobe(out)
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
     assert (tmp_path / "out.manifest.json").exists()
