@@ -517,3 +517,31 @@ def test_the_studio_settings_write_the_captions_keys_and_the_files_are_found_fro
     manifest.write_text(json.dumps({"output": {"captions": ["v.srt", "../../etc/v.vtt", "gone.srt"]}}))
     assert caption_files(manifest) == [tmp_path / "v.srt", tmp_path / "v.vtt"]
     assert caption_files(tmp_path / "missing.json") == []
+
+
+def test_burn_in_draws_a_cue_on_exactly_the_frames_it_is_on_screen(tmp_path):
+    import subprocess
+
+    from PIL import Image
+
+    from pipeline.captions.burn import burn_cues
+    from pipeline.captions.render import CueFrame, CueImage
+    from pipeline.media.ffmpeg import FrameEncoder, ffmpeg_exe
+    from pipeline.media.profile import EncodeProfile
+
+    profile = EncodeProfile(width=128, height=72, crf=10)
+    segment = tmp_path / "segment.mp4"
+    grey = np.full((72, 128, 3), 90, np.uint8)
+    with FrameEncoder(segment, profile) as encoder:
+        for _ in range(12):
+            encoder.write(grey)
+    white = Image.new("RGBA", (40, 20), (255, 255, 255, 255))
+    shown = CueFrame(0.1, 0.25, CueImage(white, 20, 30))  # frames 3, 4, 5 at 24 fps (times 0.125 … 0.208)
+    out = burn_cues(segment, tmp_path / "captioned.mp4", 12, profile, [shown])
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout  # fmt: skip
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, 72, 128)
+    assert len(frames) == 12
+    inside = [float(f[34:46, 24:56].mean()) for f in frames]
+    assert [k for k, level in enumerate(inside) if level > 200] == [3, 4, 5]
+    assert all(abs(float(f[:, 70:].mean()) - frames[0][:, 70:].mean()) < 3 for f in frames), "the rest is untouched"
