@@ -89,8 +89,8 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
     patches = [p for p in (_patch(f, profile.fps, w, h) for f in cue_frames) if p is not None]
     luma, chroma = w * h, (w // 2) * (h // 2)
     size = luma + 2 * chroma
-    decoder = subprocess.Popen([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(segment), "-f", "rawvideo",
-                                "-pix_fmt", "yuv420p", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    decode = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(segment), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
+    decoder = subprocess.Popen(decode, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert decoder.stdout is not None
     written = 0
     try:

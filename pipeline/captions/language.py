@@ -24,8 +24,8 @@ OTHER_SCRIPT_SHARE = 0.2
 # Latin-script text of at least this many words is judged by its function words.
 MIN_WORDS = 5
 
-_ENGLISH = frozenset("the a an and of to in is are was were it that this with for on as at by be not you i he she we they "
-                     "his her their our my from or but have has had will would can".split())  # fmt: skip
+_ENGLISH = frozenset("""the a an and of to in is are was were it that this with for on as at by be not you i he she we
+                     they his her their our my from or but have has had will would can""".split())  # fmt: skip
 _OTHER_LATIN = {
     "French": "le la les des du un une et est dans pour avec sur pas que qui nous vous ils elle au aux ce cette",
     "Spanish": "el la los las del un una y es en por con para que no se su sus al como pero muy",

@@ -1,7 +1,7 @@
 """Captions in a render: the `captioned` step kind (burn-in per narrated scene) and the SRT/WebVTT files.
 
     segment:i ──┐
-    voice:i ────┴──► captioned:i (the segment with its cues drawn in) ──► join (instead of segment:i)
+    voice:i ────┴──► captioned:i (the segment, its cues drawn in) ──► join (instead of segment:i)
 
 A scene gets a `captioned` step only when it is narrated and the storyboard says `captions.burn_in` (the
 default); otherwise the join takes its segment as before, under the same key. The step re-encodes that one
@@ -76,7 +76,8 @@ def captioned_key(step: Any, outputs: Mapping[str, Asset]) -> str:
     """The `captioned` step's key, once its segment and narration exist."""
     segment, voice = (outputs[i] for i in step.inputs)
     profile: EncodeProfile = step.params["profile"]
-    return step_key(KIND, version=CAPTIONS_VERSION, segment=segment.sha256, timing=timing_sha256(voice, step.params["text"]),
+    timing = timing_sha256(voice, step.params["text"])
+    return step_key(KIND, version=CAPTIONS_VERSION, segment=segment.sha256, timing=timing,
                     frames=segment.meta.get("frames"), profile=profile.id, style=step.params["style"],
                     position=step.params["position"], fonts=font_version())  # fmt: skip
 
