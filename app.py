@@ -9,13 +9,12 @@ only), and it writes them back whenever it changes (typing, an example, an uploa
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import gradio as gr
 
@@ -30,9 +29,10 @@ from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCac
 from pipeline.filenames import safe_stem
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
-from pipeline.projects import Projects
+from pipeline.projects import ProjectRecorder, Projects
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
+from pipeline.spending import budget_advice
 from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
 from pipeline.settings import concurrent_renders
@@ -329,16 +329,32 @@ COST_HEADERS = ["scene", "step", "provider", "units", "price", "state"]
 def estimate(text: str, image: str | None, video: str | None, voice: str | None, keys: dict[str, str] | None = None,
              owner: str | None = None, request: gr.Request | None = None):  # fmt: skip
     """What rendering now would cost, per scene and step: cached steps are $0, offline ones free."""
+    storyboard = _with_providers(_parse(text), image, video, voice)
     try:
-        storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
         cost = estimate_cost(storyboard, credentials=_credentials(keys), owner=_owner(owner, request))
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
     will_run = sum(1 for scene in cost.scenes for s in scene if not s.cached)
     summary = (f"**Estimate: ${cost.total:.2f}** for {will_run} step(s) that will run; the cache saves "
-               f"${cost.saved:.2f}. Prices as of {cost.prices_as_of}."
-               + ("" if cost.total == 0 else f" Set a budget of at least ${cost.total:.2f} to render."))  # fmt: skip
+               f"${cost.saved:.2f}. Prices as of {cost.prices_as_of}. {budget_advice(cost)}").rstrip()  # fmt: skip
     return cost.table(), summary
+
+
+class RenderView(NamedTuple):
+    """The render's outputs by name, in the order the `render` event lists its components (API clients read
+    them by position: board, image, clip, voice, final, manifest, gallery; the project id is the page's state)."""
+
+    board: Any
+    image: Any
+    clip: Any
+    voice: Any
+    final: Any
+    manifest: Any
+    gallery: Any
+    project: Any
+
+
+RENDER_FILES = ("image", "clip", "voice", "final", "manifest")  # the RenderView fields that are files to publish
 
 
 def render(
@@ -351,51 +367,52 @@ def render(
     owner: str | None,
     project: str | None,
     request: gr.Request,
-) -> Iterator[tuple[Any, ...]]:
-    """Render the storyboard, streaming the board, each new preview, then the video and its manifest."""
+) -> Iterator[RenderView]:
+    """Render the storyboard, streaming the board, each new preview, then the video and its manifest.
+
+    The engine refuses a render that costs money without a budget (0 here), and records it in its project: the
+    open one while the title stays the same, else a new one."""
     owner = _owner(owner, request)
+    storyboard = _with_providers(_parse(text), image, video, voice)
+    client = _client(request)
+    _take_render_slot(owner, client, request)
+    folder = _session_dir(request)
+    recorder = ProjectRecorder(text, project_id=project)
+    job = iter_render(storyboard, folder / f"{safe_stem(storyboard.title)}.{storyboard.output.format}",
+                      credentials=_credentials(keys), budget=budget or None, require_budget=True, owner=owner,
+                      client=client, paid_step_quota=_limits().paid_steps.bind(session=request.session_hash,
+                                                                               client=client),
+                      project=recorder)  # fmt: skip
+    # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
+    yield from _stream(job, recorder, folder, request)
+
+
+def _with_providers(storyboard: Storyboard, image: str | None, video: str | None, voice: str | None) -> Storyboard:
     try:
-        storyboard = _parse(text).with_providers(image=image, video=video, voice=voice)
-        cost = estimate_cost(storyboard, credentials=_credentials(keys), owner=owner)
+        return storyboard.with_providers(image=image, video=video, voice=voice)
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
-    if cost.total > 0 and not budget:
-        # Paid work starts only when the person has seen the price and set a budget that covers it.
-        raise gr.Error(f"This render will cost ${cost.total:.2f} (see Cost). Set a budget of at least "
-                       f"${cost.total:.2f} to confirm.", print_exception=False)  # fmt: skip
-    client = _client(request)
+
+
+def _take_render_slot(owner: str, client: str | None, request: gr.Request) -> None:
+    """The host's hourly render limit for this session and address (a refusal is audited)."""
     try:
         _limits().renders.take(session=request.session_hash, client=client)
     except RateLimitExceeded as exc:
         AuditLog().refusal("render", str(exc), owner=owner, client=client)
         raise gr.Error(str(exc), print_exception=False) from None
-    folder = _session_dir(request)
-    projects = Projects()
-    # The open project continues while its title does; a new title (an example, an import) is a new project.
-    current = projects.get(owner, project) if project else None
-    project = projects.save(owner, storyboard.title, text, current.id if current and current.title == storyboard.title
-                            else None)  # fmt: skip
+
+
+def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Request | None) -> Iterator[RenderView]:
     board = RenderBoard()
-    paid_steps = _limits().paid_steps.bind(session=request.session_hash, client=client)
-    job = iter_render(storyboard, folder / f"{safe_stem(storyboard.title)}.{storyboard.output.format}",
-                      credentials=_credentials(keys), budget=budget or None, owner=owner, client=client,
-                      paid_step_quota=paid_steps)  # fmt: skip
-    # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
-    yield from _stream(job, board, folder, projects, project, storyboard, text, request)
-
-
-def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, project: str, storyboard: Storyboard,
-            text: str, request: gr.Request | None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     last = 0.0
     shown: tuple = ()
-    sent: tuple = (None,) * 8  # what the page shows already, per output
+    sent = RenderView._make([None] * len(RenderView._fields))  # what the page shows already
     for event in _watch(job, request):
         changed = board.apply(event)
         if isinstance(event, StepWarning):
             gr.Warning(without_paths(event.message))
-        if isinstance(event, RenderFailed):  # providers' pre-flight problems arrive here as kind "input"
-            projects.record_render(project, job.render_id, status="failed", storyboard=text,
-                                   providers=storyboard.providers)  # fmt: skip
+        if isinstance(event, RenderFailed):  # pre-flight and budget refusals arrive here too (the engine's rules)
             raise _failed(event)
         if isinstance(event, RenderFinished) and job.result is not None and job.result.spent:
             gr.Info(f"Spent ${job.result.spent:.2f} on this render (ledger: python -m pipeline ledger)")
@@ -403,27 +420,12 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
         now = time.monotonic()
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):
             shown, last = previews, now
-            outputs = (board.html(), *previews, board.final, board.manifest, tuple(board.gallery()), project)
-            published = (outputs[0], *(_publish(p, folder) for p in outputs[1:6]),
-                         [(_publish(p, folder), c) for p, c in outputs[6]], project)  # fmt: skip
-            # A file already shown is skipped (gr.skip) until it changes: Gradio probes and hashes every file of
-            # every update, which with many sessions at once made the page, not the render, the bottleneck. The
-            # last update (with the final video) carries every output, so a program's result() has them all.
-            yield tuple(gr.skip() if output and output == before and not board.final else value
-                        for value, output, before in zip(published, outputs, sent))  # fmt: skip
-            sent = outputs
+            view = RenderView(board.html(), *previews, board.final, board.manifest, tuple(board.gallery()),
+                              recorder.project_id or "")  # fmt: skip
+            yield _changes(_published(view, folder), view, sent, final=bool(board.final))
+            sent = view
     if job.result is not None:
-        manifest = Path(job.result.manifest)
-        projects.record_render(project, job.render_id, status="done", storyboard=text,
-                               providers=storyboard.providers, duration=job.result.duration,
-                               video=_final_asset(manifest, job.result.output), manifest=str(manifest))  # fmt: skip
-        if request is not None and request.session_hash:
-            _LAST_RENDER.pop(request.session_hash, None)
-            _LAST_RENDER[request.session_hash] = job.render_id
-            while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
-                oldest = next(iter(_LAST_RENDER))
-                del _LAST_RENDER[oldest]
-                _REPORTED.pop(oldest, None)
+        _remember_render(request, job.render_id)
 
 
 def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | None:
@@ -433,10 +435,30 @@ def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | 
     return [str(f) for f in caption_files(_session_dir(request) / Path(manifest).name)] or None
 
 
-def _final_asset(manifest: Path, output: Path) -> str:
-    """The final video in the content-addressed store (outlives the session folder the render wrote into)."""
-    path = Store().find(json.loads(manifest.read_text())["output"]["sha256"])
-    return str(path) if path else str(output)
+def _published(view: RenderView, folder: Path) -> RenderView:
+    """The view with its files linked into the session's folder (the only place the page may read them)."""
+    files = {name: _publish(getattr(view, name), folder) for name in RENDER_FILES}
+    return view._replace(**files, gallery=[(_publish(path, folder), caption) for path, caption in view.gallery])
+
+
+def _changes(published: RenderView, view: RenderView, sent: RenderView, *, final: bool) -> RenderView:
+    """A file already shown is skipped (gr.skip) until it changes: Gradio probes and hashes every file of every
+    update, which with many sessions at once made the page, not the render, the bottleneck. The last update (with
+    the final video) carries every output, so a program's result() has them all."""
+    return RenderView._make(gr.skip() if now and now == before and not final else value
+                            for value, now, before in zip(published, view, sent))  # fmt: skip
+
+
+def _remember_render(request: gr.Request | None, render_id: str) -> None:
+    """This session's latest finished render, for "Report this video" (the oldest sessions forgotten first)."""
+    if request is None or not request.session_hash:
+        return
+    _LAST_RENDER.pop(request.session_hash, None)
+    _LAST_RENDER[request.session_hash] = render_id
+    while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
+        oldest = next(iter(_LAST_RENDER))
+        del _LAST_RENDER[oldest]
+        _REPORTED.pop(oldest, None)
 
 
 def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None, owner: str | None,
@@ -556,15 +578,11 @@ def pick_project(evt: gr.SelectData, rows: Any) -> str:
 
 def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[str, str, str | None, str | None]:
     """Reopen a project of this browser's: its storyboard for editing and its newest video."""
-    projects, owner = Projects(), _owner(owner, request)
-    text = projects.storyboard(owner, (project or "").strip())
-    if text is None:
+    opened = Projects().reopen(_owner(owner, request), (project or "").strip())
+    if opened is None:
         raise gr.Error("No such project in your history.", print_exception=False)
-    row = projects.get(owner, project.strip())
     folder = _session_dir(request)
-    video = _publish(row.video, folder) if row and row.video and Path(row.video).exists() else None
-    manifest = _publish(row.manifest, folder) if row and row.manifest and Path(row.manifest).exists() else None
-    return text, project.strip(), video, manifest
+    return opened.storyboard, opened.id, _publish(opened.video, folder), _publish(opened.manifest, folder)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -756,11 +774,12 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     validate_btn.click(validate, [storyboard_box, session_keys], [validation], api_name="validate")
     estimate_btn.click(estimate, [storyboard_box, *provider_boxes, session_keys, owner_shadow], [cost_table, cost_summary],
                        api_name="estimate_cost")  # fmt: skip
+    render_view = RenderView(board=board_view, image=image_preview, clip=clip_preview, voice=voice_preview,
+                             final=final_video, manifest=manifest_file, gallery=scene_gallery, project=project_id)
     render_event = render_btn.click(
         render,
         [storyboard_box, *provider_boxes, budget_box, session_keys, owner_shadow, project_id],
-        [board_view, image_preview, clip_preview, voice_preview, final_video, manifest_file, scene_gallery,
-         project_id],
+        list(render_view),
         api_name="render",
         **render_pool,
     )

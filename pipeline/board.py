@@ -21,14 +21,27 @@ from pipeline.events import (
     StepStarted,
     StepWarning,
 )
-from pipeline.steps import RENDER_KINDS, SCENE_KINDS
-
-STEP_TITLES = {"image": "Image", "video": "Clip", "voice": "Narration", "segment": "Segment", "mix": "Mix"}
+from pipeline.steps import kinds
 
 
 def step_title(kind: str) -> str:
-    """A step kind's column title (a kind without one of its own shows its name)."""
-    return STEP_TITLES.get(kind, kind.capitalize())
+    """A step kind's title on the board: its registered label (a kind this process does not know, such as one
+    announced by another engine's plan, shows its name)."""
+    known = kinds.find(kind)
+    return known.label if known is not None else kind.capitalize()
+
+
+def is_render_wide(kind: str) -> bool:
+    """Whether a kind has one step for the whole render (the board's last row) rather than one per scene; a kind
+    this process does not know is shown per scene."""
+    known = kinds.find(kind)
+    return known is not None and not known.per_scene
+
+
+def _shows_preview(kind: str) -> bool:
+    known = kinds.find(kind)
+    return known is not None and known.preview
+
 # Plain symbols present in every common font (emoji render as empty boxes where no emoji font is installed).
 _ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗", "skipped": "–"}
 
@@ -44,8 +57,10 @@ class StepState:
 @dataclass
 class RenderBoard:
     scenes: int = 0
-    # The per-scene step kinds, as the render's plan announces them (RenderStarted); the built-in ones until then.
-    scene_kinds: list[str] = field(default_factory=lambda: list(SCENE_KINDS))
+    # The step kinds, per scene and render-wide, as the render's plan announces them (RenderStarted); the
+    # registered ones until then.
+    scene_kinds: list[str] = field(default_factory=lambda: [k.name for k in kinds if k.per_scene])
+    render_kinds: list[str] = field(default_factory=lambda: [k.name for k in kinds if not k.per_scene])
     steps: dict[tuple[int | None, str], StepState] = field(default_factory=dict)
     latest: dict[str, str] = field(default_factory=dict)  # media kind → path of the newest preview
     images: dict[int, str] = field(default_factory=dict)  # scene → its picture, as soon as it exists
@@ -60,7 +75,8 @@ class RenderBoard:
         if isinstance(event, RenderStarted):
             self.scenes, self.status = event.scenes, "running"
             if event.steps:
-                self.scene_kinds = [k for k in event.steps if k not in RENDER_KINDS]
+                self.scene_kinds = [k for k in event.steps if not is_render_wide(k)]
+                self.render_kinds = [k for k in event.steps if is_render_wide(k)]
             return True
         key = (getattr(event, "scene", None), getattr(event, "step", ""))
         state = self.steps.setdefault(key, StepState()) if hasattr(event, "step") else None
@@ -73,7 +89,7 @@ class RenderBoard:
             state.status = "cached" if isinstance(event, StepCached) else "done"
             state.fraction = 1.0
             state.seconds = getattr(event, "seconds", None)
-            if event.media and event.step in ("image", "video", "voice"):
+            if event.media and _shows_preview(event.step):
                 self.latest[event.media] = event.path
             if event.step == "image" and event.scene is not None:
                 self.images[event.scene] = event.path
@@ -107,14 +123,15 @@ class RenderBoard:
         return self.steps.get((scene, step), StepState())
 
     def html(self) -> str:
-        """The workflow view: one row per scene, one cell per step, plus the sound track and the join."""
+        """The workflow view: one row per scene, one cell per step, then one row of the render-wide steps."""
         head = "".join(f"<th>{step_title(s)}</th>" for s in self.scene_kinds)
         rows = []
         for i in range(self.scenes):
             cells = "".join(self._cell(self.state(i, s)) for s in self.scene_kinds)
             rows.append(f"<tr><th>Scene {i + 1}</th>{cells}</tr>")
-        tail = (f"<tr><th>All</th><td colspan='{len(self.scene_kinds) - 2}'></td>{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
-                f"{self._cell(self.state(None, 'join'), 'Join ')}</tr>")  # fmt: skip
+        spare = len(self.scene_kinds) - len(self.render_kinds)  # render-wide cells sit under the last columns
+        tail = ("<tr><th>All</th>" + (f"<td colspan='{spare}'></td>" if spare > 0 else "")
+                + "".join(self._cell(self.state(None, k), f"{step_title(k)} ") for k in self.render_kinds) + "</tr>")
         status = {"waiting": "Ready", "running": "Rendering…", "done": "Done", "failed": "Failed",
                   "stopped": "Stopped — finished steps are kept"}[self.status]  # fmt: skip
         return (f"<div class='board'><p><b>{status}</b></p><table><tr><th></th>{head}</tr>{''.join(rows)}{tail}"

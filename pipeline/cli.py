@@ -290,6 +290,7 @@ def _projects(owner: str) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from pipeline.projects import ProjectRecorder
     from pipeline.runner import iter_render
     from pipeline.storyboard import load_storyboard
 
@@ -298,7 +299,9 @@ def _render(args: argparse.Namespace) -> int:
     )
     _check_output(args.output, storyboard.output.format)
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
-    job = iter_render(storyboard, args.output, budget=args.budget)
+    # The render records itself in the storyboard file's project (owner "cli"), as it starts and when it ends.
+    project = ProjectRecorder(args.storyboard.read_text(encoding="utf-8"), source=args.storyboard)
+    job = iter_render(storyboard, args.output, budget=args.budget, project=project)
     if args.events:
         view: _View = _JsonLines()
     elif sys.stdout.isatty():
@@ -324,7 +327,6 @@ def _render(args: argparse.Namespace) -> int:
 
     # With --events, stdout carries only JSON lines; the summary goes to stderr.
     summary = sys.stderr if args.events else sys.stdout
-    _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         if job.result is not None and job.result.captions:  # before "done:", which stays the last line
@@ -345,22 +347,6 @@ def _render(args: argparse.Namespace) -> int:
         return EXIT_STOPPED
     print("failed: the render ended without a result", file=sys.stderr)
     return EXIT_FAILED
-
-
-def _record_project(path: Path, storyboard: Any, job: Any) -> None:
-    """The CLI's renders join the project history too (owner 'cli'), one project per storyboard file."""
-    from pipeline.projects import Projects
-
-    projects = Projects()
-    text = path.read_text(encoding="utf-8")
-    title = f"{storyboard.title} ({path.name})"
-    existing = projects.find(CLI_OWNER, title)
-    project = projects.save(CLI_OWNER, title, text, existing.id if existing else None)
-    result = job.result
-    projects.record_render(project, job.render_id, status="done" if result else "failed", storyboard=text,
-                           providers=storyboard.providers, duration=result.duration if result else None,
-                           video=str(result.output.resolve()) if result else None,
-                           manifest=str(result.manifest) if result else None)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -463,13 +449,14 @@ class _LiveTable(_View):
 
         table = Table(title=f"Reelsmith · {self.title}", expand=False)
         table.add_column("scene", justify="right")
-        kinds = self.board.scene_kinds  # as the render's plan announced them
+        kinds, render_wide = self.board.scene_kinds, self.board.render_kinds  # as the render's plan announced them
         for step in kinds:
             table.add_column(step)
         for i in range(self.board.scenes):
             table.add_row(str(i + 1), *(self._cell(i, s) for s in kinds))
-        table.add_row("all", *[""] * (len(kinds) - 2), f"join: {self._cell(None, 'join')}",
-                      f"track: {self._cell(None, 'soundtrack')}")  # fmt: skip
+        # The render-wide steps under the last columns (the table grows a column when they outnumber the scenes').
+        spare = max(len(kinds) - len(render_wide), 0)
+        table.add_row("all", *[""] * spare, *(f"{k}: {self._cell(None, k)}" for k in render_wide))
         return Group(table, *(self.board.failures + self.board.warnings + self.notes)[-5:])
 
 

@@ -5,6 +5,7 @@
     ├── MediaError              ffmpeg or a media file did something unexpected
     ├── Cancelled               the user stopped the render
     ├── BudgetExceeded          a paid step would take the render past its budget (it was not started)
+    │   └── BudgetRequired      a render that would cost money was asked for without a budget (nothing started)
     ├── RateLimitExceeded       the host's per-hour limit on renders or paid steps is reached (says when to retry)
     └── ProviderError           a step's provider could not deliver (names scene, step, reason)
         ├── MissingKey          no key for a paid provider (env or session)
@@ -68,6 +69,11 @@ class Cancelled(StudioError):
 
 class BudgetExceeded(StudioError):
     """A paid step was not started because it would take the render's spend past its budget."""
+
+
+class BudgetRequired(BudgetExceeded):
+    """Paid work starts only once a budget covers it: the render was refused before anything ran (the studio and
+    the API ask for one; the CLI renders without a budget when none is given)."""
 
 
 class RateLimitExceeded(StudioError):

@@ -6,14 +6,13 @@ depends on its image's bytes: when the image is not made yet, the clip cannot be
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 from pipeline.credentials import Credentials
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, ScenePlan, plan_render
-from pipeline.pricing import CostEstimate, StepCost, prices_as_of, step_cost
-from pipeline.steps import StepGraph, clip_request, key_for, plan_steps, step_id
+from pipeline.pricing import CostEstimate, prices_as_of
+from pipeline.steps import APPROVED, StepGraph, key_for, plan_steps
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
@@ -34,28 +33,25 @@ def estimate_cost(
 def estimate_plan(
     plan: RenderPlan, graph: StepGraph, store: Store, pinned: Callable[[ScenePlan], Asset | None]
 ) -> CostEstimate:
-    """The estimate of a planned render: `pinned` finds a scene's approved image the way the render will."""
+    """The estimate of a planned render: `pinned` finds a scene's approved image the way the render will.
+
+    Walks the graph in order, so a step whose inputs are already stored (or approved) is keyed and looked up
+    exactly as the render will; every scene step of a kind that declares a cost is listed."""
     in_use = (plan.image_provider, plan.video_provider, plan.voice_provider)
     estimate = CostEstimate(plan.storyboard.title, prices_as_of=prices_as_of(p for p in in_use if p.paid))
-    for scene in plan.scenes:
-        i = scene.index
-        steps: list[StepCost] = []
-        image: Asset | None
-        if scene.pinned_image is not None:
-            image = pinned(scene)
-            steps.append(StepCost("image", "approved", None, 1, "image", 0.0, cached=True))
+    estimate.scenes = [[] for _ in plan.scenes]
+    stored: dict[str, Asset] = {}  # step id → its output, where it exists already
+    for step in graph:
+        inputs = {i: stored[i] for i in step.inputs if i in stored}
+        if step.provider == APPROVED:
+            found = pinned(plan.scenes[step.scene]) if step.scene is not None else None
+        elif step.key is not None or len(inputs) == len(step.inputs):
+            found = store.get(key_for(step, inputs))
         else:
-            image = store.get(key_for(graph[step_id("image", i)], {}))
-            steps.append(step_cost("image", plan.image_provider, scene.image, cached=image is not None))
-        video = graph[step_id("video", i)]
-        if image is not None:
-            request = clip_request(video, image)
-            cached = store.get(key_for(video, {step_id("image", i): image})) is not None
-        else:
-            request, cached = clip_request(video, Asset("", "", Path())), False
-        steps.append(step_cost("video", plan.video_provider, request, cached=cached))
-        if scene.voice is not None:
-            cached = store.get(key_for(graph[step_id("voice", i)], {})) is not None
-            steps.append(step_cost("voice", plan.voice_provider, scene.voice, cached=cached))
-        estimate.scenes.append(steps)
+            found = None  # an input is not made yet: neither is this
+        if found is not None:
+            stored[step.id] = found
+        price = graph.kind(step.kind).cost
+        if price is not None and step.scene is not None:
+            estimate.scenes[step.scene].append(price(step, inputs, found is not None))
     return estimate

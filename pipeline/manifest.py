@@ -15,8 +15,6 @@ from pipeline import __version__
 from pipeline.result import RenderResult, SceneResult
 from pipeline.store import Asset
 
-# Generation steps whose cost a scene's entry lists (ffmpeg work is free).
-PRICED_STEPS = ("image", "video", "voice")
 # Asset details too large or too private for the manifest.
 _UNLISTED_META = ("sentences", "sentence_texts", "alignment", "path")
 
@@ -40,9 +38,9 @@ def scene_entry(result: RenderResult, scene: SceneResult) -> dict[str, Any]:
         "duration": round(scene.frames / fps, 3),
         "frames": scene.frames,
         "narration_seconds": scene.voice.meta.get("duration") if scene.voice else None,
-        "steps": {"image": asset_ref(scene.image), "video": asset_ref(scene.video), "voice": asset_ref(scene.voice),
-                  "segment": asset_ref(scene.segment), "mix": asset_ref(scene.mix)},  # fmt: skip
-        "cost": {step: costs[(scene.index, step)] for step in PRICED_STEPS if (scene.index, step) in costs},
+        # Every step kind of the render (null where the scene has none), and what the paid ones cost.
+        "steps": {kind: asset_ref(asset) for kind, asset in scene.outputs.items()},
+        "cost": {kind: costs[(scene.index, kind)] for kind in scene.outputs if (scene.index, kind) in costs},
         "cost_usd": round(sum(c["usd"] for (i, _), c in costs.items() if i == scene.index), 6),
     }
 

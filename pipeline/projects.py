@@ -4,17 +4,35 @@ A project belongs to an owner, always decided by the server (pipeline.owners): a
 "web-…" id, an API session's random "api-…" id, "cli" on the command line. The history view lists only the
 owner's projects, and no studio session can be the owner "cli". Renders point at the content-addressed final video in the store, so a
 project reopened later plays and downloads without re-rendering.
+
+Every render is recorded by the engine itself, through the `ProjectRecorder` its caller hands it, by one rule for
+the CLI, the studio and the API:
+- which project: the caller's open project (`project_id`) while the storyboard keeps that project's title; else,
+  for a storyboard read from a file (`source`), the owner's newest project of that file's title; else a new one.
+  A file's project is titled "<title> (<file name>)", so two files with the same title stay two projects.
+- when: the project (its storyboard text) is saved as the render starts, and one render row is added when it
+  ends: "done" (duration, providers, the final video in the store, the manifest), "failed" (a pre-flight problem,
+  the budget, a provider or media error) or "stopped" (a person's Stop, Ctrl-C, a page that went away). A stopped
+  render records no video: its finished steps are in the cache, not in a final file. The history lists a
+  project's newest "done" render and counts every render.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from pipeline.db import Database, utc_now
+from pipeline.errors import Cancelled
+
+if TYPE_CHECKING:
+    from pipeline.result import RenderResult
+    from pipeline.storyboard import Storyboard
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -53,6 +71,18 @@ class ProjectRow:
     providers: dict[str, str]
     video: str | None
     manifest: str | None
+
+
+@dataclass(frozen=True)
+class ReopenedProject:
+    id: str
+    storyboard: str
+    video: str | None  # the newest finished render's video, when the file is still there
+    manifest: str | None
+
+
+def _existing(path: str | None) -> str | None:
+    return path if path and Path(path).exists() else None
 
 
 class Projects:
@@ -127,6 +157,16 @@ class Projects:
         """The owner's newest project with this title."""
         return next(iter(self._rows("p.owner = ? AND p.title = ?", (owner, title), 1)), None)
 
+    def reopen(self, owner: str, project_id: str) -> "ReopenedProject | None":
+        """The owner's project to continue: its storyboard, and its newest video and manifest while their files
+        still exist (None: no such project of this owner's)."""
+        text = self.storyboard(owner, project_id)
+        if text is None:
+            return None
+        row = self.get(owner, project_id)
+        video, manifest = (row.video, row.manifest) if row else (None, None)
+        return ReopenedProject(project_id, text, _existing(video), _existing(manifest))
+
     def storyboard(self, owner: str, project_id: str) -> str | None:
         rows = self.db.query("SELECT storyboard FROM projects WHERE id = ? AND owner = ?", (project_id, owner))
         return rows[0]["storyboard"] if rows else None
@@ -134,3 +174,72 @@ class Projects:
     def renders(self, project_id: str) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT * FROM renders WHERE project_id = ? ORDER BY created DESC", (project_id,))
         return [dict(r) for r in rows]
+
+
+@dataclass
+class RenderOutcome:
+    """What `ProjectRecorder.recording` hands the render: it sets `result` once the render has finished."""
+
+    result: "RenderResult | None" = None
+
+
+class ProjectRecorder:
+    """Records one render in its project (see the module docstring for the rule), handed to the engine by its
+    caller: `iter_render(..., project=ProjectRecorder(text, source=path))`. `project_id` is set once the render
+    has started (the studio keeps it as the open project)."""
+
+    def __init__(self, storyboard_text: str, *, project_id: str | None = None, source: Path | None = None,
+                 projects: Projects | None = None):  # fmt: skip
+        self.storyboard_text = storyboard_text  # as the person wrote it: what reopening the project shows
+        self.open_project = project_id or None  # the caller's open project, continued while its title holds
+        self.source = source  # the file the storyboard was read from (the CLI), naming and finding its project
+        self.projects = projects
+        self.project_id: str | None = None
+
+    def title(self, storyboard: "Storyboard") -> str:
+        return f"{storyboard.title} ({self.source.name})" if self.source is not None else storyboard.title
+
+    def start(self, owner: str, storyboard: "Storyboard") -> str:
+        """Save the project as the render starts; its id (also in `project_id`)."""
+        if self.projects is None:
+            self.projects = Projects()
+        title = self.title(storyboard)
+        self.project_id = self.projects.save(owner, title, self.storyboard_text, self._continued(owner, title))
+        return self.project_id
+
+    def _continued(self, owner: str, title: str) -> str | None:
+        assert self.projects is not None
+        if self.open_project:
+            current = self.projects.get(owner, self.open_project)
+            if current is not None and current.title == title:
+                return current.id
+        if self.source is not None:
+            existing = self.projects.find(owner, title)
+            return existing.id if existing else None
+        return None
+
+    def finish(self, render_id: str, storyboard: "Storyboard", status: str,
+               result: "RenderResult | None" = None) -> None:  # fmt: skip
+        """Add the render's row: done (with its video and manifest), failed or stopped."""
+        assert self.projects is not None and self.project_id is not None, "started first"
+        done = result if status == "done" else None
+        video = done.final.path if done is not None and done.final is not None else None
+        self.projects.record_render(self.project_id, render_id, status=status, storyboard=self.storyboard_text,
+                                    providers=storyboard.providers, duration=done.duration if done else None,
+                                    video=str(video) if video else None,
+                                    manifest=str(Path(done.manifest).resolve()) if done else None)  # fmt: skip
+
+    @contextmanager
+    def recording(self, render_id: str, owner: str, storyboard: "Storyboard") -> Iterator[RenderOutcome]:
+        """Around a whole render: the project at the start, the outcome at the end (the error still raises)."""
+        self.start(owner, storyboard)
+        outcome = RenderOutcome()
+        try:
+            yield outcome
+        except (Cancelled, asyncio.CancelledError, KeyboardInterrupt):
+            self.finish(render_id, storyboard, "stopped")
+            raise
+        except BaseException:
+            self.finish(render_id, storyboard, "failed")
+            raise
+        self.finish(render_id, storyboard, "done" if outcome.result is not None else "failed", outcome.result)

@@ -12,13 +12,20 @@ from pipeline.store import Asset
 
 @dataclass
 class SceneResult:
+    """One scene's outputs by step kind, in the render's kind order (None: the scene has no step of that kind, such
+    as no narration). `scene.outputs["image"]` reads as `scene.image`."""
+
     index: int
-    image: Asset
-    video: Asset
-    segment: Asset
-    voice: Asset | None
-    mix: Asset
     frames: int
+    outputs: dict[str, Asset | None] = field(default_factory=dict)
+
+    def __getattr__(self, kind: str) -> Asset | None:
+        # Only called for names that are not attributes: a step kind's output (a kind added later is read the same
+        # way). The dict is looked up in __dict__ so that copying or unpickling (no fields yet) cannot recurse.
+        outputs = self.__dict__.get("outputs")
+        if outputs is None or kind not in outputs:
+            raise AttributeError(f"{type(self).__name__} has no step kind or field '{kind}'")
+        return outputs[kind]
 
 
 @dataclass

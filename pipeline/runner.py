@@ -5,9 +5,10 @@
     result = render(storyboard, "out.mp4")                 # or just the result (raises on failure)
 
 A render plans (pipeline/plan.py, then its steps and keys: pipeline/steps.py), walks the steps, starting each as
-soon as its inputs exist, through its kind's executor (pipeline/executors.py), and writes the manifest
+soon as its inputs exist, through its kind's executor (pipeline/kinds/), and writes the manifest
 (pipeline/manifest.py). How one step runs (cache, limits, money, audit, events) is the executor's it is handed
-(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py).
+(pipeline/local_steps.py); the money is RenderSpending's (pipeline/spending.py); recording the render in its
+project, as it starts and when it ends, is the ProjectRecorder's its caller hands it (pipeline/projects.py).
 
 Blocking work (drawing, ffmpeg, neural TTS) runs in threads: Pillow, OpenCV, onnxruntime and ffmpeg's own
 processes release the GIL, so two cores are used. Local CPU work holds a slot of the one process-wide CPU limiter
@@ -44,7 +45,6 @@ from pipeline.errors import (
 )
 from pipeline.events import (
     Event,
-    MediaKind,
     RenderCancelled,
     RenderFailed,
     RenderFinished,
@@ -56,18 +56,15 @@ from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, plan_render, unapproved_images
+from pipeline.projects import ProjectRecorder
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
-from pipeline.executors import EXECUTORS
 from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
 from pipeline.result import RenderResult, SceneResult
 from pipeline.spending import RenderSpending
-from pipeline.steps import SCENE_KINDS, Step, StepGraph, plan_steps, scene_frames, step_id
+from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
-
-# Steps of these kinds start first: a scene's narration decides its length.
-_SOUND_FIRST = ("voice", "mix")
 
 
 class Render:
@@ -87,6 +84,8 @@ class Render:
         owner: str = "cli",
         client: str | None = None,
         paid_step_quota: Quota | None = None,
+        require_budget: bool = False,
+        project: ProjectRecorder | None = None,
     ):
         tune_allocator()
         # Whose work this is: the server-decided owner ("cli" on the command line; a studio browser's or API
@@ -100,7 +99,9 @@ class Render:
         self.store = store or Store()
         self.cancel = cancel or CancelToken()
         self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self.money = RenderSpending(self.render_id, self.credentials, budget)  # budget gate, reserve/settle, ledger
+        # The budget gate (and, for the studio and the API, a budget when paid work will run), reserve/settle, ledger.
+        self.money = RenderSpending(self.render_id, self.credentials, budget, require_budget)
+        self.project = project  # records the render in its project (pipeline/projects.py); None: not recorded
         self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit)
         # Runs each step on this machine (threads, under the process-wide limits); swappable for another executor.
         self.executor = LocalStepRunner(self.store, emit, self.cancel, self.credentials, self.money, self.audit,
@@ -111,14 +112,22 @@ class Render:
     # -- the run, as numbered steps ------------------------------------------------------------------------
 
     async def run(self) -> RenderResult:
+        """The render, recorded in its project (when it has one) as it starts and when it ends."""
+        if self.project is None:
+            return await self._run()
+        with self.project.recording(self.render_id, self.owner, self.storyboard) as outcome:
+            outcome.result = await self._run()
+        return outcome.result
+
+    async def _run(self) -> RenderResult:
         started = time.monotonic()
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
         plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
-        if self.money.budget is not None:
+        if self.money.gated:
             self._check_budget(plan)
-        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
+        self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kind_names),
                                 plan.providers))  # fmt: skip
         for scene, message in voice_language_warnings(plan):  # a narration the voice cannot speak: warned, not refused
             self.emit(StepWarning(scene, "voice", message))
@@ -132,7 +141,7 @@ class Render:
         scenes = [self._scene_result(s.index, outputs) for s in plan.scenes]
 
         # 3. assemble: the join stream-copied the pictures and the sound track into the final file
-        final = outputs["join"]
+        final = outputs[self._graph.final]
         self.output.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
         captions = await asyncio.to_thread(write_caption_files, plan, outputs, self.output)  # OUT.srt, OUT.vtt
@@ -163,29 +172,29 @@ class Render:
 
     async def _walk(self, steps: list[Step]) -> dict[str, Asset]:
         """Run `steps` (each after its inputs, as soon as they exist) by their kinds' executors; their outputs by
-        step id. Narration decides a scene's length, so sound steps are started first; then scene order (first
-        preview first)."""
+        step id. Kinds that start first do (narration decides a scene's length); then scene order (first preview
+        first)."""
         tasks: dict[str, asyncio.Task[Asset]] = {}
 
         async def execute(step: Step) -> Asset:
             inputs = {i: await tasks[i] for i in step.inputs}
-            return await EXECUTORS[step.kind](self, step, inputs)
+            return await self._graph.kind(step.kind).execute(self, step, inputs)
 
-        for step in sorted(steps, key=lambda s: s.kind not in _SOUND_FIRST):
+        for step in sorted(steps, key=lambda s: not self._graph.kind(s.kind).starts_first):
             tasks[step.id] = asyncio.create_task(execute(step))
         self._raise_first(await asyncio.gather(*tasks.values(), return_exceptions=True))
         return {i: t.result() for i, t in tasks.items()}
 
     def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:
-        made = {kind: outputs.get(step_id(kind, index)) for kind in SCENE_KINDS}
+        made = {kind: outputs.get(step_id(kind, index)) for kind in self._graph.scene_kinds}
         frames = scene_frames(self._graph[step_id("mix", index)], outputs)
-        return SceneResult(index, frames=frames, **made)  # type: ignore[arg-type]
+        return SceneResult(index, frames, made)
 
-    async def cached_step(self, step: Step, media: MediaKind, key: str, produce: Callable[[StepContext], StepOutput],
+    async def cached_step(self, step: Step, key: str, produce: Callable[[StepContext], StepOutput],
                           cost: StepCost | None = None, prompt: str | None = None) -> Asset:  # fmt: skip
-        """An executor's one call: the step's output from the cache, or made under its limits (media work under
-        the render's ffmpeg limit), paid for, audited and reported."""
-        limit = "media" if step.provider == "ffmpeg" else None
+        """An executor's one call: the step's output (of its kind's media) from the cache, or made under its
+        limits (media work under the render's ffmpeg limit), paid for, audited and reported."""
+        limit, media = "media" if step.provider == "ffmpeg" else None, self._graph.kind(step.kind).media
         return await self.executor.run(step.scene, step.kind, step.provider, media, key, produce, limit, cost, prompt)
 
     @property
@@ -311,13 +320,16 @@ class RenderJob:
         owner: str = "cli",
         client: str | None = None,
         paid_step_quota: Quota | None = None,
+        require_budget: bool = False,
+        project: ProjectRecorder | None = None,
     ):
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
                               render_id=render_id, credentials=credentials, budget=budget, owner=owner,
-                              client=client, paid_step_quota=paid_step_quota)  # fmt: skip
+                              client=client, paid_step_quota=paid_step_quota, require_budget=require_budget,
+                              project=project)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -399,11 +411,14 @@ def render(
     owner: str = "cli",
     client: str | None = None,
     paid_step_quota: Quota | None = None,
+    require_budget: bool = False,
+    project: ProjectRecorder | None = None,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
     `on_event` may be called from worker threads.
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota)
+                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota,
+                 require_budget=require_budget, project=project)  # fmt: skip
     return asyncio.run(job.run())

@@ -11,17 +11,33 @@ import threading
 from typing import Any
 
 from pipeline.credentials import Credentials
-from pipeline.errors import BudgetExceeded, InputError, Problem
+from pipeline.errors import BudgetExceeded, BudgetRequired, InputError, Problem
 from pipeline.ledger import Ledger, Spend
 from pipeline.pricing import CostEstimate, StepCost
 from pipeline.providers import registry
 
 
+def require_budget(estimate: CostEstimate, budget: float | None) -> None:
+    """Paid work starts only when the person has seen the price and set a budget: raise BudgetRequired when the
+    estimate costs money and no budget was given."""
+    if budget is None and estimate.total > 0:
+        raise BudgetRequired(f"This render will cost ${estimate.total:.2f} (see Cost). Set a budget of at least "
+                             f"${estimate.total:.2f} to confirm.")  # fmt: skip
+
+
+def budget_advice(estimate: CostEstimate) -> str:
+    """What the studio's estimate adds for a render that costs money (the budget `require_budget` asks for)."""
+    return "" if estimate.total == 0 else f"Set a budget of at least ${estimate.total:.2f} to render."
+
+
 class RenderSpending:
-    def __init__(self, render_id: str, credentials: Credentials, budget: float | None):
+    def __init__(self, render_id: str, credentials: Credentials, budget: float | None,
+                 budget_required: bool = False):  # fmt: skip
         self.render_id = render_id
         self.credentials = credentials
         self.budget = budget  # USD: no paid call is made that would take this render's spend past it
+        # The studio and the API: a render that costs money needs a budget (the CLI's --budget is optional).
+        self.budget_required = budget_required
         self.spent = 0.0
         self.reserved = 0.0  # USD of paid steps running now
         self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
@@ -30,8 +46,16 @@ class RenderSpending:
         # totals change under this lock so neither loses the other's update.
         self._lock = threading.Lock()
 
+    @property
+    def gated(self) -> bool:
+        """Whether the render must pass `check` before it starts (it then prices its plan first)."""
+        return self.budget is not None or self.budget_required
+
     def check(self, estimate: CostEstimate) -> None:
-        """The budget gate: raise InputError when the estimate is above the budget (before anything runs)."""
+        """The budget gate, before anything runs: BudgetRequired when a budget is required and missing,
+        InputError when the estimate is above the budget."""
+        if self.budget_required:
+            require_budget(estimate, self.budget)
         if self.budget is None or estimate.total <= self.budget + 1e-9:
             return
         paid = sorted({s.provider for scene in estimate.scenes for s in scene if s.due > 0})

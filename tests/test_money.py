@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.credentials import Credentials
-from pipeline.errors import BudgetExceeded, InputError
+from pipeline.errors import BudgetExceeded, BudgetRequired, InputError
 from pipeline.estimate import estimate_cost
 from pipeline.ledger import Ledger
 from pipeline.providers import Price, Prices
@@ -76,6 +76,19 @@ def test_a_budget_below_the_estimate_makes_no_call_at_all(paid, tmp_path):
     with pytest.raises(InputError, match=r"budget: the estimate \$0.45 is above the budget \$0.20: raise the budget"):
         render(sb, tmp_path / "out.mp4", credentials=KEYS, budget=0.20)
     assert paid.calls == []
+
+
+def test_a_render_that_costs_money_needs_a_budget_when_the_caller_requires_one(paid, tmp_path):
+    """The studio's and the API's rule, in the engine: a price and no budget refuses the render before any call;
+    a free render needs none; without the requirement (the CLI) the render runs as before."""
+    sb = parse_storyboard(BOARD)
+    refused = "This render will cost $0.45 (see Cost). Set a budget of at least $0.45 to confirm."
+    with pytest.raises(BudgetRequired) as caught:
+        render(sb, tmp_path / "out.mp4", credentials=KEYS, require_budget=True)
+    assert str(caught.value) == refused and paid.calls == []
+    free = sb.with_providers(video="motion", voice="piper")
+    assert render(free, tmp_path / "free.mp4", credentials=KEYS, require_budget=True).spent == 0
+    assert render(sb, tmp_path / "cli.mp4", credentials=KEYS).spent == pytest.approx(0.4515)
 
 
 def test_spend_never_passes_the_budget_during_a_render(paid, tmp_path, monkeypatch):

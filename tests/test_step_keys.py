@@ -23,7 +23,7 @@ from pipeline.local_steps import LocalStepRunner
 from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
 from pipeline.runner import Render
-from pipeline.steps import APPROVED, RENDER_KINDS, SCENE_KINDS, key_for, plan_steps
+from pipeline.steps import APPROVED, key_for, plan_steps
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard, load_storyboard
 
@@ -155,8 +155,10 @@ def test_burned_in_captions_change_only_the_join_of_narrated_scenes():
 def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
     credentials = Credentials(KEYS)
     graph = plan_steps(plan_render(storyboards()["short-story"], credentials), credentials)
-    assert [s.kind for s in graph if s.scene == 0] == [*SCENE_KINDS, "captioned"]
-    assert [s.id for s in graph if s.scene is None] == list(RENDER_KINDS)
+    assert [s.kind for s in graph if s.scene == 0] == ["image", "video", "voice", "segment", "captioned", "mix"]
+    assert [s.id for s in graph if s.scene is None] == ["soundtrack", "join"]
+    assert graph.scene_kinds == ("image", "video", "voice", "segment", "captioned", "mix")
+    assert graph.render_kinds == ("soundtrack", "join") and graph.final == "join"
     assert graph["video:0"].key is None and graph["video:0"].inputs == ("image:0",)
     assert graph["captioned:0"].inputs == ("segment:0", "voice:0")
     assert graph["join"].inputs == ("captioned:0", "captioned:1", "captioned:2", "soundtrack")

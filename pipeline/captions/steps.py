@@ -1,4 +1,5 @@
-"""Captions in a render: the `captioned` step kind (burn-in per narrated scene) and the SRT/WebVTT files.
+"""Captions in a render: the `captioned` step kind's work (burn-in per narrated scene) and the SRT/WebVTT files.
+The kind itself is registered in pipeline/kinds/captioned.py (it wraps "segment").
 
     segment:i ──┐
     voice:i ────┴──► captioned:i (the segment, its cues drawn in) ──► join (instead of segment:i)
@@ -129,7 +130,7 @@ async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) ->
         out = burn_cues(segment.path, ctx.workdir / "captioned.mp4", frames, profile, drawn, ctx.cancel)
         return StepOutput(out, {"frames": frames, "cues": len(cues), "reencoded": True})
 
-    return await run.cached_step(step, "video", captioned_key(step, inputs), produce)
+    return await run.cached_step(step, captioned_key(step, inputs), produce)
 
 
 def video_caption_cues(plan: "RenderPlan", outputs: Mapping[str, Asset]) -> list[Cue]:
