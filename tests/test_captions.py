@@ -438,7 +438,8 @@ def test_captions_settings_default_and_refuse_unknown_values():
     old = parse_storyboard("scenes: [{image_prompt: a}]")  # a storyboard written before captions existed
     assert old.captions.model_dump() == {"files": True, "burn_in": True, "style": "boxed", "position": "bottom"}
     with pytest.raises(InputError) as info:
-        parse_storyboard("captions: {style: fancy, position: side, burn_in: maybe, size: 3}\nscenes: [{image_prompt: a}]")
+        parse_storyboard("captions: {style: fancy, position: side, burn_in: maybe, size: 3}\n"
+                         "scenes: [{image_prompt: a}]")
     text = str(info.value)
     assert "captions.style: 'fancy' is not allowed; choose one of: boxed, outline, karaoke" in text
     assert "captions.position: 'side' is not allowed; choose one of: bottom, middle, top" in text
@@ -454,7 +455,8 @@ def test_captions_settings_default_and_refuse_unknown_values():
     ("Привет, как дела? Сегодня хорошая погода.", "Cyrillic"),
     ("Le soleil se couche derrière les montagnes et la vallée est calme pour la nuit.", "French"),
     ("El sol se pone detrás de las montañas y el valle se queda en silencio.", "Spanish"),
-    ("Mặt trời lặn sau những ngọn núi và thung lũng trở nên yên tĩnh. Đây là của tôi.", "Vietnamese"),
+    ("Mặt trời lặn sau những ngọn núi và thung lũng trở nên yên tĩnh. Đây là của tôi.",
+     "Vietnamese"),
     ("Paris is the capital of France, and the café on the corner is lovely.", None),  # English with a loanword
     ("Bonjour!", None),  # too little to tell
 ])  # fmt: skip
@@ -486,8 +488,8 @@ def test_the_language_warning_reaches_the_render_events(small_render, tmp_path):
     from pipeline.storyboard import validate_storyboard
 
     events = []
-    sb = validate_storyboard({"captions": {"burn_in": False},
-                              "scenes": [{"image_prompt": "a", "audio_script": "你好。", "duration": 2}]})  # fmt: skip
+    scene = {"image_prompt": "a", "audio_script": "你好。", "duration": 2}
+    sb = validate_storyboard({"captions": {"burn_in": False}, "scenes": [scene]})
     render(sb, tmp_path / "zh.mp4", on_event=events.append)
     warnings = [e for e in events if isinstance(e, StepWarning)]
     assert [(w.scene, w.step) for w in warnings] == [(0, "voice")]
