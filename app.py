@@ -22,6 +22,7 @@ from pipeline import scenes as scene_ops
 from pipeline.audit import AuditLog, client_fingerprint
 from pipeline.board import RenderBoard
 from pipeline.captions.files import caption_files
+from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
@@ -316,11 +317,13 @@ def validate(text: str, keys: dict[str, str] | None = None) -> str:
     """Check a storyboard; every problem with its field path and line, including the providers' limits."""
     try:
         storyboard = parse_storyboard(text or "")
-        plan_render(storyboard, _credentials(keys))
+        plan = plan_render(storyboard, _credentials(keys))
     except InputError as exc:
         return "✗ Needs fixing:\n" + "\n".join(f"- {p}" for p in exc.problems)
     seconds = sum(s.duration for s in storyboard.scenes)
-    return f"✓ '{storyboard.title}': {len(storyboard.scenes)} scenes, {seconds} s before narration, {storyboard.resolution}"
+    warnings = "".join(f"\n- ⚠ {message}" for _, message in voice_language_warnings(plan))
+    return (f"✓ '{storyboard.title}': {len(storyboard.scenes)} scenes, {seconds} s before narration, "
+            f"{storyboard.resolution}{warnings}")  # fmt: skip
 
 
 COST_HEADERS = ["scene", "step", "provider", "units", "price", "state"]

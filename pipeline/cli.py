@@ -189,8 +189,11 @@ def _validate(path: Path) -> int:
     from pipeline.plan import plan_render
     from pipeline.storyboard import load_storyboard
 
+    from pipeline.captions.language import voice_language_warnings
+
     storyboard = load_storyboard(path)
-    plan_render(storyboard)
+    for _, message in voice_language_warnings(plan_render(storyboard)):  # warned, not refused
+        print(f"warning: {message}", file=sys.stderr)
     seconds = sum(s.duration for s in storyboard.scenes)
     print(f"ok: '{storyboard.title}', {len(storyboard.scenes)} scenes, {seconds} s before narration stretching, "
           f"{storyboard.resolution}, {storyboard.style}")  # fmt: skip

@@ -39,6 +39,14 @@ def test_validate_ok_and_bad(tmp_path):
         "  - scenes[1].duration: 14 is above the maximum of 10 seconds (line 5)",
     ]
 
+    chinese = tmp_path / "zh.yaml"
+    chinese.write_text("scenes:\n  - image_prompt: a\n  - image_prompt: b\n    audio_script: 山后的太阳慢慢落下。\n",
+                       encoding="utf-8")  # fmt: skip
+    res = run("validate", str(chinese))
+    assert res.returncode == 0 and res.stdout.startswith("ok: ")  # a warning, not a problem
+    (warning,) = res.stderr.splitlines()
+    assert warning.startswith("warning: scenes[1].audio_script looks like Chinese") and "elevenlabs" in warning
+
 
 @pytest.mark.slow
 def test_render_with_unknown_provider_is_bad_input(tmp_path):
