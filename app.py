@@ -21,6 +21,8 @@ import gradio as gr
 from pipeline import scenes as scene_ops
 from pipeline.audit import AuditLog, client_fingerprint
 from pipeline.board import RenderBoard
+from pipeline.captions.files import caption_files
+from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
 from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
@@ -315,11 +317,13 @@ def validate(text: str, keys: dict[str, str] | None = None) -> str:
     """Check a storyboard; every problem with its field path and line, including the providers' limits."""
     try:
         storyboard = parse_storyboard(text or "")
-        plan_render(storyboard, _credentials(keys))
+        plan = plan_render(storyboard, _credentials(keys))
     except InputError as exc:
         return "✗ Needs fixing:\n" + "\n".join(f"- {p}" for p in exc.problems)
     seconds = sum(s.duration for s in storyboard.scenes)
-    return f"✓ '{storyboard.title}': {len(storyboard.scenes)} scenes, {seconds} s before narration, {storyboard.resolution}"
+    warnings = "".join(f"\n- ⚠ {message}" for _, message in voice_language_warnings(plan))
+    return (f"✓ '{storyboard.title}': {len(storyboard.scenes)} scenes, {seconds} s before narration, "
+            f"{storyboard.resolution}{warnings}")  # fmt: skip
 
 
 COST_HEADERS = ["scene", "step", "provider", "units", "price", "state"]
@@ -425,6 +429,13 @@ def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Reque
             sent = view
     if job.result is not None:
         _remember_render(request, job.render_id)
+
+
+def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | None:
+    """The .srt and .vtt beside the render's manifest, in this session's own folder (the page gives a name only)."""
+    if not manifest:
+        return None
+    return [str(f) for f in caption_files(_session_dir(request) / Path(manifest).name)] or None
 
 
 def _published(view: RenderView, folder: Path) -> RenderView:
@@ -633,7 +644,16 @@ def _settings_components() -> list[gr.components.Component]:
                 gr.Dropdown(["low", "medium", "high"], label="Quality"),
                 gr.Checkbox(label="Watermark"),
             ]
-    return [*project, *providers, *image, *video, *voice, *output]
+    with gr.Accordion("Captions", open=False):
+        with gr.Row():
+            captions = [
+                gr.Checkbox(label="Subtitle files (.srt, .vtt)"),
+                gr.Checkbox(label="Burn captions into the video"),
+                gr.Dropdown([("Boxed", "boxed"), ("Outlined", "outline"), ("Karaoke (spoken word highlighted)",
+                                                                           "karaoke")], label="Caption style"),
+                gr.Dropdown([("Bottom", "bottom"), ("Middle", "middle"), ("Top", "top")], label="Caption position"),
+            ]  # fmt: skip
+    return [*project, *providers, *image, *video, *voice, *output, *captions]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
@@ -693,6 +713,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     with gr.Row():
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
+        captions_file = gr.File(label="Captions (SRT, WebVTT)", file_count="multiple", interactive=False)
     with gr.Row():
         report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?", max_lines=3,
                                    max_length=500, scale=4)  # fmt: skip
@@ -765,6 +786,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         api_name="render",
         **render_pool,
     )
+
+    render_event.then(caption_downloads, [manifest_file], [captions_file], api_name=False)
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",

@@ -191,8 +191,11 @@ def _validate(path: Path) -> int:
     from pipeline.plan import plan_render
     from pipeline.storyboard import load_storyboard
 
+    from pipeline.captions.language import voice_language_warnings
+
     storyboard = load_storyboard(path)
-    plan_render(storyboard)
+    for _, message in voice_language_warnings(plan_render(storyboard)):  # warned, not refused
+        print(f"warning: {message}", file=sys.stderr)
     seconds = sum(s.duration for s in storyboard.scenes)
     print(f"ok: '{storyboard.title}', {len(storyboard.scenes)} scenes, {seconds} s before narration stretching, "
           f"{storyboard.resolution}, {storyboard.style}")  # fmt: skip
@@ -335,6 +338,8 @@ def _render(args: argparse.Namespace) -> int:
 
             write_timeline(job.result, args.timeline)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
+        if job.result is not None and job.result.captions:  # before "done:", which stays the last line
+            print(f"captions: {', '.join(str(p) for p in job.result.captions)}", file=summary)
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
         return EXIT_OK

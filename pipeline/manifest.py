@@ -63,6 +63,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
             "height": profile.height,
             "fps": profile.fps,
             "duration": round(result.duration, 3),
+            "captions": [path.name for path in result.captions],  # names only, beside the video
         },
         "providers": plan.providers,
         "scenes": [scene_entry(result, s) for s in result.scenes],

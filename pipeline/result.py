@@ -45,3 +45,4 @@ class RenderResult:
     costs: dict[tuple[int | None, str], dict[str, Any]] = field(default_factory=dict)  # per scene and step
     budget: float | None = None
     created: str = ""  # ISO time, UTC, to the second
+    captions: tuple[Path, ...] = ()  # OUT.srt and OUT.vtt beside the video, when written

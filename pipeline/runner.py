@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline.blocklist import RefusedPrompt
+from pipeline.captions.language import voice_language_warnings
+from pipeline.captions.steps import write_caption_files
 from pipeline.credentials import Credentials
 from pipeline.pricing import StepCost, step_cost
 from pipeline.errors import (
@@ -48,6 +50,7 @@ from pipeline.events import (
     RenderFinished,
     RenderStarted,
     SceneStepDone,
+    StepWarning,
 )
 from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
@@ -126,6 +129,8 @@ class Render:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kind_names),
                                 plan.providers))  # fmt: skip
+        for scene, message in voice_language_warnings(plan):  # a narration the voice cannot speak: warned, not refused
+            self.emit(StepWarning(scene, "voice", message))
         self.executor.set_limits(plan)
 
         # 2. generate: every step starts as soon as its inputs exist, so every scene's sound (voice → mix) and
@@ -139,6 +144,7 @@ class Render:
         final = outputs[self._graph.final]
         self.output.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.copyfile, final.path, self.output)
+        captions = await asyncio.to_thread(write_caption_files, plan, outputs, self.output)  # OUT.srt, OUT.vtt
 
         # 4. the manifest beside the video: a pure function of the result
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -147,7 +153,7 @@ class Render:
         result = RenderResult(self.render_id, self.output, manifest_path(self.output), duration,
                               time.monotonic() - started, scenes,
                               dict(self.executed), dict(self.cached), self.spent, final, plan,
-                              dict(self.money.costs), self.money.budget, created)  # fmt: skip
+                              dict(self.money.costs), self.money.budget, created, captions)  # fmt: skip
         write_manifest(result)
         return result
 

@@ -174,6 +174,17 @@ class TransitionSettings(_Model):
     )
 
 
+class CaptionSettings(_Model):
+    """Captions from the narration's own word timing (scenes without narration have none)."""
+
+    files: bool = Field(True, description="Write OUT.srt and OUT.vtt beside the video.")
+    burn_in: bool = Field(True, description="Draw the captions onto the picture of narrated scenes.")
+    style: Literal["boxed", "outline", "karaoke"] = Field(
+        "boxed", description="boxed: text on a dark box; outline: outlined text; karaoke: boxed, the spoken word "
+        "highlighted.")
+    position: Literal["bottom", "middle", "top"] = Field("bottom", description="Where burned-in captions sit.")
+
+
 class Scene(_Model):
     """One shot: a picture, how the camera moves over it, and what is said over it."""
 
@@ -252,6 +263,7 @@ class Storyboard(_Model):
     transition: TransitionSettings = Field(
         default_factory=TransitionSettings, description="The transition between scenes (a scene's own overrides it)."
     )
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
     scenes: list[Scene] = Field(..., min_length=1, max_length=MAX_SCENES)
 
     _fits = field_validator("scenes")(lambda cls, v, info: _transitions_fit(v, info.data.get("transition")))

@@ -426,3 +426,124 @@ def test_piper_sentences_are_cut_where_piper_cuts_them():
     for text in ["It cost $3.50, i.e. cheap. Then we left.", "Wait... what? Really!", "Listen. The sea speaks."]:
         sentences = piper_sentences(voice, text)
         assert " ".join(sentences) == text and len(sentences) == len(voice.phonemize(text))
+
+
+# -- storyboard settings and the voice's language ------------------------------------------------------------
+
+
+def test_captions_settings_default_and_refuse_unknown_values():
+    from pipeline.errors import InputError
+    from pipeline.storyboard import parse_storyboard, storyboard_schema
+
+    old = parse_storyboard("scenes: [{image_prompt: a}]")  # a storyboard written before captions existed
+    assert old.captions.model_dump() == {"files": True, "burn_in": True, "style": "boxed", "position": "bottom"}
+    with pytest.raises(InputError) as info:
+        parse_storyboard("captions: {style: fancy, position: side, burn_in: maybe, size: 3}\n"
+                         "scenes: [{image_prompt: a}]")
+    text = str(info.value)
+    assert "captions.style: 'fancy' is not allowed; choose one of: boxed, outline, karaoke" in text
+    assert "captions.position: 'side' is not allowed; choose one of: bottom, middle, top" in text
+    assert "captions.burn_in: 'maybe' is not true or false" in text
+    assert "captions.size: unknown field" in text
+    schema = storyboard_schema()
+    assert schema["properties"]["captions"]["$ref"].endswith("CaptionSettings")
+    assert schema["$defs"]["CaptionSettings"]["properties"]["style"]["enum"] == ["boxed", "outline", "karaoke"]
+
+
+@pytest.mark.parametrize("text, language", [
+    (ENGLISH, None), (CHINESE, "Chinese"), (ARABIC, "Arabic"), (HEBREW, "Hebrew"),
+    ("Привет, как дела? Сегодня хорошая погода.", "Cyrillic"),
+    ("Le soleil se couche derrière les montagnes et la vallée est calme pour la nuit.", "French"),
+    ("El sol se pone detrás de las montañas y el valle se queda en silencio.", "Spanish"),
+    ("Mặt trời lặn sau những ngọn núi và thung lũng trở nên yên tĩnh. Đây là của tôi.",
+     "Vietnamese"),
+    ("Paris is the capital of France, and the café on the corner is lovely.", None),  # English with a loanword
+    ("Bonjour!", None),  # too little to tell
+])  # fmt: skip
+def test_narration_language_names_what_english_voices_cannot_speak(text, language):
+    from pipeline.captions.language import narration_language
+
+    assert narration_language(text) == language
+
+
+def test_the_piper_voice_warns_per_scene_and_names_a_voice_that_can_speak_it():
+    from pipeline.captions.language import voice_language_warnings
+    from pipeline.credentials import Credentials
+    from pipeline.plan import plan_render
+    from pipeline.storyboard import validate_storyboard
+
+    data = {"scenes": [{"image_prompt": "a", "audio_script": ENGLISH}, {"image_prompt": "b", "audio_script": CHINESE},
+                       {"image_prompt": "c"}]}  # fmt: skip
+    (warning,) = voice_language_warnings(plan_render(validate_storyboard(data), Credentials({})))
+    assert warning[0] == 1
+    assert "scenes[1].audio_script looks like Chinese" in warning[1] and "English only" in warning[1]
+    assert "elevenlabs" in warning[1] and "eleven_multilingual_v2" in warning[1]
+    paid = validate_storyboard({**data, "voice": {"provider": "elevenlabs"}})
+    assert voice_language_warnings(plan_render(paid, Credentials({"ELEVENLABS_API_KEY": "k"}))) == []
+
+
+def test_the_language_warning_reaches_the_render_events(small_render, tmp_path):
+    from pipeline.events import StepWarning
+    from pipeline.runner import render
+    from pipeline.storyboard import validate_storyboard
+
+    events = []
+    scene = {"image_prompt": "a", "audio_script": "你好。", "duration": 2}
+    sb = validate_storyboard({"captions": {"burn_in": False}, "scenes": [scene]})
+    render(sb, tmp_path / "zh.mp4", on_event=events.append)
+    warnings = [e for e in events if isinstance(e, StepWarning)]
+    assert [(w.scene, w.step) for w in warnings] == [(0, "voice")]
+
+
+def test_the_studio_settings_write_the_captions_keys_and_the_files_are_found_from_the_manifest(tmp_path):
+    import json
+
+    from pipeline import scenes as scene_ops
+    from pipeline.captions.files import caption_files
+    from pipeline.storyboard import parse_storyboard
+
+    sb = parse_storyboard("scenes: [{image_prompt: a, audio_script: Hello there.}]")
+    values = scene_ops.settings_of(sb)
+    names = scene_ops.SETTING_FIELDS
+    assert [values[names.index(f"captions.{k}")] for k in ("files", "burn_in", "style", "position")] == \
+        [True, True, "boxed", "bottom"]  # fmt: skip
+    for field, value in (("captions.burn_in", False), ("captions.style", "karaoke"), ("captions.position", "top")):
+        values[names.index(field)] = value
+    edited = scene_ops.apply_settings(sb, values)
+    assert edited.captions.model_dump() == {"files": True, "burn_in": False, "style": "karaoke", "position": "top"}
+    assert "style: karaoke" in edited.to_yaml()
+    # the studio offers the files its render's manifest names, from beside the manifest only
+    (tmp_path / "v.srt").write_text("1\n")
+    (tmp_path / "v.vtt").write_text("WEBVTT\n")
+    manifest = tmp_path / "v.manifest.json"
+    manifest.write_text(json.dumps({"output": {"captions": ["v.srt", "../../etc/v.vtt", "gone.srt"]}}))
+    assert caption_files(manifest) == [tmp_path / "v.srt", tmp_path / "v.vtt"]
+    assert caption_files(tmp_path / "missing.json") == []
+
+
+def test_burn_in_draws_a_cue_on_exactly_the_frames_it_is_on_screen(tmp_path):
+    import subprocess
+
+    from PIL import Image
+
+    from pipeline.captions.burn import burn_cues
+    from pipeline.captions.render import CueFrame, CueImage
+    from pipeline.media.ffmpeg import FrameEncoder, ffmpeg_exe
+    from pipeline.media.profile import EncodeProfile
+
+    profile = EncodeProfile(width=128, height=72, crf=10)
+    segment = tmp_path / "segment.mp4"
+    grey = np.full((72, 128, 3), 90, np.uint8)
+    with FrameEncoder(segment, profile) as encoder:
+        for _ in range(12):
+            encoder.write(grey)
+    white = Image.new("RGBA", (40, 20), (255, 255, 255, 255))
+    shown = CueFrame(0.1, 0.25, CueImage(white, 20, 30))  # frames 3, 4, 5 at 24 fps (times 0.125 … 0.208)
+    out = burn_cues(segment, tmp_path / "captioned.mp4", 12, profile, [shown])
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout  # fmt: skip
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, 72, 128)
+    assert len(frames) == 12
+    inside = [float(f[34:46, 24:56].mean()) for f in frames]
+    assert [k for k, level in enumerate(inside) if level > 200] == [3, 4, 5]
+    assert all(abs(float(f[:, 70:].mean()) - frames[0][:, 70:].mean()) < 3 for f in frames), "the rest is untouched"

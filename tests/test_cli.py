@@ -39,6 +39,14 @@ def test_validate_ok_and_bad(tmp_path):
         "  - scenes[1].duration: 14 is above the maximum of 10 seconds (line 5)",
     ]
 
+    chinese = tmp_path / "zh.yaml"
+    chinese.write_text("scenes:\n  - image_prompt: a\n  - image_prompt: b\n    audio_script: 山后的太阳慢慢落下。\n",
+                       encoding="utf-8")  # fmt: skip
+    res = run("validate", str(chinese))
+    assert res.returncode == 0 and res.stdout.startswith("ok: ")  # a warning, not a problem
+    (warning,) = res.stderr.splitlines()
+    assert warning.startswith("warning: scenes[1].audio_script looks like Chinese") and "elevenlabs" in warning
+
 
 @pytest.mark.slow
 def test_render_with_unknown_provider_is_bad_input(tmp_path):
@@ -74,6 +82,8 @@ def test_render_end_to_end_with_progress_lines(tmp_path):
     assert "scene 1 image: started (draft)" in res.stdout
     assert "scene 1 video: done in" in res.stdout
     assert res.stdout.strip().splitlines()[-1].startswith(f"done: {out}")
+    assert res.stdout.strip().splitlines()[-2] == f"captions: {out.with_suffix('.srt')}, {out.with_suffix('.vtt')}"
+    assert "Hello there." in out.with_suffix(".srt").read_text(encoding="utf-8")
     report = ffprobe(out)
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
     assert (tmp_path / "out.manifest.json").exists()

@@ -44,40 +44,40 @@ COVERAGE_PROMPTS = (
 
 # (example file, scene index) → sha256 of the first frame's pixels.
 EXAMPLE_HASHES: dict[tuple[str, int], str] = {
-    ('cyberpunk-street.yaml', 0): '5a14cd01c152990b787cf53ab4ac2ba47fc8ca6f8b090db893781669d06d2ea7',
-    ('cyberpunk-street.yaml', 1): 'c47d08072f471d95f12c87c46ae001c26a1459d0112f00a522b37bfed601ac40',
-    ('mountain-sunset.yaml', 0): 'aef839885f02b06691ea0621b8a96770534c5f53fe762f2f4397ea53ab7e17bd',
-    ('mountain-sunset.yaml', 1): 'd564b4b5f71c284af2177943c535a50e0aad7f0742894e7e6e7fbab7186e0169',
-    ('ocean-waves.yaml', 0): 'd88dfa97541ec891a5b14512bf1ec06cb08c786baee19c96163ca9801b198e63',
-    ('ocean-waves.yaml', 1): '9dd859d655cce66d96920ca5a80a249dfd41461782c0f44bb22d70dd2078a9e5',
-    ('short-story.yaml', 0): '0facb99f9351d77d3abc59c469d7c400a19d8c26be2621e8524facd9a16a8e89',
-    ('short-story.yaml', 1): '3cad4ed6b36b44bd89bbf222d693adc33640997d60d44b224882c81ee0e6b2bc',
-    ('short-story.yaml', 2): '327bf0409cc1f0d8a18a49729401c5357941f9be7d74507b7c27d8ac6374cc0a',
+    ('cyberpunk-street.yaml', 0): 'e271d51fdade6251af330846c50891a616f2635c502f8f026b2a1740bee72dcb',
+    ('cyberpunk-street.yaml', 1): '03b60079f07542e78aa7d603c657f6f08416c39b11b12ecb5577be2587948851',
+    ('mountain-sunset.yaml', 0): 'ab972c33f2c507d445d49343cd36da3376c67a6ea4ec1a50a14cb635dfb90837',
+    ('mountain-sunset.yaml', 1): '20c3ca5ed57b70362dd9d9759d1ffc8e51aeaf79520495829f32dce6d45370e1',
+    ('ocean-waves.yaml', 0): '2d5fdb2165a7e91506f6c1a5cf55238065fe62bdd3b9fbd4adc1688473e55eb5',
+    ('ocean-waves.yaml', 1): 'fcbdf89a83d87f3a7ae97085c5868e23d054768b6a27159344701fbc0f587597',
+    ('short-story.yaml', 0): '2843a74e8aa8cb09f0e9e2c4040086c6edb5154e28028591ba49a51442c03fae',
+    ('short-story.yaml', 1): 'fd871f1e54409a2b49d5584e6a217ccab9330e49b2d188b1493cb3f773f7e1ea',
+    ('short-story.yaml', 2): 'c9fed7cb8821c2e4eb53c662c142a4f23302ec299bcd15964a4250b07abceabf',
 }
 # (style, width, height) → sha256 of GRID_PROMPT's frame at that style and size.
 GRID_HASHES: dict[tuple[str, int, int], str] = {
-    ('photorealistic', 1280, 720): '3ad4d9f105c3e96130228ee41590df68ba92b8ab5def18b8f2cf338d7283e116',
-    ('photorealistic', 1920, 1080): '3d6320c73e594e0db0cf9e6205fd962c2a0bea4e61d1e5523b2aca3a47fbf78f',
-    ('photorealistic', 720, 1280): '0cb89580f25d1595942aa785a4dea333815b26d41bbb4a595636bb592a4c0594',
-    ('artistic', 1280, 720): '045a3d6ee2ce08a8cb6a447cc46a8aad30f2325c43fb48dd41be7d80abef78a3',
-    ('artistic', 1920, 1080): 'e1202bd4bc493a0e7aeb53349e2fdfed04a14158c1b5901057b330d648ba6179',
-    ('artistic', 720, 1280): '21637634c51c2bb97af519a96f33fffadc8277aa519f6d86c2455a8bfd61c757',
-    ('anime', 1280, 720): '597def420d03be032cb648b54d3c285cd2e169dd5015a90ea653f8b7697c27be',
-    ('anime', 1920, 1080): 'f27ef3e6bfc4a2d8a594d34d956abf5f04e96a90c0462f3f264a7418ec5209c5',
-    ('anime', 720, 1280): '0a64d73b4a3b4f8b83aee28494b6448d9c991b0ac097c1188707a3f420372462',
-    ('3d', 1280, 720): 'a17eb46be4297aaf7cc9b7132d50b369f213e04f76a3629f31836136393ccde1',
-    ('3d', 1920, 1080): '283d2a6dcee9f6573c6be19e1408a12d022a678f6152cc4efb8ca89201cf8595',
-    ('3d', 720, 1280): '5c9f2edcfb0d6bb7ccf7f9030cc5b48697f72dc70db8e931ab8225c01fc5c205',
+    ('photorealistic', 1280, 720): 'f5688912b80c6b6ee72a272ebb15fef9c25c769a78b38d4d9eb92a136be96dbc',
+    ('photorealistic', 1920, 1080): '94b1d7d2f31a22be845ffb500dc9669bf6b8a06a9df85271b29a7fb8a3f3dd83',
+    ('photorealistic', 720, 1280): '2e91548ec73651a92fc5487235f2ae610c3cb4ce9371ffc8056c7b56eeabf65f',
+    ('artistic', 1280, 720): 'e75642244c952deb3e3a489087831a36272c87fb9f17f4fc04365c11786ecf4c',
+    ('artistic', 1920, 1080): 'bbaa3f155f9fb601860e86991e3d64719fb073ec86c48d78dba8e2dace3bccc3',
+    ('artistic', 720, 1280): '65df26f6074440661c717da093a4caf78a9dd30741ca64678c9ca74db0d944c9',
+    ('anime', 1280, 720): 'e67cea6fdd2cb1c2927f1864e3fc9f6d43d9ed266480bd99662c448ad2428dd7',
+    ('anime', 1920, 1080): 'c4ea4d1dd86876ee2cfac12de746882bf922e3ba18c963696f893518b03b0e31',
+    ('anime', 720, 1280): '5274d90f6cf94b8707310843743cf7089389a2861621f76d06b921c1210d049c',
+    ('3d', 1280, 720): 'c04afb1abbebf002b2aa1d0dccb06f284eade5102cbce4a10aaaa17825d6677f',
+    ('3d', 1920, 1080): '46148efb9cd751967fcb61d506e9e0b74148397fdb184902ffc93f3fedd1c60a',
+    ('3d', 720, 1280): 'ac52ee996484c167a7e881d1fb88ff5e4714892e5d7cd963137a46fcd4d12800',
 }
 # (prompt, style) → sha256 of that prompt's 1280x720 frame, seed 7.
 COVERAGE_HASHES: dict[tuple[str, str], str] = {
-    ('A traveller hiking a path through a snowy pine forest in the fog', 'anime'): 'fb7ee5ca65108b208a312f75b9929d2fab39a007a9597382bf7b406537100244',
-    ('Abstract feelings of joy', '3d'): 'f3b37d50f5035839b8f5b2d9324dfa30c526f3b8a61a2cbb0bef2fc4c24e7c88',
-    ('A lone oak tree on a rolling hill in a meadow of wildflowers under a rainbow', 'artistic'): '7947e614c9a2627fd9602f697beb73e7b451e93bd9a80ba5e463e11c2e075cae',
-    ('Desert dunes at night, a thunderstorm with lightning', 'photorealistic'): 'a4e605f8210324f3da10deda0328f9263f47d522583a421e7646f3dc420dc047',
-    ('Misty mountain valley at sunrise with a flock of birds', '3d'): '90fc61ea182fa446647c8fbf08d68229372034710ee2334f1445ef023c0b3b55',
-    ('A lighthouse keeper on the cliff on a sunny day, a boat at sea and rocks', 'photorealistic'): '774053d0d8cf0c13a0850653f8465220a9eb2984426cebfb578afaf3c005e2b2',
-    ('A city street on a sunny day with a woman walking', 'anime'): '0a05174d582fed96abde0943b464a528c68b4dd7cb25835d51247c712c98a6c7',
+    ('A traveller hiking a path through a snowy pine forest in the fog', 'anime'): 'ad5e7bb6cd34cc2c1b5644d7440df8c7777af5b80605b5a372e71a8a5ed34222',
+    ('Abstract feelings of joy', '3d'): 'a5f9c6333ee5710050ca0b449646f99768d2a092303237d762f144ec9c47a540',
+    ('A lone oak tree on a rolling hill in a meadow of wildflowers under a rainbow', 'artistic'): '46439f8b67f2f26625cbc8f7bd65e26089159a3eeaae597c554fa1fbcb42d97c',
+    ('Desert dunes at night, a thunderstorm with lightning', 'photorealistic'): '29646ae5c03604105a9de28dad3a5c246e3a50f5e5f89627b4c12ee148c3196b',
+    ('Misty mountain valley at sunrise with a flock of birds', '3d'): 'b0ede0e3d3335729d3de302f45d99761ba4b46e6bc9c3d5e1ec662942905c009',
+    ('A lighthouse keeper on the cliff on a sunny day, a boat at sea and rocks', 'photorealistic'): 'ded77909741ab1fb8f9df189e0467bdd08383f9a42a5483819c7ef0d09762c54',
+    ('A city street on a sunny day with a woman walking', 'anime'): '54ee27ed2e330d6faefef8ec6bed6abf55f5811f1115542c610d004eb4f4731e',
 }
 
 

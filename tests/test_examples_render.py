@@ -112,3 +112,16 @@ def test_rerendering_an_example_runs_nothing(rendered, tmp_path):
         os.environ.pop("REELSMITH_HOME", None)
     assert again.executed == {}
     assert (tmp_path / "again.mp4").read_bytes() == first.output.read_bytes()
+
+
+@pytest.mark.parametrize("example", [p.stem for p in EXAMPLES])
+def test_every_example_comes_out_with_captions_of_its_narration(rendered, example):
+    import pysubs2
+
+    from pipeline.captions.timing import split_words
+
+    sb, result = rendered[example]
+    cues = pysubs2.load(str(result.output.with_suffix(".srt")))
+    said = [w for scene in sb.scenes for w, _ in split_words(scene.audio_script)]
+    assert [w for cue in cues for w, _ in split_words(cue.plaintext)] == said
+    assert result.executed.get("captioned") == sum(1 for s in sb.scenes if s.audio_script.strip())

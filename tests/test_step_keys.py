@@ -64,6 +64,8 @@ def storyboards() -> dict[str, Storyboard]:
     out["webm-watermark"] = _variant(story, {"output": {"format": "webm", "watermark": True, "quality": "high"}})
     out["mov-low-silent"] = _variant(story, {"output": {"format": "mov", "quality": "low"},
                                              "scenes": {0: {"audio_script": ""}}})  # fmt: skip
+    for path in sorted(EXAMPLES.glob("*.yaml")):  # captions not burned in: the steps and keys of before captions
+        out[f"{path.stem}+no-burn-in"] = _variant(out[path.stem], {"captions": {"burn_in": False}})
     return out
 
 
@@ -108,7 +110,7 @@ def test_runner_builds_the_same_step_keys_as_before(tmp_path):
     assert all(len(k) == 64 for keys in want.values() for k in keys.values())
     # Every step kind of a render is pinned, the pinned image's scene by its clip only.
     assert {k.split(":")[1] for k in want["paid"]} == {"image", "video", "voice", "segment", "mix", "soundtrack",
-                                                      "join"}  # fmt: skip
+                                                      "join", "captioned"}  # fmt: skip
     assert "1:image" not in want["pinned"] and "0:image" in want["pinned"]
 
 
@@ -136,14 +138,29 @@ def test_the_plans_steps_key_every_step_as_before(tmp_path):
         assert graph_keys(storyboard, tmp_path) == want[name], name
 
 
+def test_burned_in_captions_change_only_the_join_of_narrated_scenes():
+    """Burning captions in adds a captioned step per narrated scene and changes the join's key (it takes those);
+    every other step keeps the key it has without captions, and without burn-in there is no captioned step."""
+    want = json.loads(GOLDEN.read_text())
+    for name in (p.stem for p in sorted(EXAMPLES.glob("*.yaml"))):
+        burned, plain = want[name], want[f"{name}+no-burn-in"]
+        assert not any(k.endswith(":captioned") for k in plain), name
+        assert {k for k in burned if k.endswith(":captioned")} == {f"{k.split(':')[0]}:captioned" for k in plain
+                                                                   if k.endswith(":voice")}, name  # fmt: skip
+        unchanged = {k: v for k, v in burned.items() if not k.endswith((":captioned", ":join"))}
+        assert unchanged == {k: v for k, v in plain.items() if k != "-:join"}, name
+        assert burned["-:join"] != plain["-:join"], name
+
+
 def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
     credentials = Credentials(KEYS)
     graph = plan_steps(plan_render(storyboards()["short-story"], credentials), credentials)
-    assert [s.kind for s in graph if s.scene == 0] == ["image", "video", "voice", "segment", "mix"]
+    assert [s.kind for s in graph if s.scene == 0] == ["image", "video", "voice", "segment", "captioned", "mix"]
     assert [s.id for s in graph if s.scene is None] == ["soundtrack", "join"]
-    assert graph.scene_kinds == ("image", "video", "voice", "segment", "mix")
+    assert graph.scene_kinds == ("image", "video", "voice", "segment", "captioned", "mix")
     assert graph.render_kinds == ("soundtrack", "join") and graph.final == "join"
     assert graph["video:0"].key is None and graph["video:0"].inputs == ("image:0",)
-    assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "soundtrack")
+    assert graph["captioned:0"].inputs == ("segment:0", "voice:0")
+    assert graph["join"].inputs == ("captioned:0", "captioned:1", "captioned:2", "soundtrack")
     with pytest.raises(ValueError, match="image:0"):
         key_for(graph["video:0"], {})

@@ -26,7 +26,8 @@ from pipeline.store import Asset, Store, step_key
 from pipeline.storyboard import validate_storyboard
 from tests.fakes import storyboard_dict
 
-BUILT_IN = ["image", "video", "voice", "segment", "mix", "soundtrack", "join"]
+BUILT_IN = ["image", "video", "voice", "segment", "captioned", "mix", "soundtrack", "join"]
+SCENE_KINDS, RENDER_KINDS = BUILT_IN[:6], BUILT_IN[6:]  # captioned: burned-in captions (pipeline/kinds/captioned.py)
 # Registered, but in a render's kinds only when it plans a step of theirs (transitions: none between cuts).
 OPT_IN = ["transition"]
 
@@ -81,10 +82,11 @@ def _plan(scenes: int = 2):
 
 def test_it_is_planned_after_the_kinds_before_it_from_their_outputs(test_providers, still):
     _, graph = _plan()
-    assert graph.kind_names == (*BUILT_IN, "still") and graph.scene_kinds == (*BUILT_IN[:5], "still")
-    assert [s.kind for s in graph if s.scene == 0] == [*BUILT_IN[:5], "still"]
-    assert graph["still:1"].inputs == ("segment:1",) and graph["still:1"].key is None
-    assert graph["join"].inputs == ("segment:0", "segment:1", "soundtrack"), "nothing else changes"
+    assert graph.kind_names == (*BUILT_IN, "still") and graph.scene_kinds == (*SCENE_KINDS, "still")
+    assert [s.kind for s in graph if s.scene == 0] == [*SCENE_KINDS, "still"]
+    # the scene's segment as it is joined: with its captions burned in (captioned stands in for segment)
+    assert graph["still:1"].inputs == ("captioned:1",) and graph["still:1"].key is None
+    assert graph["join"].inputs == ("captioned:0", "captioned:1", "soundtrack"), "nothing else changes"
 
 
 def test_it_renders_shows_everywhere_and_is_cached_the_second_time(test_providers, still, tmp_path):
@@ -104,13 +106,13 @@ def test_it_renders_shows_everywhere_and_is_cached_the_second_time(test_provider
 
     manifest = json.loads(first.manifest.read_text())
     assert manifest == build_manifest(first)
-    assert list(manifest["scenes"][1]["steps"]) == [*BUILT_IN[:5], "still"]
+    assert list(manifest["scenes"][1]["steps"]) == [*SCENE_KINDS, "still"]
     assert manifest["scenes"][1]["steps"]["still"]["sha256"] == first.scenes[1].outputs["still"].sha256
 
     board = RenderBoard()
     for event in events:
         board.apply(event)
-    assert board.scene_kinds == [*BUILT_IN[:5], "still"] and board.render_kinds == BUILT_IN[5:]
+    assert board.scene_kinds == [*SCENE_KINDS, "still"] and board.render_kinds == RENDER_KINDS
     assert "<th>Still frame</th>" in board.html() and board.state(1, "still").status == "done"
 
     table = _LiveTable(2, sb.title)
@@ -139,9 +141,9 @@ def test_unregistering_restores_every_view(test_providers, tmp_path):
         kinds.unregister("still")
     _, again = _plan()
     assert again == plain and again.kind_names == tuple(BUILT_IN) and kinds.names() == [*BUILT_IN, *OPT_IN]
-    assert [k for k in RenderBoard().scene_kinds] == BUILT_IN[:5]
+    assert [k for k in RenderBoard().scene_kinds] == SCENE_KINDS
     result = render(validate_storyboard(storyboard_dict(scenes=1)), tmp_path / "out.mp4")
-    assert list(build_manifest(result)["scenes"][0]["steps"]) == BUILT_IN[:5]
+    assert list(build_manifest(result)["scenes"][0]["steps"]) == SCENE_KINDS
 
 
 # -- kinds that wrap another: they slot in between without editing it -----------------------------------------
@@ -178,16 +180,19 @@ def wrappers():
 
 
 def test_a_scene_wrapper_takes_the_segment_and_the_join_takes_it(test_providers, wrappers):
-    # Captions: only narrated scenes get a step; the join takes captioned:i where it exists, segment:i elsewhere.
-    def captioned_inputs(planning: Planning, i: int) -> tuple[str, ...]:
+    # Captions-like: only some scenes get a step; the join takes subtitled:i where it exists, and elsewhere what
+    # stood in for segment:i before (the real captioned:i). Built-in captions are off here, so this one is alone.
+    def subtitled_inputs(planning: Planning, i: int) -> tuple[str, ...]:
         voice = planning.output_of("voice", i)
         return (planning.output_of("segment", i), voice) if voice and i != 1 else ()
 
-    wrappers(_kind("captioned", "segment", True, captioned_inputs))
-    _, graph = _plan(3)
-    assert graph.scene_kinds == ("image", "video", "voice", "segment", "captioned", "mix"), "right after segment"
-    assert graph["captioned:0"].inputs == ("segment:0", "voice:0") and "captioned:1" not in graph
-    assert graph["join"].inputs == ("captioned:0", "segment:1", "captioned:2", "soundtrack")
+    wrappers(_kind("subtitled", "segment", True, subtitled_inputs))
+    sb = validate_storyboard(storyboard_dict(scenes=3, captions={"burn_in": False}))
+    graph = plan_steps(plan_render(sb, Credentials({})), Credentials({}))
+    assert graph.scene_kinds == ("image", "video", "voice", "segment", "captioned", "subtitled", "mix"), \
+        "right after segment and its earlier wrappers"  # fmt: skip
+    assert graph["subtitled:0"].inputs == ("segment:0", "voice:0") and "subtitled:1" not in graph
+    assert graph["join"].inputs == ("subtitled:0", "segment:1", "subtitled:2", "soundtrack")
 
 
 def test_a_render_wide_wrapper_of_the_mixes_feeds_the_sound_track(test_providers, wrappers):
@@ -206,8 +211,9 @@ def test_wrappers_chain_and_the_final_file_follows_the_join_s_stand_in(test_prov
     wrappers(_kind("boxed", "segment", True, lambda planning, i: (planning.output_of("segment", i),)))
     wrappers(_kind("stamped", "join", False, lambda planning, _: (planning.output_of("join"),)))
     _, graph = _plan(1)
-    assert graph.scene_kinds == ("image", "video", "voice", "segment", "framed", "graded", "boxed", "mix")
-    assert graph["boxed:0"].inputs == ("graded:0",)
+    assert graph.scene_kinds == ("image", "video", "voice", "segment", "captioned", "framed", "graded", "boxed",
+                                 "mix")  # fmt: skip
+    assert graph["framed:0"].inputs == ("captioned:0",) and graph["boxed:0"].inputs == ("graded:0",)
     assert graph["join"].inputs == ("boxed:0", "loudness") and graph.final == "stamped"
 
 
@@ -219,6 +225,6 @@ def test_a_kind_that_cannot_sit_anywhere_is_refused_with_what_is_known(wrappers)
     with pytest.raises(ValueError, match="step kind 'image' is already registered"):
         kinds.register(_kind("image", "segment", True, lambda planning, i: ()))
     wrappers(_kind("framed", "segment", True, lambda planning, i: ()))
-    with pytest.raises(ValueError, match="'segment' is wrapped by framed; unregister those first"):
+    with pytest.raises(ValueError, match="'segment' is wrapped by captioned, framed; unregister those first"):
         kinds.unregister("segment")
-    assert kinds.names() == [*BUILT_IN[:4], "framed", *BUILT_IN[4:], *OPT_IN]
+    assert kinds.names() == [*BUILT_IN[:5], "framed", *BUILT_IN[5:], *OPT_IN]

@@ -84,16 +84,20 @@ def test_cuts_add_no_step_and_no_param():
 def test_each_overlapping_boundary_is_a_step_from_its_two_segments():
     graph = _graph(STORY)
     transitions = [s for s in graph if s.kind == "transition"]
+    # Narrated scenes' captioned segments stand in for their segments (captions are burned in by default).
     assert [(s.id, s.inputs, s.params["type"], s.params["frames"]) for s in transitions] == [
-        ("transition:1", ("segment:0", "segment:1"), "crossfade", 12),
-        ("transition:2", ("segment:1", "segment:2"), "fade_black", 24),
+        ("transition:1", ("captioned:0", "captioned:1"), "crossfade", 12),
+        ("transition:2", ("captioned:1", "captioned:2"), "fade_black", 24),
     ]
+    plain = _graph(STORY + "captions: {burn_in: false}\n")
+    assert [s.inputs for s in plain if s.kind == "transition"] == [("segment:0", "segment:1"), ("segment:1", "segment:2")]
     assert [s.scene for s in transitions] == [1, 2], "each is the passage into its scene"
     assert graph["segment:1"].params["head"] == 12 and graph["segment:1"].params["tail"] == 24
     assert [(graph[f"mix:{i}"].params["head"], graph[f"mix:{i}"].params["tail"]) for i in range(3)] == [
         (0, 12), (12, 24), (24, 0)]
-    assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "transition:1", "transition:2",
+    assert graph["join"].inputs == ("captioned:0", "captioned:1", "captioned:2", "transition:1", "transition:2",
                                     "soundtrack")  # fmt: skip
+    assert graph["captioned:1"].params["head"] == 12 and graph["captioned:1"].params["tail"] == 24
     assert graph["soundtrack"].params["overlaps"] == (12, 24)
 
 

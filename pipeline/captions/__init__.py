@@ -5,8 +5,11 @@
     cues     Cue; a scene's words → cues a person can read (line and length limits, ≥ 0.8 s, no overlap)
     files    SRT and WebVTT text for a list of cues
     render   a cue drawn once as an RGBA image (boxed, outlined, karaoke) inside the frame's title-safe area
+    burn     cue images blended into a segment's frames, encoded again in the delivery profile
+    steps    in a render: the captioned step's key and work (kind: pipeline/kinds/captioned.py), the files
+    language a pre-flight warning when the voice cannot speak the narration's language
 
-Pure functions over typed dataclasses; the render step that calls them lives with the step graph.
+The first four are pure functions over typed dataclasses.
 """
 
 from pipeline.captions.cues import Cue, line_chars, scene_cues, video_cues

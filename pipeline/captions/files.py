@@ -7,6 +7,7 @@ Output is a pure function of the cues, so the same cues always give the same byt
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -58,3 +59,14 @@ def write_captions(cues: Sequence[Cue], video: Path) -> tuple[Path, Path]:
     srt.write_text(to_srt(cues), encoding="utf-8", newline="\n")
     vtt.write_text(to_vtt(cues), encoding="utf-8", newline="\n")
     return srt, vtt
+
+
+def caption_files(manifest: Path) -> list[Path]:
+    """The caption files a render's manifest names (output.captions), that exist beside it; none for a manifest
+    that is missing or unreadable. Names only are taken from the manifest, never folders."""
+    try:
+        names = json.loads(manifest.read_text(encoding="utf-8"))["output"].get("captions") or []
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    files = [manifest.with_name(Path(str(name)).name) for name in names]
+    return [f for f in files if f.is_file()]

@@ -309,3 +309,29 @@ def cue_frames(cue: Cue, width: int, height: int, *, style: Style = "boxed", pos
                                max_chars=max_chars)  # fmt: skip
             frames.append(CueFrame(round(start, 3), round(end, 3), image))
     return frames
+
+
+def label_image(text: str, size: int, max_width: int, *, lang: str = "zh") -> Image.Image:
+    """One line of `text` in any script on a dark rounded box, `size` pixels high type, at most `max_width`
+    wide: words are dropped from the end (an ellipsis shows it) until it fits. For short labels drawn into
+    pictures (the draft picture's slate), with the same fonts and shaping as captions."""
+    from pipeline.captions.timing import split_words
+
+    chain = font_chain(lang)
+    pad_x, pad_y = round(0.6 * size), round(0.3 * size)
+    pieces = split_words(" ".join(text.split())) or [("…", False)]
+    words = [WordTiming(w, 0.0, 0.0, space) for w, space in pieces]
+    for keep in range(len(words), 0, -1):
+        shown = words[:keep] if keep == len(words) else [*words[:keep], WordTiming("…", 0.0, 0.0, False)]
+        laid, width = _layout_line(list(enumerate(shown)), chain, size)
+        if width + 2 * pad_x <= max_width or keep == 1:
+            break
+    box_w, box_h = min(max_width, round(width) + 2 * pad_x), round(size * 1.45) + 2 * pad_y
+    image = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=box_h // 2, fill=(10, 12, 20, 150))
+    baseline = pad_y + round(size * 1.1)
+    for piece in laid:
+        draw.text((pad_x + piece.x, baseline), piece.text, font=_face(piece.font, size), fill=(255, 255, 255, 230),
+                  anchor="ls", direction=piece.direction)  # fmt: skip
+    return image

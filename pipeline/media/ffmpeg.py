@@ -147,6 +147,13 @@ def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.clip(np.round(16 + 219 * y), 16, 235).astype(np.uint8), quarter(cb), quarter(cr)
 
 
+def force_keyframes_args(keyframes: Sequence[int]) -> list[str]:
+    """ffmpeg options forcing a keyframe (closed-GOP IDR with x264) at each frame number; none for none."""
+    if not keyframes:
+        return []
+    return ["-force_key_frames", "expr:" + "+".join(f"eq(n,{k})" for k in keyframes)]
+
+
 class FrameEncoder:
     """Encode frames straight into an H.264 file in the given profile.
 
@@ -156,7 +163,8 @@ class FrameEncoder:
     """
 
     def __init__(
-        self, path: Path, profile: EncodeProfile, cancel: CancelToken | None = None, planar: bool = False
+        self, path: Path, profile: EncodeProfile, cancel: CancelToken | None = None, planar: bool = False,
+        keyframes: Sequence[int] = (),
     ):
         self.path = path
         self.profile = profile
@@ -171,7 +179,7 @@ class FrameEncoder:
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "rawvideo", *source, "-s", f"{w}x{h}", "-r", str(profile.fps), "-i", "-",
-            *convert, *x264_args(profile), "-movflags", "+faststart", str(path),
+            *convert, *x264_args(profile), *force_keyframes_args(keyframes), "-movflags", "+faststart", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)

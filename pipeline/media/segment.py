@@ -29,7 +29,7 @@ from pipeline.media.ffmpeg import (
 )
 from pipeline.cancel import CancelToken
 from pipeline.media.profile import EncodeProfile
-from pipeline.media.transitions import force_keyframes_args
+from pipeline.media.ffmpeg import force_keyframes_args
 
 # Picture before the first word, and after the last word before the cut.
 NARRATION_LEAD = 0.25

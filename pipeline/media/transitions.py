@@ -28,7 +28,7 @@ import numpy as np
 
 from pipeline.cancel import CancelToken
 from pipeline.errors import MediaError
-from pipeline.media.ffmpeg import read_wav, run_ffmpeg, write_wav, x264_args
+from pipeline.media.ffmpeg import force_keyframes_args, read_wav, run_ffmpeg, write_wav, x264_args
 from pipeline.media.join import VP9_ARGS
 from pipeline.media.mp4index import read_video_index
 from pipeline.media.profile import EncodeProfile
@@ -40,13 +40,6 @@ TransitionType = Literal["cut", "crossfade", "fade_black"]
 def cut_keyframes(frames: int, head: int, tail: int) -> tuple[int, ...]:
     """The frames a segment of `frames` must start a GOP at so its middle can be cut out by stream copy."""
     return tuple(k for k in (head, frames - tail) if 0 < k < frames)
-
-
-def force_keyframes_args(keyframes: Sequence[int]) -> list[str]:
-    """ffmpeg options forcing a keyframe (closed-GOP IDR with x264) at each frame number; none for none."""
-    if not keyframes:
-        return []
-    return ["-force_key_frames", "expr:" + "+".join(f"eq(n,{k})" for k in keyframes)]
 
 
 def middle_is_copyable(path: Path, frames: int, head: int, tail: int, held_from: int | None = None) -> bool:

@@ -14,7 +14,7 @@ The painter, by module:
   scene       the layout (horizon, light, street) and the state the layers share
   layers      the table of layers, each with the condition that draws it; one module per part of the picture
   finishes    the style finishes (photorealistic, artistic, anime, 3d)
-  title_card  the prompt on a frosted band and the style label
+  title_card  the slate: a small label with the style and the prompt, near the top
   frame       one frame start to finish: paint, finish, scale, title
 """
 
@@ -30,7 +30,7 @@ from pipeline.providers.draft.frame import render
 class DraftImageProvider(ImageProvider):
     name = "draft"
     label = "Draft renderer (offline)"
-    version = "4"
+    version = "5"  # 5: a small slate near the top instead of a subtitle-like band at the bottom
     default_model = "draft-v1"
     models = ("draft-v1",)
     max_concurrency = 2

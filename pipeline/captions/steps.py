@@ -1,0 +1,168 @@
+"""Captions in a render: the `captioned` step kind's work (burn-in per narrated scene) and the SRT/WebVTT files.
+The kind itself is registered in pipeline/kinds/captioned.py (it wraps "segment").
+
+    segment:i ──┐
+    voice:i ────┴──► captioned:i (the segment, its cues drawn in) ──► join (instead of segment:i)
+
+A scene gets a `captioned` step only when it is narrated and the storyboard says `captions.burn_in` (the
+default); otherwise the join takes its segment as before, under the same key. The step re-encodes that one
+scene, once: its key is the segment's hash, what decides the cues (the narration's hash, its timing data and
+text, the caption code's version, the frame size) and how they are drawn (style, position, the fonts' package
+versions).
+
+The files are not a step: they are text computed from the same cues once the render's steps are done, written
+beside the video (`write_caption_files`), so their times match the burned-in captions to the frame.
+
+Scene cues are computed in the scene's own time (from 0 at its first frame); the files shift them by where each
+scene starts in the final video, which is the sum of the earlier segments' frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from pipeline.captions.cues import Cue, line_chars, scene_cues
+from pipeline.captions.files import write_captions
+from pipeline.captions.timing import WordTiming, words_from_voice_meta
+from pipeline.media.profile import EncodeProfile
+from pipeline.media.segment import NARRATION_LEAD
+from pipeline.media.transitions import cut_keyframes
+from pipeline.store import Asset, step_key
+from pipeline.transition_plan import cut_fields
+
+if TYPE_CHECKING:
+    from pipeline.plan import RenderPlan, ScenePlan
+
+KIND = "captioned"
+# The version of what turns a narration into drawn cues (timing, cue rules, drawing, blending): a change to any
+# of them that changes the picture bumps it, so cached captioned segments are made again.
+CAPTIONS_VERSION = "1"
+FONT_PACKAGES = ("noto-cjk-sans-otc", "fontpkg-noto-sans-arabic", "fontpkg-arimo")
+# Voice meta that decides word times (the rest, such as "voice", does not).
+_TIMING_META = ("duration", "sentences", "sentence_texts", "alignment", "sample_rate")
+
+
+@lru_cache(maxsize=1)
+def font_version() -> str:
+    """The caption fonts' package versions: a new font draws different pixels."""
+    versions = []
+    for name in FONT_PACKAGES:
+        try:
+            versions.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}==missing")
+    return ",".join(versions)
+
+
+def captioned_params(plan: "RenderPlan", scene: "ScenePlan") -> dict[str, Any] | None:
+    """The settings of a scene's `captioned` step, or None when the scene gets none (not narrated, or the
+    storyboard does not burn captions in)."""
+    settings = plan.storyboard.captions
+    if scene.voice is None or not settings.burn_in:
+        return None
+    from pipeline.transition_plan import plan_boundaries, scene_cuts
+
+    # head/tail: the neighbours' transition overlaps (none between cuts, so those keys are unchanged): the voice
+    # starts after the head, and the burn-in puts keyframes at both cut points like the segment it replaces.
+    return {"profile": plan.profile, "style": settings.style, "position": settings.position,
+            "text": scene.voice.text,
+            **scene_cuts(plan_boundaries(plan.storyboard, plan.profile.fps), scene.index)}  # fmt: skip
+
+
+def timing_sha256(voice: Asset, text: str) -> str:
+    """A hash of everything the words' times come from: the narration's bytes, its timing meta and its text."""
+    material = {"voice": voice.sha256, "text": text, **{k: voice.meta.get(k) for k in _TIMING_META}}
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def captioned_key(step: Any, outputs: Mapping[str, Asset]) -> str:
+    """The `captioned` step's key, once its segment and narration exist."""
+    segment, voice = (outputs[i] for i in step.inputs)
+    profile: EncodeProfile = step.params["profile"]
+    timing = timing_sha256(voice, step.params["text"])
+    return step_key(KIND, version=CAPTIONS_VERSION, segment=segment.sha256, timing=timing,
+                    frames=segment.meta.get("frames"), profile=profile.id, style=step.params["style"],
+                    position=step.params["position"], fonts=font_version(),
+                    **cut_fields(step.params))  # fmt: skip
+
+
+def narration_words(voice: Asset, text: str) -> list[WordTiming]:
+    """The narration's words timed from its voice step's data, kept out of the pauses heard in its audio."""
+    return _words(str(voice.path), voice.sha256, text, json.dumps({k: voice.meta.get(k) for k in _TIMING_META},
+                                                                 sort_keys=True, default=str))  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _words(path: str, sha256: str, text: str, meta_json: str) -> tuple[WordTiming, ...]:
+    from pipeline.errors import MediaError
+    from pipeline.media.ffmpeg import decode_audio
+
+    meta = json.loads(meta_json)
+    rate = int(meta.get("sample_rate") or 22050)
+    try:
+        samples = decode_audio(Path(path), rate, 1)
+    except MediaError:
+        samples = None  # timing from the voice's data alone (character share inside sentences)
+    return tuple(words_from_voice_meta(text, meta, samples, rate if samples is not None else None))
+
+
+def scene_caption_cues(voice: Asset, text: str, frames: int, fps: int, size: tuple[int, int],
+                       start: float = 0.0, head: int = 0) -> list[Cue]:  # fmt: skip
+    """A narrated scene's cues, for a scene `frames` long starting `start` seconds into the video, whose voice
+    starts after the lead-in and the incoming transition's `head` frames."""
+    return scene_cues(narration_words(voice, text), start, start + frames / fps, lead=NARRATION_LEAD + head / fps,
+                      max_chars=line_chars(*size))  # fmt: skip
+
+
+async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) -> Asset:
+    """The scene's segment with its captions burned in (made once; cached by `captioned_key`)."""
+    from pipeline.captions.burn import burn_cues
+    from pipeline.captions.render import cue_frames
+    from pipeline.providers.base import StepContext, StepOutput
+
+    segment, voice = (inputs[i] for i in step.inputs)
+    profile: EncodeProfile = step.params["profile"]
+    frames = int(segment.meta["frames"])
+
+    def produce(ctx: StepContext) -> StepOutput:
+        ctx.progress(0.05, "drawing the captions")
+        size = (profile.width, profile.height)
+        cues = scene_caption_cues(voice, step.params["text"], frames, profile.fps, size,
+                                  head=step.params.get("head", 0))  # fmt: skip
+        drawn = [f for cue in cues for f in cue_frames(cue, *size, style=step.params["style"],
+                                                       position=step.params["position"])]  # fmt: skip
+        ctx.progress(0.2, "burning the captions in")
+        out = burn_cues(segment.path, ctx.workdir / "captioned.mp4", frames, profile, drawn, ctx.cancel,
+                        cut_keyframes(frames, step.params.get("head", 0), step.params.get("tail", 0)))  # fmt: skip
+        return StepOutput(out, {"frames": frames, "cues": len(cues), "reencoded": True})
+
+    return await run.cached_step(step, captioned_key(step, inputs), produce)
+
+
+def video_caption_cues(plan: "RenderPlan", outputs: Mapping[str, Asset]) -> list[Cue]:
+    """Every cue of the final video: each narrated scene's, placed by the frames of the segments before it."""
+    from pipeline.transition_plan import plan_boundaries, scene_starts
+
+    profile, cues = plan.profile, []
+    boundaries = plan_boundaries(plan.storyboard, profile.fps)
+    lengths = [int(outputs[f"segment:{scene.index}"].meta["frames"]) for scene in plan.scenes]
+    starts = scene_starts(lengths, boundaries)  # transitions overlap scenes, so a scene starts earlier
+    for scene, frames, start_frame in zip(plan.scenes, lengths, starts):
+        voice = outputs.get(f"voice:{scene.index}")
+        head = boundaries[scene.index - 1].frames if scene.index > 0 else 0
+        if voice is not None and scene.voice is not None:
+            cues += scene_caption_cues(voice, scene.voice.text, frames, profile.fps,
+                                       (profile.width, profile.height), start_frame / profile.fps, head)  # fmt: skip
+    return cues
+
+
+def write_caption_files(plan: "RenderPlan", outputs: Mapping[str, Asset], video: Path) -> tuple[Path, ...]:
+    """OUT.srt and OUT.vtt beside `video` when the storyboard asks for files and any scene is narrated."""
+    if not plan.storyboard.captions.files or not any(s.voice is not None for s in plan.scenes):
+        return ()
+    return write_captions(video_caption_cues(plan, outputs), video)
