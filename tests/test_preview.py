@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.media.ffmpeg import read_wav, write_wav
+from pipeline.media.profile import EncodeProfile
+from pipeline.media.segment import build_scene_audio, segment_frames
 from pipeline.preview import PREVIEW_LABEL, for_preview, preview_output, preview_storyboard
 from pipeline.runner import render
 from pipeline.steps import segment_key
@@ -92,6 +95,19 @@ def test_a_label_is_in_the_segment_key_and_absent_leaves_it_unchanged():
     plain = segment_key(profile, "c" * 64, 120, False)
     assert segment_key(profile, "c" * 64, 120, False, None) == plain
     assert segment_key(profile, "c" * 64, 120, False, PREVIEW_LABEL) != plain
+
+
+def test_a_capped_scene_stops_at_the_cap_and_fades_its_narration_out(tmp_path):
+    assert segment_frames(5, 6.0, 24, max_seconds=5) == 120, "no stretching past the cap"
+    assert segment_frames(3, 1.0, 24, max_seconds=5) == segment_frames(3, 1.0, 24), "what fits is unchanged"
+    assert segment_frames(3, 4.5, 24, max_seconds=5) == 120, "stretched, up to the cap"
+
+    profile = EncodeProfile(320, 180)
+    voice = tmp_path / "v.wav"
+    write_wav(voice, (np.sin(np.arange(22050 * 3) / 10) * 8000).astype(np.int16), 22050)  # 3 s, loud throughout
+    samples, _ = read_wav(build_scene_audio(voice, 48, profile, tmp_path / "m.wav"))  # a 2 s scene
+    before, tail = (np.abs(samples[-round(s * profile.audio_rate) :]).max() for s in (0.5, 0.01))
+    assert before > 1000 and tail < 0.1 * before, "faded out, not cut off (a click)"
 
 
 # -- rendered ---------------------------------------------------------------------------------------------------
