@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.errors import InputError
 from pipeline.media.ffmpeg import read_wav, write_wav
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import build_scene_audio, segment_frames
@@ -86,6 +87,15 @@ def test_the_preview_file_is_named_beside_the_video(tmp_path):
     assert preview_output(tmp_path / "trip-preview.webm") == tmp_path / "trip-preview.webm"
     board, out = for_preview(_paid(), tmp_path / "a.mov")
     assert out.name == "a-preview.mov" and board.output.label == PREVIEW_LABEL
+
+
+def test_a_label_or_cap_the_engine_cannot_honour_is_named_with_what_is_allowed():
+    with pytest.raises(InputError) as info:
+        parse_storyboard("output: {label: プレビュー, max_scene_seconds: 1}\nscenes:\n  - image_prompt: a\n")
+    assert [str(p) for p in info.value.problems] == [
+        "output.label: must be a few plain Latin letters, digits or punctuation, such as PREVIEW or DRAFT (line 1)",
+        "output.max_scene_seconds: 1 is below the minimum of 2 seconds (line 1)",
+    ]
 
 
 def test_a_label_is_in_the_segment_key_and_absent_leaves_it_unchanged():
