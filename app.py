@@ -30,6 +30,7 @@ from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCac
 from pipeline.filenames import safe_stem
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
+from pipeline.preview import preview_storyboard
 from pipeline.projects import ProjectRecorder, Projects
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
@@ -55,7 +56,7 @@ API_OWNERS = SessionIds(API_PREFIX)
 SERVER_SECRET = server_secret()  # signs studio owner tokens (pipeline.owners); never leaves the server
 MAX_UPLOAD = "50mb"
 UPDATE_INTERVAL = 0.2  # seconds between progress-only refreshes of the page
-RESOLUTIONS = ["1280x720", "1920x1080", "720x1280"]
+RESOLUTIONS = ["1280x720", "1920x1080", "720x1280", "640x360", "360x640"]
 PREFERENCES = ("style", "resolution", "image.provider", "video.provider", "voice.provider", "voice.voice_id")
 CSS = (
     ".board table{border-collapse:collapse}.board td,.board th{padding:4px 10px;border:1px solid #8884}"
@@ -390,6 +391,13 @@ def render(
     yield from _stream(job, recorder, folder, request)
 
 
+def render_preview(text: str, owner: str | None, project: str | None, request: gr.Request) -> Iterator[RenderView]:
+    """A free animatic of the storyboard (pipeline/preview.py), through `render`: offline providers, no keys, no
+    budget; its own project ("<title>-preview"), so the open project keeps the person's storyboard."""
+    preview = preview_storyboard(_parse(text)).to_yaml()
+    yield from render(preview, None, None, None, None, None, owner, project, request)
+
+
 def _with_providers(storyboard: Storyboard, image: str | None, video: str | None, voice: str | None) -> Storyboard:
     try:
         return storyboard.with_providers(image=image, video=video, voice=voice)
@@ -659,6 +667,7 @@ def _settings_components() -> list[gr.components.Component]:
 with gr.Blocks(title="Reelsmith studio") as demo:
     session_keys = gr.State({})
     project_id = gr.State("")
+    preview_project = gr.State("")
     state_secret = browser_state_secret()  # public (see its docstring): preferences only
     prefs = gr.BrowserState({}, storage_key="reelsmith-preferences", secret=state_secret)
     # The browser keeps a server-signed token; the verified owner lives in owner_shadow (server memory).
@@ -701,6 +710,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
             with gr.Row():
                 validate_btn = gr.Button("Validate")
                 render_btn = gr.Button("Render", variant="primary")
+                preview_btn = gr.Button("Preview (free, fast)")
                 stop_btn = gr.Button("Stop", variant="stop")
             validation = gr.Markdown()
             board_view = gr.HTML(RenderBoard().html(), label="Workflow")
@@ -787,6 +797,14 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         **render_pool,
     )
 
+    preview_event = preview_btn.click(
+        render_preview,
+        [storyboard_box, owner_shadow, preview_project],
+        list(render_view._replace(project=preview_project)),
+        api_name="render_preview",
+        **render_pool,
+    )
+
     render_event.then(caption_downloads, [manifest_file], [captions_file], api_name=False)
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
@@ -804,7 +822,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                                           [step_voice, step_status], api_name="generate_voice",
                                           **render_pool)  # fmt: skip
 
-    stop_btn.click(stop, None, None, cancels=[render_event, gen_image_event, gen_video_event, gen_voice_event],
+    stop_btn.click(stop, None, None,
+                   cancels=[render_event, preview_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip
 
     report_btn.click(report_video, [report_reason, owner_shadow], [report_reason], api_name="report_video")

@@ -50,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="refuse to start above this estimate, and never spend past it during the render")  # fmt: skip
     p.add_argument("--timeline", type=Path, metavar="OUT.otio",
                    help="also write the edit as an OpenTimelineIO timeline (opens in Resolve, Premiere, Kdenlive)")
+    p.add_argument("--preview", action="store_true",
+                   help="a free, fast animatic instead: offline providers whatever the storyboard names, half "
+                   "size, scenes of at most 5 s, marked PREVIEW; written to OUTPUT with -preview added to its name"
+                   )  # fmt: skip
 
     p = sub.add_parser("estimate", help="what a render would cost now, per scene and step (cached steps cost $0)")
     p.add_argument("storyboard", type=Path)
@@ -295,6 +299,7 @@ def _projects(owner: str) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from pipeline.preview import for_preview
     from pipeline.projects import ProjectRecorder
     from pipeline.runner import iter_render
     from pipeline.storyboard import load_storyboard
@@ -302,6 +307,8 @@ def _render(args: argparse.Namespace) -> int:
     storyboard = load_storyboard(args.storyboard).with_providers(
         image=args.image_provider, video=args.video_provider, voice=args.voice_provider
     )
+    if args.preview:
+        storyboard, args.output = for_preview(storyboard, args.output)
     _check_output(args.output, storyboard.output.format)
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
     # The render records itself in the storyboard file's project (owner "cli"), as it starts and when it ends.

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.errors import InputError, Problem
 from pipeline.styles import STYLE_PRESETS, StyleName
 
-Resolution = Literal["1280x720", "1920x1080", "720x1280"]
-RESOLUTIONS: tuple[str, ...] = ("1280x720", "1920x1080", "720x1280")
+# 640x360 and 360x640 are the preview's half sizes (pipeline/preview.py), open to any storyboard that wants a draft.
+Resolution = Literal["1280x720", "1920x1080", "720x1280", "640x360", "360x640"]
+RESOLUTIONS: tuple[str, ...] = ("1280x720", "1920x1080", "720x1280", "640x360", "360x640")
 MIN_SCENE_SECONDS = 2
 MAX_SCENE_SECONDS = 10
 MAX_SCENES = 50
@@ -156,6 +157,27 @@ class OutputSettings(_Model):
     format: Literal["mp4", "mov", "webm"] = "mp4"
     quality: Literal["low", "medium", "high"] = "medium"
     watermark: bool = False
+    label: str | None = Field(
+        None,
+        max_length=24,
+        description="A short tag burnt into the picture's top-right corner (a preview says PREVIEW); none by default.",
+    )
+    max_scene_seconds: int | None = Field(
+        None,
+        ge=MIN_SCENE_SECONDS,
+        le=MAX_SCENE_SECONDS,
+        description="No scene longer than this, narration included: a longer narration is cut with a short fade "
+        "instead of lengthening its scene (a preview's 5 s). None: a scene stretches to its narration.",
+        json_schema_extra=_unit("seconds"),
+    )
+
+    @field_validator("label")
+    @classmethod
+    def _drawable(cls, v: str | None) -> str | None:
+        # The label is drawn with Pillow's built-in font, which has Latin letters only: anything else would be boxes.
+        if v is not None and (not v.strip() or not all(" " <= ch <= "~" for ch in v)):
+            raise ValueError("must be a few plain Latin letters, digits or punctuation, such as PREVIEW or DRAFT")
+        return v
 
 
 class TransitionSettings(_Model):

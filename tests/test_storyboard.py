@@ -77,7 +77,7 @@ def test_unknown_key_with_no_close_match_lists_the_allowed_fields():
 
 def test_bad_choice_lists_what_is_allowed():
     assert problems("resolution: 4k\nstyle: noir\nscenes:\n  - image_prompt: a\n") == [
-        "resolution: '4k' is not allowed; choose one of: 1280x720, 1920x1080, 720x1280 (line 1)",
+        "resolution: '4k' is not allowed; choose one of: 1280x720, 1920x1080, 720x1280, 640x360, 360x640 (line 1)",
         "style: 'noir' is not allowed; choose one of: photorealistic, artistic, anime, 3d (line 2)",
     ]
 

@@ -1,6 +1,6 @@
 """A scene's picture and sound at its exact length (ffmpeg work, free): the segment (the clip fitted to the scene's
 frames) and the mix (the narration padded with silence to the same frames). The scene's length is its requested
-duration, stretched to its narration's.
+duration, stretched to its narration's, up to `output.max_scene_seconds` when the storyboard sets it.
 
     video ──┐
             ├──► segment (picture, exact frames)
@@ -23,7 +23,7 @@ from pipeline.media.segment import (
     hold_last_frame,
     segment_frames,
 )
-from pipeline.media.watermark import render_watermark
+from pipeline.media.watermark import render_label, render_watermark
 from pipeline.plan import ScenePlan
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.store import Asset, step_key
@@ -39,9 +39,11 @@ def mix_key(profile: EncodeProfile, voice_sha256: str | None, frames: int, **tra
                     **transition)  # fmt: skip
 
 
-def segment_key(profile: EncodeProfile, clip_sha256: str, frames: int, watermark: bool, **transition: Any) -> str:
+def segment_key(profile: EncodeProfile, clip_sha256: str, frames: int, watermark: bool, label: str | None = None,
+                **transition: Any) -> str:  # fmt: skip
+    labelled = {"label": label} if label else {}  # only when set: unlabelled segments keep their keys
     return step_key("segment", version=SEGMENT_VERSION, clip=clip_sha256, frames=frames, profile=profile.id,
-                    watermark=watermark, **transition)  # fmt: skip
+                    watermark=watermark, **labelled, **transition)  # fmt: skip
 
 
 def scene_frames(step: Step, outputs: Mapping[str, Asset]) -> int:
@@ -52,7 +54,7 @@ def scene_frames(step: Step, outputs: Mapping[str, Asset]) -> int:
     voice = outputs.get(narration_id) if narration_id else None
     narration = float(voice.meta["duration"]) if voice is not None else None
     return segment_frames(step.params["duration"], narration, step.params["fps"], step.params.get("head", 0),
-                          step.params.get("tail", 0))  # fmt: skip
+                          step.params.get("tail", 0), step.params.get("max_seconds"))  # fmt: skip
 
 
 def _mix_key(step: Step, outputs: Mapping[str, Asset]) -> str:
@@ -65,13 +67,14 @@ def _mix_key(step: Step, outputs: Mapping[str, Asset]) -> str:
 def _segment_key(step: Step, outputs: Mapping[str, Asset]) -> str:
     clip = outputs[step.inputs[0]]
     return segment_key(step.params["profile"], clip.sha256, scene_frames(step, outputs), step.params["watermark"],
-                       **cut_fields(step.params))  # fmt: skip
+                       step.params.get("label"), **cut_fields(step.params))  # fmt: skip
 
 
 def _length(planning: Planning, scene: ScenePlan) -> dict[str, Any]:
     profile = planning.plan.profile
     narration = planning.output_of("voice", scene.index)
     return {"duration": scene.duration, "fps": profile.fps, "profile": profile, "narration": narration,
+            "max_seconds": planning.plan.storyboard.output.max_scene_seconds,
             **scene_cuts(plan_boundaries(planning.plan.storyboard, profile.fps), scene.index)}  # fmt: skip
 
 
@@ -82,7 +85,8 @@ def _plan_segment(planning: Planning, scene: ScenePlan | None) -> Step:
     assert clip is not None, "every scene has a clip"
     narration = (length["narration"],) if length["narration"] else ()
     return Step(step_id("segment", i), "segment", i, "ffmpeg", (clip, *narration),
-                {**length, "watermark": planning.plan.storyboard.output.watermark})  # fmt: skip
+                {**length, "watermark": planning.plan.storyboard.output.watermark,
+                 "label": planning.plan.storyboard.output.label})  # fmt: skip
 
 
 def _plan_mix(planning: Planning, scene: ScenePlan | None) -> Step:
@@ -111,21 +115,21 @@ async def _execute_mix(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Ass
 async def _execute_segment(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
     """The scene's picture at its exact length (the narration's, when longer than the clip)."""
     clip, frames = inputs[step.inputs[0]], scene_frames(step, inputs)
-    profile, watermark = step.params["profile"], step.params["watermark"]
+    profile, watermark, label = step.params["profile"], step.params["watermark"], step.params.get("label")
     cuts = (step.params.get("head", 0), step.params.get("tail", 0))
     return await run.cached_step(step, key_for(step, inputs),
-                                 lambda ctx: make_segment(profile, clip, frames, watermark, ctx, cuts))  # fmt: skip
+                                 lambda ctx: make_segment(profile, clip, frames, watermark, ctx, cuts, label))  # fmt: skip
 
 
 def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bool, ctx: StepContext,
-                 cuts: tuple[int, int] = (0, 0)) -> StepOutput:  # fmt: skip
+                 cuts: tuple[int, int] = (0, 0), label: str | None = None) -> StepOutput:  # fmt: skip
     """`cuts`: the frames the neighbouring scenes' transitions overlap this one by (head, tail). A clip in the
     profile is still used as it is when the join can copy a middle out of it; else the re-encode puts keyframes
-    at the cut points, so each transition re-encodes only its overlap."""
+    at the cut points, so each transition re-encodes only its overlap. `label`: a tag in the top-right corner."""
     in_profile, clip_frames = clip_in_profile(clip.meta, profile), clip.meta.get("frames")
     held_from = clip_frames if in_profile and clip_frames < frames else None
     copyable = in_profile and (not any(cuts) or middle_is_copyable(clip.path, frames, *cuts, held_from=held_from))
-    if not watermark and copyable:
+    if not watermark and not label and copyable:
         if clip_frames == frames:
             ctx.progress(1.0, "clip already in the delivery format: used as is")
             return StepOutput(clip.path, {"frames": frames, "reencoded": False})
@@ -134,9 +138,10 @@ def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bo
             out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel)
             return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
     mark = render_watermark(ctx.workdir / "mark.png", profile.height) if watermark else None
+    tag = render_label(ctx.workdir / "label.png", label, profile.height) if label else None
     ctx.progress(0.1, "encoding the segment")
     out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark,
-                   cut_keyframes(frames, *cuts))  # fmt: skip
+                   cut_keyframes(frames, *cuts), tag)  # fmt: skip
     return StepOutput(out, {"frames": frames, "reencoded": True})
 
 

@@ -37,18 +37,24 @@ NARRATION_TAIL = 0.45
 # Narration is levelled to this RMS (dBFS, over its voiced parts) so scenes from different voices match.
 NARRATION_RMS_DBFS = -17.0  # about -16 LUFS, the usual loudness for web video
 PEAK_CEILING_DBFS = -1.0
+# Seconds over which narration cut short by its scene's end fades out (`output.max_scene_seconds`).
+NARRATION_CUT_FADE = 0.15
 
 SEGMENT_VERSION = "2"
 
 
-def segment_frames(duration: float, narration_seconds: float | None, fps: int, head: int = 0, tail: int = 0) -> int:
-    """Frames in a scene's segment: the requested duration, or longer if the narration needs it.
+def segment_frames(duration: float, narration_seconds: float | None, fps: int, head: int = 0, tail: int = 0,
+                   max_seconds: float | None = None) -> int:  # fmt: skip
+    """Frames in a scene's segment: the requested duration, or longer if the narration needs it, but never more
+    than `max_seconds` (then the narration is cut).
 
     `head`/`tail`: frames the previous/next scene's transition overlaps this one by; the narration (with its lead
     and tail) must fit between them, so neither scene's voice is spoken over or cut by the other's."""
     need = float(duration)
     if narration_seconds:
         need = max(need, NARRATION_LEAD + narration_seconds + NARRATION_TAIL + (head + tail) / fps)
+    if max_seconds is not None:
+        need = min(need, float(max_seconds))
     return math.ceil(need * fps - 1e-6)
 
 
@@ -114,9 +120,11 @@ def fit_clip(
     cancel: CancelToken | None = None,
     watermark: Path | None = None,
     keyframes: tuple[int, ...] = (),
+    label: Path | None = None,
 ) -> Path:
     """Re-encode a clip into the profile: cover-fit to size, constant fps, hold the last frame to `frames`; with
-    GOPs starting at `keyframes` too (a transition's cut points)."""
+    GOPs starting at `keyframes` too (a transition's cut points); the watermark goes in the bottom-right corner,
+    the label in the top-right."""
     info = probe(clip)
     if not info.has_video:
         raise MediaError(f"{clip.name} has no video stream")
@@ -127,9 +135,12 @@ def fit_clip(
         f"fps={profile.fps},tpad=stop_mode=clone:stop_duration={hold:.3f}"
     )
     args: list[str] = ["-i", str(clip)]
-    if watermark is not None:
-        args += ["-loop", "1", "-i", str(watermark)]
-        chain += f"[base];[base][1:v]overlay=W-w-{w // 60}:H-h-{h // 40}:format=auto"
+    marks = [(png, at) for png, at in ((watermark, f"W-w-{w // 60}:H-h-{h // 40}"), (label, f"W-w-{w // 60}:{h // 40}"))
+             if png is not None]  # fmt: skip
+    for n, (png, at) in enumerate(marks, start=1):
+        args += ["-loop", "1", "-i", str(png)]
+        below = "base" if n == 1 else f"marked{n - 1}"
+        chain += f"[{below}];[{below}][{n}:v]overlay={at}:format=auto"
     chain += f",{TO_BT709}[v]"
     args += ["-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames)]
     args += [*x264_args(profile), *force_keyframes_args(keyframes), "-movflags", "+faststart", str(out)]
@@ -148,6 +159,10 @@ def build_scene_audio(
         start = min(round(lead * profile.audio_rate), total)
         n = min(len(speech), total - start)
         track[start : start + n] = speech[:n]
+        if n < len(speech):  # a scene capped shorter than its narration (a preview): fade the cut, no click
+            fade = min(n, round(NARRATION_CUT_FADE * profile.audio_rate))
+            ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+            track[start + n - fade : start + n] = np.round(track[start + n - fade : start + n] * ramp).astype(np.int16)
     write_wav(out, track, profile.audio_rate)
     return out
 

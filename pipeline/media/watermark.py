@@ -1,4 +1,4 @@
-"""The small corner mark burnt into segments when `output.watermark` is on."""
+"""Small corner marks burnt into segments: the watermark when `output.watermark` is on, and `output.label`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,22 @@ WATERMARK_TEXT = "Made with Reelsmith"
 
 
 def render_watermark(out: Path, frame_height: int) -> Path:
-    size = max(14, frame_height // 36)
+    return render_tag(out, WATERMARK_TEXT, max(14, frame_height // 36))
+
+
+def render_label(out: Path, text: str, frame_height: int) -> Path:
+    """The storyboard's label (a preview's PREVIEW): larger than the watermark, so it reads on a small preview."""
+    return render_tag(out, text, max(16, frame_height // 18))
+
+
+def render_tag(out: Path, text: str, size: int) -> Path:
+    """White text on a translucent rounded box, as a PNG the segment overlays on the picture."""
     font = ImageFont.load_default(size=size)
-    left, top, right, bottom = font.getbbox(WATERMARK_TEXT)
+    left, top, right, bottom = font.getbbox(text)
     pad = size // 2
     img = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     draw.rounded_rectangle((0, 0, img.width - 1, img.height - 1), radius=pad, fill=(0, 0, 0, 110))
-    draw.text((pad - left, pad - top), WATERMARK_TEXT, font=font, fill=(255, 255, 255, 210))
+    draw.text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 210))
     img.save(out, format="PNG")
     return out
