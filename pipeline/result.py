@@ -38,3 +38,4 @@ class RenderResult:
     costs: dict[tuple[int | None, str], dict[str, Any]] = field(default_factory=dict)  # per scene and step
     budget: float | None = None
     created: str = ""  # ISO time, UTC, to the second
+    finished_sound: Asset | None = None  # the finish step's WAV: mix, narration and music (pipeline/finish_step.py)

@@ -51,6 +51,7 @@ from pipeline.events import (
 )
 from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
+from pipeline.music_track import resolve_track
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, plan_render, unapproved_images
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
@@ -113,6 +114,8 @@ class Render:
         plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
+        # A music track this owner may not play (a path from a studio) is refused before any work starts.
+        resolve_track(self.storyboard.music.track, self.owner, self.store, self.owned_images)
         if self.money.budget is not None:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kinds),
@@ -136,7 +139,8 @@ class Render:
         result = RenderResult(self.render_id, self.output, manifest_path(self.output),
                               sum(s.frames for s in scenes) / plan.profile.fps, time.monotonic() - started, scenes,
                               dict(self.executed), dict(self.cached), self.spent, final, plan,
-                              dict(self.money.costs), self.money.budget, created)  # fmt: skip
+                              dict(self.money.costs), self.money.budget, created,
+                              finished_sound=outputs.get("finish"))  # fmt: skip
         write_manifest(result)
         return result
 

@@ -5,13 +5,15 @@
     key = key_for(step, {"image:0": image})        # from the outputs of step.inputs, once they exist
 
 A step whose inputs are all known at planning time (image, voice, a silent scene's mix) carries its key; the others
-(video ← image bytes, segment ← clip bytes + frames, mix ← narration bytes + frames, soundtrack ← mixes,
-join ← segments + soundtrack) get it from `key_for` once their inputs exist, by the same pure functions. The
+(video ← image bytes, segment ← clip bytes + frames, mix ← narration bytes + frames, finish ← mixes + music,
+soundtrack ← finished sound, join ← segments + soundtrack) get it from `key_for` once their inputs exist, by the same pure functions. The
 runner, the estimate and step-by-step control all key through here, so "cached" means the same thing everywhere.
 
     image ──► video ──┐
                       ├──► segment (picture, exact frames) ──────────────────────┐
-    voice ────────────┴──► mix (sound, exact samples) ──► soundtrack (all scenes) ┴──► join
+    voice ────────────┴──► mix (sound, exact samples) ──► finish ──► soundtrack ─────┴──► join
+
+finish (all scenes' mixes + the music bed, ducked, at the loudness target) lives in pipeline/finish_step.py.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from pipeline.credentials import Credentials
-from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION
+from pipeline.finish_step import finish_key_from_inputs, finish_params, soundtrack_key_from_inputs
+from pipeline.media.join import JOIN_VERSION
 from pipeline.media.segment import NARRATION_LEAD, SEGMENT_VERSION, segment_frames
 from pipeline.plan import RenderPlan, ScenePlan, video_request
 from pipeline.providers import registry
@@ -31,7 +34,7 @@ from pipeline.store import Asset, step_key
 
 # The step kinds of a scene, in the order the board and the CLI table show them, then the render-wide ones.
 SCENE_KINDS = ("image", "video", "voice", "segment", "mix")
-RENDER_KINDS = ("soundtrack", "join")
+RENDER_KINDS = ("finish", "soundtrack", "join")
 APPROVED = "approved"  # the provider of a scene's image step when a person pinned the picture
 
 
@@ -120,11 +123,6 @@ def segment_key(profile: EncodeProfile, clip_sha256: str, frames: int, watermark
                     watermark=watermark)  # fmt: skip
 
 
-def soundtrack_key(profile: EncodeProfile, fmt: str, mix_sha256s: Sequence[str]) -> str:
-    return step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE, rate=profile.audio_rate,
-                    mixes=list(mix_sha256s))  # fmt: skip
-
-
 def join_key(profile: EncodeProfile, fmt: str, segment_sha256s: Sequence[str], soundtrack_sha256: str) -> str:
     return step_key("join", version=JOIN_VERSION, profile=profile.id, format=fmt, segments=list(segment_sha256s),
                     soundtrack=soundtrack_sha256)  # fmt: skip
@@ -163,11 +161,6 @@ def _segment(step: Step, outputs: Mapping[str, Asset]) -> str:
     return segment_key(profile, clip.sha256, scene_frames(step, outputs), step.params["watermark"])
 
 
-def _soundtrack(step: Step, outputs: Mapping[str, Asset]) -> str:
-    profile = step.params["profile"]
-    return soundtrack_key(profile, step.params["format"], [outputs[i].sha256 for i in step.inputs])
-
-
 def _join(step: Step, outputs: Mapping[str, Asset]) -> str:
     profile = step.params["profile"]
     *segments, soundtrack = step.inputs
@@ -179,7 +172,8 @@ KEYS_FROM_INPUTS: dict[str, Callable[[Step, Mapping[str, Asset]], str]] = {
     "video": _video,
     "mix": _mix,
     "segment": _segment,
-    "soundtrack": _soundtrack,
+    "finish": finish_key_from_inputs,
+    "soundtrack": soundtrack_key_from_inputs,
     "join": _join,
 }
 
@@ -233,6 +227,7 @@ def plan_steps(plan: RenderPlan, credentials: Credentials) -> StepGraph:
     mixes = tuple(step_id("mix", s.index) for s in plan.scenes)
     segments = tuple(step_id("segment", s.index) for s in plan.scenes)
     media = {"format": fmt, "profile": plan.profile}
-    steps.append(Step("soundtrack", "soundtrack", None, "ffmpeg", mixes, media))
+    steps.append(Step("finish", "finish", None, "ffmpeg", mixes, finish_params(plan.storyboard, plan.profile)))
+    steps.append(Step("soundtrack", "soundtrack", None, "ffmpeg", ("finish",), media))
     steps.append(Step("join", "join", None, "ffmpeg", (*segments, "soundtrack"), media))
     return StepGraph(tuple(steps))

@@ -107,8 +107,8 @@ def test_runner_builds_the_same_step_keys_as_before(tmp_path):
     assert got == want
     assert all(len(k) == 64 for keys in want.values() for k in keys.values())
     # Every step kind of a render is pinned, the pinned image's scene by its clip only.
-    assert {k.split(":")[1] for k in want["paid"]} == {"image", "video", "voice", "segment", "mix", "soundtrack",
-                                                      "join"}  # fmt: skip
+    assert {k.split(":")[1] for k in want["paid"]} == {"image", "video", "voice", "segment", "mix", "finish",
+                                                      "soundtrack", "join"}  # fmt: skip
     assert "1:image" not in want["pinned"] and "0:image" in want["pinned"]
 
 
@@ -143,5 +143,6 @@ def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
     assert [s.id for s in graph if s.scene is None] == list(RENDER_KINDS)
     assert graph["video:0"].key is None and graph["video:0"].inputs == ("image:0",)
     assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "soundtrack")
+    assert graph["finish"].inputs == ("mix:0", "mix:1", "mix:2") and graph["soundtrack"].inputs == ("finish",)
     with pytest.raises(ValueError, match="image:0"):
         key_for(graph["video:0"], {})

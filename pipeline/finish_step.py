@@ -1,0 +1,174 @@
+"""The sound's finish as a render step: the scenes' mixes, a music bed ducked under the narration, one loudness.
+
+    mix:0 … mix:n ──► finish (48 kHz WAV: mix, narration, music) ──► soundtrack (AAC/Opus of the mix) ──► join
+
+`finish` is render-wide. It concatenates the scenes' mixes (PCM of exact length, in its inputs' order: the
+narration timeline), mixes the storyboard's music under it, ducked while someone speaks, and brings the whole to
+`output.loudness_lufs` (true peak ≤ −1 dBTP) with pipeline.media.music.finish_sound. Loudness applies with
+`music.track: none` too, so every video lands at the same level. Its output is ONE 6-channel 16-bit WAV holding
+three stereo pairs, STEMS in order: the mix, the narration and the music as mixed (after ducking), each with the
+final loudness gain. One file keeps the three exactly aligned and cached under one key; `write_stems` splits it
+for editors, `encode_mix` encodes the first pair as the video's sound track.
+
+The key holds the mixes' hashes, the track's identity (none, the bundled bed's key, or the uploaded / named
+file's sha256: pipeline.music_track), the three levels and the versions of this code: editing one scene's
+narration re-runs that scene's voice and mix, then this step and the encode, never a picture.
+
+Step definitions here take the step as `Any` (a pipeline.steps.Step): pipeline/steps.py imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from pipeline.errors import MediaError
+from pipeline.media.ffmpeg import read_wav, run_ffmpeg, write_wav
+from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION, soundtrack_suffix
+from pipeline.media.music import MUSIC_VERSION, RATE, TRUE_PEAK_DB, FinishedSound, finish_sound
+from pipeline.media.profile import EncodeProfile
+from pipeline.music_track import MusicTrack, load_track, resolve_track, track_identity
+from pipeline.providers.base import StepContext, StepOutput
+from pipeline.store import Asset, step_key
+
+FINISH_VERSION = "1"
+STEMS = ("mix", "narration", "music")  # the stereo pairs of the finished sound's WAV, in channel order
+
+
+# -- keys ----------------------------------------------------------------------------------------------------
+
+
+def finish_params(storyboard: Any, profile: EncodeProfile) -> dict[str, Any]:
+    """The finish step's settings, from the storyboard's `music` and `output.loudness_lufs`."""
+    music = storyboard.music
+    return {"profile": profile, "track": music.track, "volume_db": music.volume_db, "duck_db": music.duck_db,
+            "loudness_lufs": storyboard.output.loudness_lufs}  # fmt: skip
+
+
+def finish_key(profile: EncodeProfile, mix_sha256s: Sequence[str], music: str, volume_db: float, duck_db: float,
+               loudness_lufs: float) -> str:  # fmt: skip
+    return step_key("finish", version=FINISH_VERSION, music_version=MUSIC_VERSION, rate=profile.audio_rate,
+                    mixes=list(mix_sha256s), music=music, volume_db=float(volume_db), duck_db=float(duck_db),
+                    loudness_lufs=float(loudness_lufs), true_peak=TRUE_PEAK_DB)  # fmt: skip
+
+
+def finish_key_from_inputs(step: Any, outputs: Mapping[str, Asset], music: str | None = None) -> str:
+    """The key once the mixes exist. `music`: the track's identity when already resolved (else worked out from
+    the track; a path's file is hashed, so resolve the track for its owner first)."""
+    p = step.params
+    identity = music if music is not None else track_identity(p["track"])
+    return finish_key(p["profile"], [outputs[i].sha256 for i in step.inputs], identity, p["volume_db"],
+                      p["duck_db"], p["loudness_lufs"])  # fmt: skip
+
+
+def soundtrack_key_from_inputs(step: Any, outputs: Mapping[str, Asset]) -> str:
+    """The encoded sound track's key: the finished sound's hash, the format and the encoder settings."""
+    profile = step.params["profile"]
+    return step_key("soundtrack", version=JOIN_VERSION, format=step.params["format"], bitrate=AUDIO_BITRATE,
+                    rate=profile.audio_rate, finished=outputs[step.inputs[0]].sha256)  # fmt: skip
+
+
+# -- executors -----------------------------------------------------------------------------------------------
+
+
+async def execute_finish(run: Any, step: Any, inputs: Mapping[str, Asset]) -> Asset:
+    """The finished sound of the whole video (cached by its key)."""
+    p = step.params
+    track = resolve_track(p["track"], run.owner, run.store, run.owned_images)  # refuses what the owner may not play
+    mixes = [inputs[i].path for i in step.inputs]
+    key = finish_key_from_inputs(step, inputs, track.identity)
+    return await run.cached_step(step, "audio", key, lambda ctx: make_finished_sound(mixes, track, p, ctx))
+
+
+def make_finished_sound(mixes: list[Path], track: MusicTrack, params: Mapping[str, Any],
+                        ctx: StepContext) -> StepOutput:  # fmt: skip
+    ctx.progress(0.05, "mixing the music under the narration")
+    narration = _concatenated(mixes, params["profile"])
+    sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
+                         loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
+    del narration
+    ctx.progress(0.9, "writing the finished sound")
+    out = ctx.workdir / "finished.wav"
+    write_wav(out, np.concatenate([sound.mix, sound.narration, sound.music], axis=1), sound.rate)
+    return StepOutput(out, _sound_facts(sound, track))
+
+
+def _concatenated(mixes: list[Path], profile: EncodeProfile) -> np.ndarray:
+    """The scenes' PCM sample for sample (the narration timeline)."""
+    if not mixes:
+        raise MediaError("the finished sound needs at least one scene")
+    if profile.audio_rate != RATE or profile.audio_channels != 2:
+        raise MediaError(f"the finished sound is 48 kHz stereo; this profile's sound is {profile.audio_rate} Hz, "
+                         f"{profile.audio_channels} channels")  # fmt: skip
+    parts = []
+    for path in mixes:
+        pcm, rate = read_wav(path)
+        if rate != RATE or pcm.shape[1] != 2:
+            raise MediaError(f"{path.name} is {rate} Hz, {pcm.shape[1]} channels; expected 48 kHz stereo")
+        parts.append(pcm)
+    return np.concatenate(parts)
+
+
+def _finite(value: float) -> float | None:
+    return round(float(value), 2) if math.isfinite(value) else None
+
+
+def _sound_facts(sound: FinishedSound, track: MusicTrack) -> dict[str, Any]:
+    return {"duration": sound.samples / sound.rate, "samples": sound.samples, "rate": sound.rate, "stems": list(STEMS),
+            "music": track.identity, "loudness_before": _finite(sound.before.integrated),
+            "loudness_lufs": _finite(sound.after.integrated), "true_peak_dbtp": _finite(sound.after.true_peak),
+            "gain_db": _finite(sound.gain_db), "limited_db": _finite(sound.limited_db),
+            "reached_target": sound.reached_target, "speech_intervals": len(sound.speech)}  # fmt: skip
+
+
+async def execute_soundtrack(run: Any, step: Any, inputs: Mapping[str, Asset]) -> Asset:
+    """The finished mix encoded once for the join (AAC, or Opus for webm)."""
+    finished, profile, fmt = inputs[step.inputs[0]], step.params["profile"], step.params["format"]
+
+    def produce(ctx: StepContext) -> StepOutput:
+        ctx.progress(0.05, "encoding the sound track once")
+        out = encode_mix(finished.path, ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}", profile, fmt, ctx.cancel)
+        return StepOutput(out, {"duration": finished.meta["duration"]})
+
+    return await run.cached_step(step, "audio", soundtrack_key_from_inputs(step, inputs), produce)
+
+
+def encode_mix(finished: Path, out: Path, profile: EncodeProfile, fmt: str, cancel: Any = None) -> Path:
+    """Encode the mix (the first stereo pair) of a finished sound."""
+    codec = ["-c:a", "libopus", "-b:a", "128k"] if fmt == "webm" else ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
+    args = ["-i", str(finished), "-af", "pan=stereo|c0=c0|c1=c1", *codec, "-ar", str(profile.audio_rate),
+            "-ac", str(profile.audio_channels), str(out)]  # fmt: skip
+    run_ffmpeg(args, cancel, what="encoding the sound track")
+    return out
+
+
+# -- stems for editors ---------------------------------------------------------------------------------------
+
+
+def write_stems(finished: Path, folder: Path) -> dict[str, Path]:
+    """narration.wav, music.wav and mix.wav (48 kHz 16-bit stereo, each exactly the video's length) in `folder`."""
+    pcm, rate = read_wav(finished)
+    if pcm.shape[1] != 2 * len(STEMS):
+        raise MediaError(f"{finished.name} is not a finished sound ({pcm.shape[1]} channels)")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for i, name in enumerate(STEMS):
+        paths[name] = folder / f"{name}.wav"
+        write_wav(paths[name], pcm[:, 2 * i : 2 * i + 2], rate)
+    return paths
+
+
+def stems_zip(finished: Path, out: Path) -> Path:
+    """The three stems in one zip (stored, not deflated: PCM hardly compresses and the zip is made on demand)."""
+    folder = out.parent / f"{out.stem}-stems"
+    paths = write_stems(finished, folder)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as z:
+        for name in ("narration", "music", "mix"):
+            z.write(paths[name], arcname=paths[name].name)
+            paths[name].unlink()
+    folder.rmdir()
+    return out
