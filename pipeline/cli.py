@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--events", action="store_true", help="print every event as a JSON line instead of a table")
     p.add_argument("--budget", type=float, metavar="USD",
                    help="refuse to start above this estimate, and never spend past it during the render")  # fmt: skip
+    p.add_argument("--stems", type=Path, metavar="DIR",
+                   help="also write narration.wav, music.wav and mix.wav (48 kHz, the video's length) into DIR")
 
     p = sub.add_parser("estimate", help="what a render would cost now, per scene and step (cached steps cost $0)")
     p.add_argument("storyboard", type=Path)
@@ -326,6 +328,11 @@ def _render(args: argparse.Namespace) -> int:
     summary = sys.stderr if args.events else sys.stdout
     _record_project(args.storyboard, storyboard, job)
     if isinstance(final, RenderFinished):
+        if args.stems and job.result.finished_sound is not None:
+            from pipeline.finish_step import write_stems
+
+            print(f"stems: {', '.join(str(p) for p in write_stems(job.result.finished_sound.path, args.stems).values())}",
+                  file=summary)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
