@@ -27,6 +27,9 @@ from pipeline.errors import InputError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
+from pipeline.finish_step import stems_zip
+from pipeline.media.beds import MOODS
+from pipeline.music_track import use_uploaded_music
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
 from pipeline.projects import Projects
@@ -128,6 +131,7 @@ def _client(request: gr.Request | None) -> str | None:
 # Each session's latest finished render, for "Report this video": the server's record, never a client-sent id.
 _LAST_RENDER: dict[str, str] = {}
 _REPORTED: dict[str, str] = {}  # session → the render it reported: one row per render, however often it is pressed
+_LAST_SOUND: dict[str, Path] = {}  # session → its last render's finished sound (stems are cut from it on demand)
 _LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a few hundred kB at most
 
 
@@ -419,10 +423,13 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
         if request is not None and request.session_hash:
             _LAST_RENDER.pop(request.session_hash, None)
             _LAST_RENDER[request.session_hash] = job.render_id
+            if job.result.finished_sound is not None:
+                _LAST_SOUND[request.session_hash] = job.result.finished_sound.path
             while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
                 oldest = next(iter(_LAST_RENDER))
                 del _LAST_RENDER[oldest]
                 _REPORTED.pop(oldest, None)
+                _LAST_SOUND.pop(oldest, None)
 
 
 def _final_asset(manifest: Path, output: Path) -> str:
@@ -500,6 +507,22 @@ def upload_image(text: str, number: float, path: str | None, owner: str | None,
     pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
     shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
     return new, shown, f"Scene {int(number or 1)}: your image is pinned"
+
+
+def upload_music(text: str, path: str | None, owner: str | None, request: gr.Request) -> str:
+    """Use one's own music file as the bed (kept for this owner only; the storyboard names it by its hash)."""
+    if not path:
+        raise gr.Error("Choose a music file to upload.", print_exception=False)
+    owner = _owner(owner, request)
+    return _edit(lambda sb, p: use_uploaded_music(sb, p, owner=owner), _parse(text), path)
+
+
+def sound_stems(request: gr.Request) -> str:
+    """narration.wav, music.wav and mix.wav of this session's last render, in one zip."""
+    finished = _LAST_SOUND.get(request.session_hash or "")
+    if finished is None or not finished.exists():
+        raise gr.Error("Render a video first: the stems are its narration, music and mix.", print_exception=False)
+    return str(stems_zip(finished, _session_dir(request) / "sound-stems.zip"))
 
 
 def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
@@ -615,7 +638,17 @@ def _settings_components() -> list[gr.components.Component]:
                 gr.Dropdown(["low", "medium", "high"], label="Quality"),
                 gr.Checkbox(label="Watermark"),
             ]
-    return [*project, *providers, *image, *video, *voice, *output]
+    with gr.Accordion("Music and loudness", open=False):
+        with gr.Row():
+            sound = [
+                # allow_custom_value: an uploaded track shows as its sha256:…, a typed path as itself.
+                gr.Dropdown([("No music", "none"), *((f"{m.capitalize()} (bundled)", f"bundled:{m}") for m in MOODS)],
+                            label="Music", allow_custom_value=True),  # fmt: skip
+                gr.Slider(-60, 0, step=1, label="Music volume (dB; the narration sits at -17)"),
+                gr.Slider(0, 40, step=1, label="Duck under narration (dB)"),
+                gr.Slider(-40, -5, step=0.5, label="Loudness target (LUFS; -14 for YouTube and Spotify)"),
+            ]
+    return [*project, *providers, *image, *video, *voice, *output, *sound]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
@@ -653,6 +686,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                         example_labels=list(EXAMPLES))  # fmt: skip
         with gr.Column(scale=2):
             settings = _settings_components()
+            music_upload_btn = gr.UploadButton("Upload my music (the Music setting)", file_types=["audio"], size="sm")
             with gr.Accordion("Cost", open=True):
                 with gr.Row():
                     budget_box = gr.Number(0, label="Budget in USD (0: none; needed when paid steps will run)", minimum=0,
@@ -675,6 +709,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     with gr.Row():
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
+        with gr.Column(scale=0, min_width=200):
+            stems_btn = gr.Button("Sound stems (zip)", size="sm")
+            stems_file = gr.File(label="Narration, music, mix (48 kHz WAV)", interactive=False)
     with gr.Row():
         report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?", max_lines=3,
                                    max_length=500, scale=4)  # fmt: skip
@@ -764,6 +801,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
 
     stop_btn.click(stop, None, None, cancels=[render_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip
+
+    music_upload_btn.upload(upload_music, [storyboard_box, music_upload_btn, owner_shadow], [storyboard_box],
+                            api_name="upload_music")  # fmt: skip
+    stems_btn.click(sound_stems, None, [stems_file], api_name="sound_stems")
 
     report_btn.click(report_video, [report_reason, owner_shadow], [report_reason], api_name="report_video")
 

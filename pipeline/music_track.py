@@ -25,6 +25,7 @@ from pipeline.media.ffmpeg import ffmpeg_exe, write_wav
 from pipeline.media.music import RATE, MusicBed, load_music, music_source
 from pipeline.owners import CLI_OWNER, OwnedImages
 from pipeline.store import Store, file_sha256, step_key
+from pipeline.storyboard import Storyboard, validate_storyboard
 
 UPLOAD_VERSION = "1"
 # An uploaded bed longer than this is cut here (it loops with a crossfade like any bed): 5 min of 48 kHz stereo is
@@ -101,6 +102,13 @@ def upload_music(path: str | Path, owner: str, store: Store) -> str:
         store.remove_workdir(work)
     OwnedImages(store.home).record(owner, asset.sha256, "uploaded")
     return f"sha256:{asset.sha256}"
+
+
+def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None) -> Storyboard:
+    """The storyboard with `owner`'s own music file (uploaded, see `upload_music`) as its music track."""
+    data = storyboard.model_dump(mode="json")
+    data["music"]["track"] = upload_music(path, owner, store or Store())
+    return validate_storyboard(data)
 
 
 def _decode_upload(path: Path) -> np.ndarray:

@@ -247,6 +247,7 @@ SETTING_FIELDS = (
     "video.content_moderation.public_figure_threshold",
     "voice.voice_id", "voice.stability", "voice.similarity_boost",
     "output.format", "output.quality", "output.watermark",
+    "music.track", "music.volume_db", "music.duck_db", "output.loudness_lufs",
 )  # fmt: skip
 
 

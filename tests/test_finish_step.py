@@ -203,3 +203,43 @@ def test_an_upload_that_points_at_other_files_is_refused(tmp_path):
     with pytest.raises(InputError, match="not music ffmpeg can read"):
         upload_music(playlist, STUDIO_OWNER, Store())
     assert not list(Path(os.environ["REELSMITH_HOME"]).glob("media/*/*.wav"))
+
+
+# -- the storyboard keys and the studio's settings -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("music: {track: bundled:jazz}", "music.track: 'bundled:jazz' names no bundled bed; choose one of: "
+                                     "bundled:calm, bundled:upbeat (line 1)"),
+    ("music: {track: 'sha256:abc'}", "music.track: an uploaded track is 'sha256:' and 64 lowercase hex digits"),
+    ("music: {volume_db: 3}", "music.volume_db: 3 is above the maximum of 0.0 dB (line 1)"),
+    ("music: {duck_db: -1}", "music.duck_db: -1 is below the minimum of 0.0 dB (line 1)"),
+    ("output: {loudness_lufs: -50}", "output.loudness_lufs: -50 is below the minimum of -40.0 LUFS (line 1)"),
+    ("music: {trak: none}", "music.trak: unknown field; did you mean 'track'? (line 1)"),
+])  # fmt: skip
+def test_music_and_loudness_settings_name_the_field(yaml_text, message):
+    from pipeline.storyboard import parse_storyboard
+
+    with pytest.raises(InputError) as refused:
+        parse_storyboard(f"{yaml_text}\nscenes: [{{image_prompt: x}}]")
+    assert message in str(refused.value)
+
+
+def test_defaults_schema_and_the_studios_settings_write_the_yaml():
+    from pipeline import scenes
+    from pipeline.storyboard import parse_storyboard, storyboard_schema
+
+    sb = parse_storyboard("scenes: [{image_prompt: x}]")
+    assert sb.music.model_dump() == {"track": "none", "volume_db": -18.0, "duck_db": 12.0}
+    assert sb.output.loudness_lufs == -14.0
+    schema = storyboard_schema()["$defs"]
+    assert {"track", "volume_db", "duck_db"} <= set(schema["MusicSettings"]["properties"])
+    assert "loudness_lufs" in schema["OutputSettings"]["properties"]
+    values = scenes.settings_of(sb)
+    fields = list(scenes.SETTING_FIELDS)
+    for name, value in {"music.track": "bundled:upbeat", "music.volume_db": -20, "music.duck_db": 15,
+                        "output.loudness_lufs": -16}.items():  # fmt: skip
+        values[fields.index(name)] = value
+    edited = parse_storyboard(scenes.apply_settings(sb, values).to_yaml())
+    assert edited.music.track == "bundled:upbeat" and edited.music.volume_db == -20 and edited.music.duck_db == 15
+    assert edited.output.loudness_lufs == -16
