@@ -113,7 +113,8 @@ class RenderBoard:
         for i in range(self.scenes):
             cells = "".join(self._cell(self.state(i, s)) for s in self.scene_kinds)
             rows.append(f"<tr><th>Scene {i + 1}</th>{cells}</tr>")
-        tail = (f"<tr><th>All</th><td colspan='{len(self.scene_kinds) - 2}'></td>{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
+        tail = (f"<tr><th>All</th><td colspan='{len(self.scene_kinds) - 3}'></td>"
+                f"{self._cell(self.state(None, 'finish'), 'Music & loudness ')}{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
                 f"{self._cell(self.state(None, 'join'), 'Join ')}</tr>")  # fmt: skip
         status = {"waiting": "Ready", "running": "Rendering…", "done": "Done", "failed": "Failed",
                   "stopped": "Stopped — finished steps are kept"}[self.status]  # fmt: skip

@@ -473,8 +473,8 @@ class _LiveTable(_View):
             table.add_column(step)
         for i in range(self.board.scenes):
             table.add_row(str(i + 1), *(self._cell(i, s) for s in kinds))
-        table.add_row("all", *[""] * (len(kinds) - 2), f"join: {self._cell(None, 'join')}",
-                      f"track: {self._cell(None, 'soundtrack')}")  # fmt: skip
+        table.add_row("all", *[""] * (len(kinds) - 3), f"finish: {self._cell(None, 'finish')}",
+                      f"join: {self._cell(None, 'join')}", f"track: {self._cell(None, 'soundtrack')}")  # fmt: skip
         return Group(table, *(self.board.failures + self.board.warnings + self.notes)[-5:])
 
 
