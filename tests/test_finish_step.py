@@ -198,8 +198,12 @@ def test_an_upload_plays_for_its_owner_only(small_render, tmp_path):
 
 
 def test_an_upload_that_points_at_other_files_is_refused(tmp_path):
-    playlist = tmp_path / "song.mp3"  # an HLS playlist under an audio name: ffmpeg would read the file it lists
-    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n")
+    """An HLS playlist lists another file on the server: decoded, that file would become the uploader's music (and
+    come back in the mix and the stems). The studio's file-type filter is the browser's; an API client sends any."""
+    private = tmp_path / "private.ts"  # MPEG-TS: a segment ffmpeg's HLS reader accepts
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "mp2", "-f", "mpegts", str(private)])
+    playlist = tmp_path / "song.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile://{private}\n#EXT-X-ENDLIST\n")
     with pytest.raises(InputError, match="not music ffmpeg can read"):
         upload_music(playlist, STUDIO_OWNER, Store())
     assert not list(Path(os.environ["REELSMITH_HOME"]).glob("media/*/*.wav"))
