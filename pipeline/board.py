@@ -113,7 +113,9 @@ class RenderBoard:
         for i in range(self.scenes):
             cells = "".join(self._cell(self.state(i, s)) for s in self.scene_kinds)
             rows.append(f"<tr><th>Scene {i + 1}</th>{cells}</tr>")
-        tail = (f"<tr><th>All</th><td colspan='{len(self.scene_kinds) - 3}'></td>"
+        pad = len(self.scene_kinds) - 3  # the three render-wide cells sit under the last scene kinds
+        padding = f"<td colspan='{pad}'></td>" if pad > 0 else ""
+        tail = (f"<tr><th>All</th>{padding}"
                 f"{self._cell(self.state(None, 'finish'), 'Music & loudness ')}{self._cell(self.state(None, 'soundtrack'), 'Sound track ')}"
                 f"{self._cell(self.state(None, 'join'), 'Join ')}</tr>")  # fmt: skip
         status = {"waiting": "Ready", "running": "Rendering…", "done": "Done", "failed": "Failed",
