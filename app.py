@@ -23,7 +23,7 @@ from pipeline import scenes as scene_ops
 from pipeline.audit import AuditLog, client_fingerprint
 from pipeline.board import RenderBoard
 from pipeline.credentials import Credentials, key_vars
-from pipeline.errors import InputError, RateLimitExceeded
+from pipeline.errors import InputError, MediaError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
@@ -131,7 +131,7 @@ def _client(request: gr.Request | None) -> str | None:
 # Each session's latest finished render, for "Report this video": the server's record, never a client-sent id.
 _LAST_RENDER: dict[str, str] = {}
 _REPORTED: dict[str, str] = {}  # session → the render it reported: one row per render, however often it is pressed
-_LAST_SOUND: dict[str, Path] = {}  # session → its last render's finished sound (stems are cut from it on demand)
+_LAST_SOUND: dict[str, Any] = {}  # session → its last render's finished sound (stems are cut from it on demand)
 _LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a few hundred kB at most
 
 
@@ -424,7 +424,7 @@ def _stream(job: Any, board: RenderBoard, folder: Path, projects: Projects, proj
             _LAST_RENDER.pop(request.session_hash, None)
             _LAST_RENDER[request.session_hash] = job.render_id
             if job.result.finished_sound is not None:
-                _LAST_SOUND[request.session_hash] = job.result.finished_sound.path
+                _LAST_SOUND[request.session_hash] = job.result.finished_sound
             while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
                 oldest = next(iter(_LAST_RENDER))
                 del _LAST_RENDER[oldest]
@@ -520,9 +520,12 @@ def upload_music(text: str, path: str | None, owner: str | None, request: gr.Req
 def sound_stems(request: gr.Request) -> str:
     """narration.wav, music.wav and mix.wav of this session's last render, in one zip."""
     finished = _LAST_SOUND.get(request.session_hash or "")
-    if finished is None or not finished.exists():
+    if finished is None:
         raise gr.Error("Render a video first: the stems are its narration, music and mix.", print_exception=False)
-    return str(stems_zip(finished, _session_dir(request) / "sound-stems.zip"))
+    try:
+        return str(stems_zip(finished, Store(), _session_dir(request) / "sound-stems.zip"))
+    except MediaError as exc:
+        raise gr.Error(without_paths(str(exc)), print_exception=False) from None
 
 
 def report_video(reason: str, owner: str | None, request: gr.Request) -> str:

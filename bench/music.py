@@ -10,7 +10,7 @@ release 400 ms: the usual ducking recipe) and prints the same figures for both, 
 10 ms and how much the music comes up inside a 0.4 s gap between sentences.
 
 `--step` also times the render's finish step as a render runs it (pipeline/finish_step.py): the scenes' mix WAVs
-(6 s each) read and joined, the finish, the 6-channel WAV written, then the sound track's AAC encode of the mix.
+(6 s each) read and joined, the finish, the mix and the stems written, then the sound track's AAC encode.
 
 Usage: python bench/music.py [--minutes 1 3] [--repeat 2] [--mood upbeat] [--sidechain] [--step]
 """
@@ -109,27 +109,30 @@ def time_step(voice: np.ndarray, minutes: float, mood: str, repeat: int) -> None
     import tempfile
 
     from pipeline.cancel import CancelToken
-    from pipeline.finish_step import encode_mix, make_finished_sound
+    from pipeline.finish_step import make_finished_sound
+    from pipeline.media.join import encode_soundtrack
     from pipeline.media.profile import EncodeProfile
     from pipeline.music_track import MusicTrack, track_identity
     from pipeline.providers.base import StepContext
+    from pipeline.store import Asset, Store
 
     profile = EncodeProfile(1280, 720)
     track = MusicTrack(f"bundled:{mood}", track_identity(f"bundled:{mood}"))
     params = {"profile": profile, "volume_db": -18.0, "duck_db": 12.0, "loudness_lufs": -14.0}
     with tempfile.TemporaryDirectory() as tmp:
-        pcm, scene = to_int16(voice), 6 * RATE
+        store, pcm, scene = Store(Path(tmp) / "home"), to_int16(voice), 6 * RATE
         mixes = []
         for i, a in enumerate(range(0, len(pcm), scene)):
-            mixes.append(Path(tmp) / f"mix{i}.wav")
-            write_wav(mixes[-1], pcm[a : a + scene], RATE)
+            path = Path(tmp) / f"mix{i}.wav"
+            write_wav(path, pcm[a : a + scene], RATE)
+            mixes.append(Asset(f"mix{i}", "", path, {"frames": len(pcm[a : a + scene]) * profile.fps // RATE}))
         finish, encode = [], []
         for _ in range(repeat):
             start = time.perf_counter()
-            out = make_finished_sound(mixes, track, params, StepContext(Path(tmp), CancelToken()))
+            out = make_finished_sound(mixes, track, params, StepContext(Path(tmp), CancelToken()), store, "stems")
             finish.append(time.perf_counter() - start)
             start = time.perf_counter()
-            encode_mix(out.path, Path(tmp) / "soundtrack.m4a", profile, "mp4")
+            encode_soundtrack([out.path], Path(tmp) / "soundtrack.m4a", profile, "mp4")
             encode.append(time.perf_counter() - start)
     print(f"  finish step {min(finish):.2f} s + sound track encode {min(encode):.2f} s = "
           f"{(min(finish) + min(encode)) / minutes:.2f} s per minute of video ({len(mixes)} scene mixes)")

@@ -330,9 +330,10 @@ def _render(args: argparse.Namespace) -> int:
     if isinstance(final, RenderFinished):
         if args.stems and job.result.finished_sound is not None:
             from pipeline.finish_step import write_stems
+            from pipeline.store import Store
 
-            print(f"stems: {', '.join(str(p) for p in write_stems(job.result.finished_sound.path, args.stems).values())}",
-                  file=summary)
+            stems = write_stems(job.result.finished_sound, Store(), args.stems)
+            print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip

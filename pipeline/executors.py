@@ -14,8 +14,8 @@ import asyncio
 from typing import Any, Awaitable, Callable, Mapping
 
 from pipeline.errors import InputError
-from pipeline.finish_step import execute_finish, execute_soundtrack
-from pipeline.media.join import join_segments
+from pipeline.finish_step import execute_finish
+from pipeline.media.join import encode_soundtrack, join_segments, soundtrack_suffix
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import build_scene_audio, clip_in_profile, fit_clip, hold_last_frame
 from pipeline.media.watermark import render_watermark
@@ -90,6 +90,19 @@ def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bo
     ctx.progress(0.1, "encoding the segment")
     out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark)
     return StepOutput(out, {"frames": frames, "reencoded": True})
+
+
+async def execute_soundtrack(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
+    """Every scene's sound, encoded once (while pictures may still be rendering)."""
+    mixes, profile, fmt = [inputs[i] for i in step.inputs], step.params["profile"], step.params["format"]
+
+    def produce(ctx: StepContext) -> StepOutput:
+        ctx.progress(0.05, "encoding the sound track once")
+        out = encode_soundtrack([m.path for m in mixes], ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}",
+                                profile, fmt, ctx.cancel)  # fmt: skip
+        return StepOutput(out, {"duration": sum(m.meta["frames"] for m in mixes) / profile.fps})
+
+    return await run.cached_step(step, "audio", key_for(step, inputs), produce)
 
 
 async def execute_join(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:

@@ -1,18 +1,19 @@
 """The sound's finish as a render step: the scenes' mixes, a music bed ducked under the narration, one loudness.
 
-    mix:0 … mix:n ──► finish (48 kHz WAV: mix, narration, music) ──► soundtrack (AAC/Opus of the mix) ──► join
+    mix:0 … mix:n ──► finish (48 kHz stereo WAV of the final mix) ──► soundtrack (AAC/Opus, unchanged) ──► join
+                        └─ keeps its stems beside it: narration + music as mixed (one 4-channel WAV in the store)
 
 `finish` is render-wide. It concatenates the scenes' mixes (PCM of exact length, in its inputs' order: the
 narration timeline), mixes the storyboard's music under it, ducked while someone speaks, and brings the whole to
 `output.loudness_lufs` (true peak ≤ −1 dBTP) with pipeline.media.music.finish_sound. Loudness applies with
-`music.track: none` too, so every video lands at the same level. Its output is ONE 6-channel 16-bit WAV holding
-three stereo pairs, STEMS in order: the mix, the narration and the music as mixed (after ducking), each with the
-final loudness gain. One file keeps the three exactly aligned and cached under one key; `write_stems` splits it
-for editors, `encode_mix` encodes the first pair as the video's sound track.
+`music.track: none` too, so every video lands at the same level. Its output is the mix, a stereo WAV like a scene's
+mix (meta `frames`), so the sound track step encodes it exactly as it encoded the mixes. The narration and music
+stems, with the same loudness gain, are stored under a key derived from the finish's (`stems_key`) for editors:
+`write_stems` cuts narration.wav, music.wav and mix.wav from the two.
 
 The key holds the mixes' hashes, the track's identity (none, the bundled bed's key, or the uploaded / named
 file's sha256: pipeline.music_track), the three levels and the versions of this code: editing one scene's
-narration re-runs that scene's voice and mix, then this step and the encode, never a picture.
+narration re-runs that scene's voice and mix, then this step, the encode and the join, never a picture.
 
 Step definitions here take the step as `Any` (a pipeline.steps.Step): pipeline/steps.py imports this module.
 """
@@ -27,16 +28,15 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from pipeline.errors import MediaError
-from pipeline.media.ffmpeg import read_wav, run_ffmpeg, write_wav
-from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION, soundtrack_suffix
+from pipeline.media.ffmpeg import read_wav, write_wav
 from pipeline.media.music import MUSIC_VERSION, RATE, TRUE_PEAK_DB, FinishedSound, finish_sound
 from pipeline.media.profile import EncodeProfile
 from pipeline.music_track import MusicTrack, load_track, resolve_track, track_identity
 from pipeline.providers.base import StepContext, StepOutput
-from pipeline.store import Asset, step_key
+from pipeline.store import Asset, Store, step_key
 
 FINISH_VERSION = "1"
-STEMS = ("mix", "narration", "music")  # the stereo pairs of the finished sound's WAV, in channel order
+KEPT_STEMS = ("narration", "music")  # the stereo pairs of the stems' WAV, in channel order
 
 
 # -- keys ----------------------------------------------------------------------------------------------------
@@ -65,36 +65,42 @@ def finish_key_from_inputs(step: Any, outputs: Mapping[str, Asset], music: str |
                       p["duck_db"], p["loudness_lufs"])  # fmt: skip
 
 
-def soundtrack_key_from_inputs(step: Any, outputs: Mapping[str, Asset]) -> str:
-    """The encoded sound track's key: the finished sound's hash, the format and the encoder settings."""
-    profile = step.params["profile"]
-    return step_key("soundtrack", version=JOIN_VERSION, format=step.params["format"], bitrate=AUDIO_BITRATE,
-                    rate=profile.audio_rate, finished=outputs[step.inputs[0]].sha256)  # fmt: skip
-
-
 # -- executors -----------------------------------------------------------------------------------------------
 
 
+def stems_key(finish_key: str) -> str:
+    """Where the stems of the finished sound under `finish_key` are kept."""
+    return step_key("finish-stems", finish=finish_key)
+
+
 async def execute_finish(run: Any, step: Any, inputs: Mapping[str, Asset]) -> Asset:
-    """The finished sound of the whole video (cached by its key)."""
+    """The finished sound of the whole video (cached by its key), its stems kept beside it."""
     p = step.params
     track = resolve_track(p["track"], run.owner, run.store, run.owned_images)  # refuses what the owner may not play
-    mixes = [inputs[i].path for i in step.inputs]
+    mixes = [inputs[i] for i in step.inputs]
     key = finish_key_from_inputs(step, inputs, track.identity)
-    return await run.cached_step(step, "audio", key, lambda ctx: make_finished_sound(mixes, track, p, ctx))
+
+    def produce(ctx: StepContext) -> StepOutput:
+        return make_finished_sound(mixes, track, p, ctx, run.store, stems_key(key))
+
+    return await run.cached_step(step, "audio", key, produce)
 
 
-def make_finished_sound(mixes: list[Path], track: MusicTrack, params: Mapping[str, Any],
-                        ctx: StepContext) -> StepOutput:  # fmt: skip
+def make_finished_sound(mixes: list[Asset], track: MusicTrack, params: Mapping[str, Any], ctx: StepContext,
+                        store: Store, stems_at: str) -> StepOutput:  # fmt: skip
+    """The mix as the step's output; the narration and music stems stored under `stems_at`."""
     ctx.progress(0.05, "mixing the music under the narration")
-    narration = _concatenated(mixes, params["profile"])
+    narration = _concatenated([m.path for m in mixes], params["profile"])
     sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
                          loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
     del narration
-    ctx.progress(0.9, "writing the finished sound")
+    ctx.progress(0.9, "writing the finished sound and its stems")
+    stems = ctx.workdir / "stems.wav"
+    write_wav(stems, np.concatenate([sound.narration, sound.music], axis=1), sound.rate)
+    store.put(stems_at, stems, {"stems": list(KEPT_STEMS), "samples": sound.samples})
     out = ctx.workdir / "finished.wav"
-    write_wav(out, np.concatenate([sound.mix, sound.narration, sound.music], axis=1), sound.rate)
-    return StepOutput(out, _sound_facts(sound, track))
+    write_wav(out, sound.mix, sound.rate)
+    return StepOutput(out, {"frames": sum(m.meta["frames"] for m in mixes), **_sound_facts(sound, track)})
 
 
 def _concatenated(mixes: list[Path], profile: EncodeProfile) -> np.ndarray:
@@ -118,54 +124,41 @@ def _finite(value: float) -> float | None:
 
 
 def _sound_facts(sound: FinishedSound, track: MusicTrack) -> dict[str, Any]:
-    return {"duration": sound.samples / sound.rate, "samples": sound.samples, "rate": sound.rate, "stems": list(STEMS),
+    return {"duration": sound.samples / sound.rate, "samples": sound.samples, "rate": sound.rate,
             "music": track.identity, "loudness_before": _finite(sound.before.integrated),
             "loudness_lufs": _finite(sound.after.integrated), "true_peak_dbtp": _finite(sound.after.true_peak),
             "gain_db": _finite(sound.gain_db), "limited_db": _finite(sound.limited_db),
             "reached_target": sound.reached_target, "speech_intervals": len(sound.speech)}  # fmt: skip
 
 
-async def execute_soundtrack(run: Any, step: Any, inputs: Mapping[str, Asset]) -> Asset:
-    """The finished mix encoded once for the join (AAC, or Opus for webm)."""
-    finished, profile, fmt = inputs[step.inputs[0]], step.params["profile"], step.params["format"]
-
-    def produce(ctx: StepContext) -> StepOutput:
-        ctx.progress(0.05, "encoding the sound track once")
-        out = encode_mix(finished.path, ctx.workdir / f"soundtrack{soundtrack_suffix(fmt)}", profile, fmt, ctx.cancel)
-        return StepOutput(out, {"duration": finished.meta["duration"]})
-
-    return await run.cached_step(step, "audio", soundtrack_key_from_inputs(step, inputs), produce)
-
-
-def encode_mix(finished: Path, out: Path, profile: EncodeProfile, fmt: str, cancel: Any = None) -> Path:
-    """Encode the mix (the first stereo pair) of a finished sound."""
-    codec = ["-c:a", "libopus", "-b:a", "128k"] if fmt == "webm" else ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
-    args = ["-i", str(finished), "-af", "pan=stereo|c0=c0|c1=c1", *codec, "-ar", str(profile.audio_rate),
-            "-ac", str(profile.audio_channels), str(out)]  # fmt: skip
-    run_ffmpeg(args, cancel, what="encoding the sound track")
-    return out
-
-
 # -- stems for editors ---------------------------------------------------------------------------------------
 
 
-def write_stems(finished: Path, folder: Path) -> dict[str, Path]:
-    """narration.wav, music.wav and mix.wav (48 kHz 16-bit stereo, each exactly the video's length) in `folder`."""
-    pcm, rate = read_wav(finished)
-    if pcm.shape[1] != 2 * len(STEMS):
-        raise MediaError(f"{finished.name} is not a finished sound ({pcm.shape[1]} channels)")
+def write_stems(finished: Asset, store: Store, folder: Path) -> dict[str, Path]:
+    """narration.wav, music.wav and mix.wav (48 kHz 16-bit stereo, each exactly the video's length) in `folder`,
+    from a render's finished sound (RenderResult.finished_sound) and the stems kept beside it."""
+    stems = store.get(stems_key(finished.key))
+    if stems is None:
+        # Only a person deleting store files (or damage) gets here: the store never drops a file by itself.
+        raise MediaError("the stems of this render are no longer stored; change a music setting and render again "
+                         "to make them")  # fmt: skip
+    kept, rate = read_wav(stems.path)
+    mix, mix_rate = read_wav(finished.path)
+    if kept.shape != (len(mix), 2 * len(KEPT_STEMS)) or rate != mix_rate:
+        raise MediaError("the stored stems do not match the finished sound; render again")
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for i, name in enumerate(STEMS):
+    paths = {"mix": folder / "mix.wav"}
+    write_wav(paths["mix"], mix, rate)
+    for i, name in enumerate(KEPT_STEMS):
         paths[name] = folder / f"{name}.wav"
-        write_wav(paths[name], pcm[:, 2 * i : 2 * i + 2], rate)
+        write_wav(paths[name], kept[:, 2 * i : 2 * i + 2], rate)
     return paths
 
 
-def stems_zip(finished: Path, out: Path) -> Path:
+def stems_zip(finished: Asset, store: Store, out: Path) -> Path:
     """The three stems in one zip (stored, not deflated: PCM hardly compresses and the zip is made on demand)."""
     folder = out.parent / f"{out.stem}-stems"
-    paths = write_stems(finished, folder)
+    paths = write_stems(finished, store, folder)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as z:
         for name in ("narration", "music", "mix"):
             z.write(paths[name], arcname=paths[name].name)

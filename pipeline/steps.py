@@ -6,14 +6,15 @@
 
 A step whose inputs are all known at planning time (image, voice, a silent scene's mix) carries its key; the others
 (video ← image bytes, segment ← clip bytes + frames, mix ← narration bytes + frames, finish ← mixes + music,
-soundtrack ← finished sound, join ← segments + soundtrack) get it from `key_for` once their inputs exist, by the same pure functions. The
+soundtrack ← the finished mix, join ← segments + soundtrack) get it from `key_for` once their inputs exist, by the same pure functions. The
 runner, the estimate and step-by-step control all key through here, so "cached" means the same thing everywhere.
 
     image ──► video ──┐
                       ├──► segment (picture, exact frames) ──────────────────────┐
-    voice ────────────┴──► mix (sound, exact samples) ──► finish ──► soundtrack ─────┴──► join
+    voice ────────────┴──► mix (sound, exact samples) ──► finish ──► soundtrack ────┴──► join
 
-finish (all scenes' mixes + the music bed, ducked, at the loudness target) lives in pipeline/finish_step.py.
+finish (every scene's mix + the music bed ducked under the narration, at the loudness target) is defined in
+pipeline/finish_step.py; the sound track encodes its one WAV as it encoded the mixes.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from pipeline.credentials import Credentials
-from pipeline.finish_step import finish_key_from_inputs, finish_params, soundtrack_key_from_inputs
-from pipeline.media.join import JOIN_VERSION
+from pipeline.finish_step import finish_key_from_inputs, finish_params
+from pipeline.media.join import AUDIO_BITRATE, JOIN_VERSION
 from pipeline.media.segment import NARRATION_LEAD, SEGMENT_VERSION, segment_frames
 from pipeline.plan import RenderPlan, ScenePlan, video_request
 from pipeline.providers import registry
@@ -123,6 +124,11 @@ def segment_key(profile: EncodeProfile, clip_sha256: str, frames: int, watermark
                     watermark=watermark)  # fmt: skip
 
 
+def soundtrack_key(profile: EncodeProfile, fmt: str, mix_sha256s: Sequence[str]) -> str:
+    return step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE, rate=profile.audio_rate,
+                    mixes=list(mix_sha256s))  # fmt: skip
+
+
 def join_key(profile: EncodeProfile, fmt: str, segment_sha256s: Sequence[str], soundtrack_sha256: str) -> str:
     return step_key("join", version=JOIN_VERSION, profile=profile.id, format=fmt, segments=list(segment_sha256s),
                     soundtrack=soundtrack_sha256)  # fmt: skip
@@ -161,6 +167,11 @@ def _segment(step: Step, outputs: Mapping[str, Asset]) -> str:
     return segment_key(profile, clip.sha256, scene_frames(step, outputs), step.params["watermark"])
 
 
+def _soundtrack(step: Step, outputs: Mapping[str, Asset]) -> str:
+    profile = step.params["profile"]
+    return soundtrack_key(profile, step.params["format"], [outputs[i].sha256 for i in step.inputs])
+
+
 def _join(step: Step, outputs: Mapping[str, Asset]) -> str:
     profile = step.params["profile"]
     *segments, soundtrack = step.inputs
@@ -173,7 +184,7 @@ KEYS_FROM_INPUTS: dict[str, Callable[[Step, Mapping[str, Asset]], str]] = {
     "mix": _mix,
     "segment": _segment,
     "finish": finish_key_from_inputs,
-    "soundtrack": soundtrack_key_from_inputs,
+    "soundtrack": _soundtrack,
     "join": _join,
 }
 

@@ -55,7 +55,7 @@ def loudness_of(path: Path) -> float:
 @pytest.fixture
 def finished(small_render, tmp_path):
     result = render(storyboard(), tmp_path / "video.mp4")
-    return result, write_stems(result.finished_sound.path, tmp_path / "stems")
+    return result, write_stems(result.finished_sound, Store(), tmp_path / "stems")
 
 
 def test_music_stem_is_ducked_10_db_under_the_narration(finished):
@@ -95,7 +95,7 @@ def test_stems_are_48k_and_exactly_the_videos_length(finished, tmp_path):
     narration, _ = read_wav(stems["narration"])
     music, _ = read_wav(stems["music"])
     assert np.abs(mix.astype(np.int32) - narration - music).max() <= 2, "the stems add up to the mix"
-    zipped = stems_zip(result.finished_sound.path, tmp_path / "stems.zip")
+    zipped = stems_zip(result.finished_sound, Store(), tmp_path / "stems.zip")
     assert sorted(zipfile.ZipFile(zipped).namelist()) == ["mix.wav", "music.wav", "narration.wav"]
 
 
@@ -247,3 +247,14 @@ def test_defaults_schema_and_the_studios_settings_write_the_yaml():
     edited = parse_storyboard(scenes.apply_settings(sb, values).to_yaml())
     assert edited.music.track == "bundled:upbeat" and edited.music.volume_db == -20 and edited.music.duck_db == 15
     assert edited.output.loudness_lufs == -16
+
+
+def test_stems_deleted_from_the_store_are_named_not_a_traceback(finished, tmp_path):
+    from pipeline.errors import MediaError
+    from pipeline.finish_step import stems_key
+
+    result, _ = finished
+    store = Store()
+    store.get(stems_key(result.finished_sound.key)).path.unlink()
+    with pytest.raises(MediaError, match="the stems of this render are no longer stored; change a music setting"):
+        write_stems(result.finished_sound, store, tmp_path / "gone")
