@@ -94,6 +94,8 @@ def make_finished_sound(mixes: list[Asset], track: MusicTrack, params: Mapping[s
     sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
                          loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
     del narration
+    if not sound.reached_target:
+        ctx.warn(_missed_target(sound, params["loudness_lufs"]))
     ctx.progress(0.9, "writing the finished sound and its stems")
     stems = ctx.workdir / "stems.wav"
     write_wav(stems, np.concatenate([sound.narration, sound.music], axis=1), sound.rate)
@@ -117,6 +119,14 @@ def _concatenated(mixes: list[Path], profile: EncodeProfile) -> np.ndarray:
             raise MediaError(f"{path.name} is {rate} Hz, {pcm.shape[1]} channels; expected 48 kHz stereo")
         parts.append(pcm)
     return np.concatenate(parts)
+
+
+def _missed_target(sound: FinishedSound, target: float) -> str:
+    """Why the finished sound is not at the loudness target: silence, or too little sound to lift undistorted."""
+    if not math.isfinite(sound.before.integrated) or sound.before.integrated <= -69.9:
+        return "output.loudness_lufs: the video is silent, so it stays silent (no narration and no music)"
+    return (f"output.loudness_lufs: the finished sound measures {sound.after.integrated:.1f} LUFS, not {target:g}: "
+            "too little sound (a word or two) to lift that far under the -1 dBTP peak ceiling without distorting it")
 
 
 def _finite(value: float) -> float | None:

@@ -258,3 +258,17 @@ def test_stems_deleted_from_the_store_are_named_not_a_traceback(finished, tmp_pa
     store.get(stems_key(result.finished_sound.key)).path.unlink()
     with pytest.raises(MediaError, match="the stems of this render are no longer stored; change a music setting"):
         write_stems(result.finished_sound, store, tmp_path / "gone")
+
+
+def test_a_video_too_quiet_to_reach_the_target_says_so(small_render, tmp_path):
+    from pipeline.events import StepWarning
+
+    sb = validate_storyboard({"title": "Hush", "resolution": "720x1280",
+                              "scenes": [{"image_prompt": "An empty room", "audio_script": "Hush.", "duration": 4}]})
+    warnings = []
+    result = render(sb, tmp_path / "hush.mp4", on_event=lambda e: warnings.append(e) if isinstance(e, StepWarning)
+                    else None)  # fmt: skip
+    assert result.finished_sound.meta["reached_target"] is False
+    assert [w.step for w in warnings] == ["finish"]
+    assert "output.loudness_lufs: the finished sound measures" in warnings[0].message
+    assert "not -14" in warnings[0].message
