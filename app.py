@@ -24,10 +24,13 @@ from pipeline.board import RenderBoard
 from pipeline.captions.files import caption_files
 from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
-from pipeline.errors import InputError, RateLimitExceeded
+from pipeline.errors import InputError, MediaError, RateLimitExceeded
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
+from pipeline.finish_step import stems_zip
+from pipeline.media.beds import MOODS
+from pipeline.music_track import use_uploaded_music
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
 from pipeline.preview import preview_storyboard
@@ -131,6 +134,7 @@ def _client(request: gr.Request | None) -> str | None:
 # Each session's latest finished render, for "Report this video": the server's record, never a client-sent id.
 _LAST_RENDER: dict[str, str] = {}
 _REPORTED: dict[str, str] = {}  # session → the render it reported: one row per render, however often it is pressed
+_LAST_SOUND: dict[str, Any] = {}  # session → its last render's finished sound (stems are cut from it on demand)
 _LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a few hundred kB at most
 
 
@@ -436,7 +440,7 @@ def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Reque
             yield _changes(_published(view, folder), view, sent, final=bool(board.final))
             sent = view
     if job.result is not None:
-        _remember_render(request, job.render_id)
+        _remember_render(request, job.render_id, job.result.finished_sound)
 
 
 def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | None:
@@ -460,16 +464,20 @@ def _changes(published: RenderView, view: RenderView, sent: RenderView, *, final
                             for value, now, before in zip(published, view, sent))  # fmt: skip
 
 
-def _remember_render(request: gr.Request | None, render_id: str) -> None:
-    """This session's latest finished render, for "Report this video" (the oldest sessions forgotten first)."""
+def _remember_render(request: gr.Request | None, render_id: str, finished_sound: Any = None) -> None:
+    """This session's latest finished render, for "Report this video" and its sound stems (the oldest sessions
+    forgotten first)."""
     if request is None or not request.session_hash:
         return
     _LAST_RENDER.pop(request.session_hash, None)
     _LAST_RENDER[request.session_hash] = render_id
+    if finished_sound is not None:
+        _LAST_SOUND[request.session_hash] = finished_sound
     while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
         oldest = next(iter(_LAST_RENDER))
         del _LAST_RENDER[oldest]
         _REPORTED.pop(oldest, None)
+        _LAST_SOUND.pop(oldest, None)
 
 
 def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None, owner: str | None,
@@ -541,6 +549,25 @@ def upload_image(text: str, number: float, path: str | None, owner: str | None,
     pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
     shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
     return new, shown, f"Scene {int(number or 1)}: your image is pinned"
+
+
+def upload_music(text: str, path: str | None, owner: str | None, request: gr.Request) -> str:
+    """Use one's own music file as the bed (kept for this owner only; the storyboard names it by its hash)."""
+    if not path:
+        raise gr.Error("Choose a music file to upload.", print_exception=False)
+    owner = _owner(owner, request)
+    return _edit(lambda sb, p: use_uploaded_music(sb, p, owner=owner), _parse(text), path)
+
+
+def sound_stems(request: gr.Request) -> str:
+    """narration.wav, music.wav and mix.wav of this session's last render, in one zip."""
+    finished = _LAST_SOUND.get(request.session_hash or "")
+    if finished is None:
+        raise gr.Error("Render a video first: the stems are its narration, music and mix.", print_exception=False)
+    try:
+        return str(stems_zip(finished, Store(), _session_dir(request) / "sound-stems.zip"))
+    except MediaError as exc:
+        raise gr.Error(without_paths(str(exc)), print_exception=False) from None
 
 
 def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
@@ -661,7 +688,17 @@ def _settings_components() -> list[gr.components.Component]:
                                                                            "karaoke")], label="Caption style"),
                 gr.Dropdown([("Bottom", "bottom"), ("Middle", "middle"), ("Top", "top")], label="Caption position"),
             ]  # fmt: skip
-    return [*project, *providers, *image, *video, *voice, *output, *captions]
+    with gr.Accordion("Music and loudness", open=False):
+        with gr.Row():
+            sound = [
+                # allow_custom_value: an uploaded track shows as its sha256:…, a typed path as itself.
+                gr.Dropdown([("No music", "none"), *((f"{m.capitalize()} (bundled)", f"bundled:{m}") for m in MOODS)],
+                            label="Music", allow_custom_value=True),  # fmt: skip
+                gr.Slider(-60, 0, step=1, label="Music volume (dB; the narration sits at -17)"),
+                gr.Slider(0, 40, step=1, label="Duck under narration (dB)"),
+                gr.Slider(-40, -5, step=0.5, label="Loudness target (LUFS; -14 for YouTube and Spotify)"),
+            ]
+    return [*project, *providers, *image, *video, *voice, *output, *captions, *sound]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
@@ -700,6 +737,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                         example_labels=list(EXAMPLES))  # fmt: skip
         with gr.Column(scale=2):
             settings = _settings_components()
+            music_upload_btn = gr.UploadButton("Upload my music (the Music setting)", file_types=["audio"], size="sm")
             with gr.Accordion("Cost", open=True):
                 with gr.Row():
                     budget_box = gr.Number(0, label="Budget in USD (0: none; needed when paid steps will run)", minimum=0,
@@ -724,6 +762,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         final_video = gr.Video(label="Final video", interactive=False, height=480)
         manifest_file = gr.File(label="Manifest", interactive=False)
         captions_file = gr.File(label="Captions (SRT, WebVTT)", file_count="multiple", interactive=False)
+        with gr.Column(scale=0, min_width=200):
+            stems_btn = gr.Button("Sound stems (zip)", size="sm")
+            stems_file = gr.File(label="Narration, music, mix (48 kHz WAV)", interactive=False)
     with gr.Row():
         report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?", max_lines=3,
                                    max_length=500, scale=4)  # fmt: skip
@@ -825,6 +866,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     stop_btn.click(stop, None, None,
                    cancels=[render_event, preview_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip
+
+    music_upload_btn.upload(upload_music, [storyboard_box, music_upload_btn, owner_shadow], [storyboard_box],
+                            api_name="upload_music")  # fmt: skip
+    stems_btn.click(sound_stems, None, [stems_file], api_name="sound_stems")
 
     report_btn.click(report_video, [report_reason, owner_shadow], [report_reason], api_name="report_video")
 

@@ -9,7 +9,10 @@ Bed synthesis is timed on its own: it happens once per (mood, version) and a cal
 release 400 ms: the usual ducking recipe) and prints the same figures for both, plus how far the gain moves in
 10 ms and how much the music comes up inside a 0.4 s gap between sentences.
 
-Usage: python bench/music.py [--minutes 1 3] [--repeat 2] [--mood upbeat] [--sidechain]
+`--step` also times the render's finish step as a render runs it (pipeline/finish_step.py): the scenes' mix WAVs
+(6 s each) read and joined, the finish, the mix and the stems written, then the sound track's AAC encode.
+
+Usage: python bench/music.py [--minutes 1 3] [--repeat 2] [--mood upbeat] [--sidechain] [--step]
 """
 
 from __future__ import annotations
@@ -101,12 +104,47 @@ def compare_sidechain(voice: np.ndarray, bed: np.ndarray, spans: list[tuple[floa
               f"highest inside 0.4 s gaps {in_gaps.max():.1f} dB")
 
 
+def time_step(voice: np.ndarray, minutes: float, mood: str, repeat: int) -> None:
+    """The finish step and the sound track encode on `voice` cut into 6 s scene mixes, as a render runs them."""
+    import tempfile
+
+    from pipeline.cancel import CancelToken
+    from pipeline.finish_step import make_finished_sound
+    from pipeline.media.join import encode_soundtrack
+    from pipeline.media.profile import EncodeProfile
+    from pipeline.music_track import MusicTrack, track_identity
+    from pipeline.providers.base import StepContext
+    from pipeline.store import Asset, Store
+
+    profile = EncodeProfile(1280, 720)
+    track = MusicTrack(f"bundled:{mood}", track_identity(f"bundled:{mood}"))
+    params = {"profile": profile, "volume_db": -18.0, "duck_db": 12.0, "loudness_lufs": -14.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        store, pcm, scene = Store(Path(tmp) / "home"), to_int16(voice), 6 * RATE
+        mixes = []
+        for i, a in enumerate(range(0, len(pcm), scene)):
+            path = Path(tmp) / f"mix{i}.wav"
+            write_wav(path, pcm[a : a + scene], RATE)
+            mixes.append(Asset(f"mix{i}", "", path, {"frames": len(pcm[a : a + scene]) * profile.fps // RATE}))
+        finish, encode = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            out = make_finished_sound(mixes, track, params, StepContext(Path(tmp), CancelToken()), store, "stems")
+            finish.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            encode_soundtrack([out.path], Path(tmp) / "soundtrack.m4a", profile, "mp4")
+            encode.append(time.perf_counter() - start)
+    print(f"  finish step {min(finish):.2f} s + sound track encode {min(encode):.2f} s = "
+          f"{(min(finish) + min(encode)) / minutes:.2f} s per minute of video ({len(mixes)} scene mixes)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 3.0])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--mood", default="upbeat", choices=beds.MOODS)
     parser.add_argument("--sidechain", action="store_true")
+    parser.add_argument("--step", action="store_true", help="also time the render's finish step and encode")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -135,6 +173,8 @@ def main() -> None:
         )
         if args.sidechain:
             compare_sidechain(voice, bed, spans)
+        if args.step:
+            time_step(voice, minutes, args.mood, args.repeat)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a free, fast animatic instead: offline providers whatever the storyboard names, half "
                    "size, scenes of at most 5 s, marked PREVIEW; written to OUTPUT with -preview added to its name"
                    )  # fmt: skip
+    p.add_argument("--stems", type=Path, metavar="DIR",
+                   help="also write narration.wav, music.wav and mix.wav (48 kHz, the video's length) into DIR")
 
     p = sub.add_parser("estimate", help="what a render would cost now, per scene and step (cached steps cost $0)")
     p.add_argument("storyboard", type=Path)
@@ -344,6 +346,12 @@ def _render(args: argparse.Namespace) -> int:
             from pipeline.timeline import write_timeline
 
             write_timeline(job.result, args.timeline)
+        if args.stems and job.result.finished_sound is not None:
+            from pipeline.finish_step import write_stems
+            from pipeline.store import Store
+
+            stems = write_stems(job.result.finished_sound, Store(), args.stems)
+            print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         if job.result is not None and job.result.captions:  # before "done:", which stays the last line
             print(f"captions: {', '.join(str(p) for p in job.result.captions)}", file=summary)

@@ -46,3 +46,4 @@ class RenderResult:
     budget: float | None = None
     created: str = ""  # ISO time, UTC, to the second
     captions: tuple[Path, ...] = ()  # OUT.srt and OUT.vtt beside the video, when written
+    finished_sound: Asset | None = None  # the finish step's WAV: mix, narration and music (pipeline/finish_step.py)

@@ -54,6 +54,7 @@ from pipeline.events import (
 )
 from pipeline.manifest import manifest_path, write_manifest
 from pipeline.memory import tune_allocator
+from pipeline.music_track import resolve_track
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, plan_render, unapproved_images
 from pipeline.projects import ProjectRecorder
@@ -125,6 +126,8 @@ class Render:
         plan = await self._plan()
         if problems := unapproved_images(plan):
             raise InputError(problems)
+        # A music track this owner may not play (a path from a studio) is refused before any work starts.
+        resolve_track(self.storyboard.music.track, self.owner, self.store, self.owned_images)
         if self.money.gated:
             self._check_budget(plan)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kind_names),
@@ -153,7 +156,8 @@ class Render:
         result = RenderResult(self.render_id, self.output, manifest_path(self.output), duration,
                               time.monotonic() - started, scenes,
                               dict(self.executed), dict(self.cached), self.spent, final, plan,
-                              dict(self.money.costs), self.money.budget, created, captions)  # fmt: skip
+                              dict(self.money.costs), self.money.budget, created, captions,
+                              finished_sound=outputs.get("finish"))  # fmt: skip
         write_manifest(result)
         return result
 

@@ -248,6 +248,7 @@ SETTING_FIELDS = (
     "voice.voice_id", "voice.stability", "voice.similarity_boost",
     "output.format", "output.quality", "output.watermark",
     "captions.files", "captions.burn_in", "captions.style", "captions.position",
+    "music.track", "music.volume_db", "music.duck_db", "output.loudness_lufs",
 )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import InputError, Problem
+from pipeline.media.beds import MOODS
 from pipeline.styles import STYLE_PRESETS, StyleName
 
 # 640x360 and 360x640 are the preview's half sizes (pipeline/preview.py), open to any storyboard that wants a draft.
@@ -170,6 +171,14 @@ class OutputSettings(_Model):
         "instead of lengthening its scene (a preview's 5 s). None: a scene stretches to its narration.",
         json_schema_extra=_unit("seconds"),
     )
+    loudness_lufs: float = Field(
+        -14.0,
+        ge=-40.0,
+        le=-5.0,
+        description="Integrated loudness of the final sound (EBU R128), true peak at most -1 dBTP. -14 is what "
+        "YouTube and Spotify play at; -16 Apple; -23 EBU broadcast.",
+        json_schema_extra=_unit("LUFS"),
+    )
 
     @field_validator("label")
     @classmethod
@@ -205,6 +214,37 @@ class CaptionSettings(_Model):
         "boxed", description="boxed: text on a dark box; outline: outlined text; karaoke: boxed, the spoken word "
         "highlighted.")
     position: Literal["bottom", "middle", "top"] = Field("bottom", description="Where burned-in captions sit.")
+
+
+_SHA256_TRACK = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class MusicSettings(_Model):
+    """The music bed under the narration: ducked while someone speaks, back up in pauses."""
+
+    track: str = Field(
+        "none",
+        min_length=1,
+        max_length=1000,
+        description="none | bundled:<mood> (" + ", ".join(MOODS) + ") | sha256:<hex> (music uploaded in the "
+        "studio) | a file path (command line only).",
+    )
+    volume_db: float = Field(-18.0, ge=-60.0, le=0.0, description="The music's level where nobody speaks "
+                             "(RMS, on the scale the narration sits at -17).", json_schema_extra=_unit("dB"))  # fmt: skip
+    duck_db: float = Field(12.0, ge=0.0, le=40.0, description="How far the music goes down while someone speaks.",
+                           json_schema_extra=_unit("dB"))  # fmt: skip
+
+    @field_validator("track")
+    @classmethod
+    def _known_track(cls, v: str) -> str:
+        if v.startswith("bundled:") and v.removeprefix("bundled:") not in MOODS:
+            raise ValueError(f"{_quote(v)} names no bundled bed; choose one of: "
+                             + ", ".join(f"bundled:{m}" for m in MOODS))  # fmt: skip
+        if v.startswith("sha256:") and not _SHA256_TRACK.match(v):
+            raise ValueError("an uploaded track is 'sha256:' and 64 lowercase hex digits; upload the file again")
+        if not v.strip():
+            raise ValueError("must not be blank; use 'none' for no music")
+        return v
 
 
 class Scene(_Model):
@@ -286,6 +326,7 @@ class Storyboard(_Model):
         default_factory=TransitionSettings, description="The transition between scenes (a scene's own overrides it)."
     )
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
+    music: MusicSettings = Field(default_factory=MusicSettings)
     scenes: list[Scene] = Field(..., min_length=1, max_length=MAX_SCENES)
 
     _fits = field_validator("scenes")(lambda cls, v, info: _transitions_fit(v, info.data.get("transition")))

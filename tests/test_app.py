@@ -193,3 +193,38 @@ def test_an_alias_bomb_gets_a_short_answer_at_once(studio):
     message = client.predict(f"style: [{bomb}]\nscenes:\n  - image_prompt: a\n", api_name="/validate")
     assert time.monotonic() - started < 5
     assert "YAML aliases (*a) are not supported in storyboards" in message and len(message) < 300
+
+
+def test_uploaded_music_plays_under_the_render_and_its_stems_download_as_a_zip(studio, tmp_path):
+    import zipfile
+
+    from gradio_client import handle_file
+
+    from pipeline.media.ffmpeg import read_wav, run_ffmpeg
+
+    client, _ = studio
+    song = tmp_path / "song.mp3"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(song)])
+    text = "title: music\nscenes:\n  - image_prompt: A harbour at dawn\n    audio_script: Morning.\n    duration: 2\n"
+    text = client.predict(text, handle_file(str(song)), api_name="/upload_music")
+    assert "track: sha256:" in text
+    board, image, clip, voice, final, manifest, gallery = client.predict(text, api_name="/render")
+    assert "Done" in board
+    stems = Path(client.predict(api_name="/sound_stems"))
+    with zipfile.ZipFile(stems) as z:
+        assert sorted(z.namelist()) == ["mix.wav", "music.wav", "narration.wav"]
+        z.extractall(tmp_path / "stems")
+    frames = int(streams(ffprobe(Path(final)), "video")[0]["nb_read_frames"])
+    for name in ("mix", "music", "narration"):
+        pcm, rate = read_wav(tmp_path / "stems" / f"{name}.wav")
+        assert rate == 48000 and len(pcm) == frames * 2000
+
+
+def test_a_music_path_from_the_studio_is_refused(studio):
+    client, _ = studio
+    text = "title: sneaky\nmusic: {track: /etc/passwd}\nscenes:\n  - image_prompt: A door\n    duration: 2\n"
+    job = client.submit(text, api_name="/render")
+    list(job)
+    assert not job.status().success
+    with pytest.raises(Exception, match="a file path is read only on the command line"):
+        job.result()

@@ -28,7 +28,8 @@ def test_the_written_manifest_is_build_manifest_of_the_result(test_providers, tm
 
 def test_the_board_shows_the_step_kinds_the_plan_announces():
     board = RenderBoard()
-    board.apply(RenderStarted("r", "t", 1, ["image", "captions", "video", "soundtrack", "join"], {}))
-    assert board.scene_kinds == ["image", "captions", "video"]
+    board.apply(RenderStarted("r", "t", 1, ["image", "captions", "video", "voice", "finish", "soundtrack", "join"],
+                              {}))  # fmt: skip
+    assert board.scene_kinds == ["image", "captions", "video", "voice"]
     html = board.html()
     assert "<th>Captions</th>" in html and "colspan='1'" in html

@@ -32,14 +32,14 @@ def _started(events, step=None):
 def test_unchanged_rerender_executes_no_step(test_providers, tmp_path):
     sb = validate_storyboard(storyboard_dict(scenes=3))
     first, events = _run(sb, tmp_path / "a.mp4")
-    # image, video, voice, segment, mix, captioned per (narrated) scene; soundtrack, join
-    assert len(_started(events)) == 3 * 6 + 2
+    # image, video, voice, segment, mix, captioned per (narrated) scene; finish, soundtrack, join
+    assert len(_started(events)) == 3 * 6 + 3
     calls = len(test_providers.calls)
 
     second, events = _run(sb, tmp_path / "b.mp4")
     assert _started(events) == []
     assert len(test_providers.calls) == calls
-    assert sum(second.cached.values()) == 3 * 6 + 2
+    assert sum(second.cached.values()) == 3 * 6 + 3
     assert (tmp_path / "b.mp4").read_bytes() == (tmp_path / "a.mp4").read_bytes()
 
 
@@ -51,7 +51,7 @@ def test_narration_edit_reruns_only_that_voice_its_mix_and_the_join(test_provide
     data["scenes"][1]["audio_script"] = "hello there 9"  # same length: the picture keeps its frames
     _, events = _run(validate_storyboard(data), tmp_path / "b.mp4")
     # (and its burned-in captions, which show the new words)
-    assert _ran(events) == [(-1, "join"), (-1, "soundtrack"), (1, "captioned"), (1, "mix"), (1, "voice")]
+    assert _ran(events) == [(-1, "finish"), (-1, "join"), (-1, "soundtrack"), (1, "captioned"), (1, "mix"), (1, "voice")]
     assert test_providers.count("voice") == before["voice"] + 1
     assert test_providers.count("image") == before["image"]
     assert test_providers.count("video") == before["video"]
@@ -62,7 +62,7 @@ def test_longer_narration_also_refits_that_scenes_picture(test_providers, tmp_pa
     _run(validate_storyboard(data), tmp_path / "a.mp4")
     data["scenes"][0]["audio_script"] = "a much longer narration that needs more time than two seconds " * 2
     result, events = _run(validate_storyboard(data), tmp_path / "b.mp4")
-    assert _ran(events) == [(-1, "join"), (-1, "soundtrack"), (0, "captioned"), (0, "mix"), (0, "segment"),
+    assert _ran(events) == [(-1, "finish"), (-1, "join"), (-1, "soundtrack"), (0, "captioned"), (0, "mix"), (0, "segment"),
                             (0, "voice")]  # fmt: skip
     assert result.scenes[0].frames > 2 * 24  # stretched to fit every word
 
@@ -72,7 +72,7 @@ def test_reordering_scenes_reuses_every_generated_asset(test_providers, tmp_path
     _run(validate_storyboard(data), tmp_path / "a.mp4")
     data["scenes"].reverse()
     _, events = _run(validate_storyboard(data), tmp_path / "b.mp4")
-    assert _ran(events) == [(-1, "join"), (-1, "soundtrack")]
+    assert _ran(events) == [(-1, "finish"), (-1, "join"), (-1, "soundtrack")]
 
 
 def test_identical_scenes_are_generated_once(test_providers, tmp_path):

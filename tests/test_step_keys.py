@@ -110,7 +110,7 @@ def test_runner_builds_the_same_step_keys_as_before(tmp_path):
     assert all(len(k) == 64 for keys in want.values() for k in keys.values())
     # Every step kind of a render is pinned, the pinned image's scene by its clip only.
     assert {k.split(":")[1] for k in want["paid"]} == {"image", "video", "voice", "segment", "mix", "soundtrack",
-                                                      "join", "captioned"}  # fmt: skip
+                                                      "join", "captioned", "finish"}  # fmt: skip
     assert "1:image" not in want["pinned"] and "0:image" in want["pinned"]
 
 
@@ -156,11 +156,12 @@ def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
     credentials = Credentials(KEYS)
     graph = plan_steps(plan_render(storyboards()["short-story"], credentials), credentials)
     assert [s.kind for s in graph if s.scene == 0] == ["image", "video", "voice", "segment", "captioned", "mix"]
-    assert [s.id for s in graph if s.scene is None] == ["soundtrack", "join"]
+    assert [s.id for s in graph if s.scene is None] == ["finish", "soundtrack", "join"]
     assert graph.scene_kinds == ("image", "video", "voice", "segment", "captioned", "mix")
-    assert graph.render_kinds == ("soundtrack", "join") and graph.final == "join"
+    assert graph.render_kinds == ("finish", "soundtrack", "join") and graph.final == "join"
     assert graph["video:0"].key is None and graph["video:0"].inputs == ("image:0",)
     assert graph["captioned:0"].inputs == ("segment:0", "voice:0")
     assert graph["join"].inputs == ("captioned:0", "captioned:1", "captioned:2", "soundtrack")
+    assert graph["finish"].inputs == ("mix:0", "mix:1", "mix:2") and graph["soundtrack"].inputs == ("finish",)
     with pytest.raises(ValueError, match="image:0"):
         key_for(graph["video:0"], {})

@@ -26,7 +26,7 @@ from pipeline.store import Asset, Store, step_key
 from pipeline.storyboard import validate_storyboard
 from tests.fakes import storyboard_dict
 
-BUILT_IN = ["image", "video", "voice", "segment", "captioned", "mix", "soundtrack", "join"]
+BUILT_IN = ["image", "video", "voice", "segment", "captioned", "mix", "finish", "soundtrack", "join"]
 SCENE_KINDS, RENDER_KINDS = BUILT_IN[:6], BUILT_IN[6:]  # captioned: burned-in captions (pipeline/kinds/captioned.py)
 # Registered, but in a render's kinds only when it plans a step of theirs (transitions: none between cuts).
 OPT_IN = ["transition"]
@@ -195,9 +195,9 @@ def test_a_scene_wrapper_takes_the_segment_and_the_join_takes_it(test_providers,
     assert graph["join"].inputs == ("subtitled:0", "segment:1", "subtitled:2", "soundtrack")
 
 
-def test_a_render_wide_wrapper_of_the_mixes_feeds_the_sound_track(test_providers, wrappers):
-    # A music bed + loudness pass over every scene's mix: the sound track encodes its one output.
-    wrappers(_kind("finish", "mix", False, lambda planning, _: planning.outputs_of("mix")))
+def test_a_render_wide_wrapper_of_the_mixes_feeds_the_sound_track(test_providers):
+    # The built-in music bed + loudness pass (pipeline/kinds/finish.py) wraps every scene's mix: the sound track
+    # encodes its one output.
     _, graph = _plan(2)
     assert graph.render_kinds == ("finish", "soundtrack", "join")
     assert graph["finish"].inputs == ("mix:0", "mix:1") and graph["soundtrack"].inputs == ("finish",)

@@ -224,7 +224,7 @@ def test_line_lookup_is_linear_for_many_problems():
     assert time.monotonic() - started < 2  # a loaded 2-core CI box; ~0.3 s when quiet
     assert len(info.value.problems) == 50 and info.value.more == 19_950
     assert str(info.value.problems[0]) == "k0: unknown field; allowed fields: title, style, resolution, image, video, " \
-                                          "voice, output, transition, captions, scenes (line 3)"  # fmt: skip
+                                          "voice, output, transition, captions, music, scenes (line 3)"  # fmt: skip
     assert str(info.value).endswith("…and 19950 more problems")
 
 
