@@ -93,9 +93,10 @@ def edit_storyboard(text: str, changes: StoryboardChange | Sequence[StoryboardCh
     fmt = fmt or text_format(text)
     parse_storyboard(text, fmt)
     document = _JsonDocument(text) if fmt == "json" else _YamlDocument(text)
+    normalised = document.dump()  # before any change: how the dumper spells this text
     for change in [changes] if not isinstance(changes, Sequence) else changes:
         _apply(document.data, change, document.new_map)
-    edited = _splice(text, document.dump_unchanged(), document.dump())
+    edited = _splice(text, normalised, document.dump())
     try:
         storyboard = parse_storyboard(edited, fmt)
     except InputError:
@@ -293,8 +294,11 @@ def _drop_key(mapping: dict[str, Any], key: str) -> None:
         return
     keys = list(mapping)
     at = keys.index(key)
-    # The removed line's own end-of-line comment goes with it; the comment lines after it stay.
-    rest = _split_post(mapping, key)[1] if _post_token(mapping, key) else _take_tail(mapping[key])
+    # The comment lines after the removed key stay, and so does its own end-of-line comment, on a line of its
+    # own where the key was: a person's notes are theirs to delete.
+    eol, rest = _split_post(mapping, key) if _post_token(mapping, key) else ("", _take_tail(mapping[key]))
+    if eol.strip():
+        rest = " " * _column(mapping, key) + eol.strip() + "\n" + rest
     if key in mapping.ca.items:
         del mapping.ca.items[key]
     del mapping[key]
@@ -311,6 +315,13 @@ def _drop_key(mapping: dict[str, Any], key: str) -> None:
     elif len(mapping):
         entry = mapping.ca.items.setdefault(keys[1], [None, None, None, None])
         entry[1] = [_token(rest), *(entry[1] or [])]
+
+
+def _column(mapping: CommentedMap, key: str) -> int:
+    try:
+        return int(mapping.lc.key(key)[1])
+    except (KeyError, TypeError, AttributeError):  # a key added by this edit has no position
+        return 0
 
 
 def _insert_item(items: list[Any], at: int, item: Any) -> None:
@@ -391,7 +402,6 @@ class _YamlDocument:
         mapping, sequence, offset = _yaml_indents(text)
         self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
         self.yaml.explicit_start = text.lstrip().startswith("---")
-        self.text = text
         self.data = self.yaml.load(text)
 
     def new_map(self) -> CommentedMap:
@@ -400,11 +410,6 @@ class _YamlDocument:
     def dump(self) -> str:
         out = io.StringIO()
         self.yaml.dump(self.data, out)
-        return out.getvalue()
-
-    def dump_unchanged(self) -> str:
-        out = io.StringIO()
-        self.yaml.dump(self.yaml.load(self.text), out)
         return out.getvalue()
 
 
@@ -439,7 +444,6 @@ def _yaml_indents(text: str) -> tuple[int, int, int]:
 
 class _JsonDocument:
     def __init__(self, text: str):
-        self.text = text
         self.data = json.loads(text)
         indented = re.search(r"[\[{]\s*\n([ \t]+)\S", text)
         self.indent: int | str | None = None
@@ -452,9 +456,6 @@ class _JsonDocument:
 
     def dump(self) -> str:
         return json.dumps(self.data, indent=self.indent, ensure_ascii=False) + self.newline
-
-    def dump_unchanged(self) -> str:
-        return json.dumps(json.loads(self.text), indent=self.indent, ensure_ascii=False) + self.newline
 
 
 def _splice(original: str, normalised: str, edited: str) -> str:
