@@ -96,7 +96,8 @@ def scene_update(storyboard: Storyboard, number: int, **fields: Any) -> SetScene
     if unknown:
         raise InputError(f"scene: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(SCENE_FIELDS)}")
     current = storyboard.scenes[index]
-    if any(k in fields and fields[k] != getattr(current, k) for k in ("image_prompt", "seed")) and "image" not in fields:
+    new_picture = any(k in fields and fields[k] != getattr(current, k) for k in ("image_prompt", "seed"))
+    if new_picture and "image" not in fields:
         fields["image"] = None
     return SetSceneFields(number, fields)
 
@@ -242,10 +243,10 @@ def check_table(rows: list[list[Any]], headers: Sequence[str] | None = None) -> 
     if headers is not None and [str(h) for h in headers] != TABLE_HEADERS:
         raise InputError([Problem("scene table", f"its columns changed to {', '.join(map(str, headers)) or 'none'}; "
                                                  f"expected {', '.join(TABLE_HEADERS)}. Nothing was changed")])
-    for number, row in enumerate(rows, 1):
+    for index, row in enumerate(rows):
         if len(row) != expected:
-            raise InputError([Problem(f"scenes[{number - 1}]", f"the table row has {len(row)} cells, expected "
-                                                               f"{expected} ({', '.join(TABLE_HEADERS)}). Nothing was changed")])
+            raise InputError([Problem(f"scenes[{index}]", f"the table row has {len(row)} cells, expected {expected} "
+                                                          f"({', '.join(TABLE_HEADERS)}). Nothing was changed")])
 
 
 def table_changes(storyboard: Storyboard, rows: list[list[Any]],

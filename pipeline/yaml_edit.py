@@ -163,27 +163,28 @@ def _set_path(data: dict[str, Any], parts: list[str], value: Any, new_map: Any) 
             return
         trail.append((target, part))
         target = target[part]
-    _set_key(target, last, value)
-    # A section emptied by the removal goes too (`image: {}` says nothing).
+    unplaced = _set_key(target, last, value)
+    # A section emptied by the removal goes too (`image: {}` says nothing); comment lines that had nowhere to go
+    # in it go to its parent.
     for parent, part in reversed(trail):
         if parent[part]:
             break
-        _set_key(parent, part, None)
+        unplaced = _drop_key(parent, part, unplaced)
 
 
-def _set_key(mapping: dict[str, Any], key: str, value: Any) -> None:
-    """Set (in place, where it stands), add (at the end) or, for None, remove one key of a mapping."""
+def _set_key(mapping: dict[str, Any], key: str, value: Any) -> str:
+    """Set (in place, where it stands), add (at the end) or, for None, remove one key of a mapping. Returns the
+    comment lines a removal left with nowhere to go (it emptied the mapping)."""
     if value is None:
-        if key in mapping:
-            _drop_key(mapping, key)
-        return
+        return _drop_key(mapping, key) if key in mapping else ""
     if key in mapping:
         old = mapping[key]
         if old == value and type(old) is type(value) or (_same_number(old, value)):
-            return  # unchanged: keep its spelling (`0x10`, `5.0`, quotes)
+            return ""  # unchanged: keep its spelling (`0x10`, `5.0`, quotes)
         mapping[key] = _scalar(value, like=old)
-        return
+        return ""
     _append_key(mapping, key, _scalar(value))
+    return ""
 
 
 def _same_number(old: Any, new: Any) -> bool:
@@ -288,10 +289,12 @@ def _append_key(mapping: dict[str, Any], key: str, value: Any) -> None:
     _give_tail(mapping, rest)
 
 
-def _drop_key(mapping: dict[str, Any], key: str) -> None:
+def _drop_key(mapping: dict[str, Any], key: str, carried: str = "") -> str:
+    """Remove a key, keeping the comment lines after it (and `carried` ones from inside its value) in place;
+    returns them when the mapping is left empty, for its parent to place."""
     if not isinstance(mapping, CommentedMap):
         del mapping[key]
-        return
+        return ""
     keys = list(mapping)
     at = keys.index(key)
     # The comment lines after the removed key stay, and so does its own end-of-line comment, on a line of its
@@ -299,11 +302,14 @@ def _drop_key(mapping: dict[str, Any], key: str) -> None:
     eol, rest = _split_post(mapping, key) if _post_token(mapping, key) else ("", _take_tail(mapping[key]))
     if eol.strip():
         rest = " " * _column(mapping, key) + eol.strip() + "\n" + rest
+    # Comment lines between a removed section's key and its first entry are kept the same way.
+    above = (mapping.ca.items.get(key) or [None] * 4)[3] or []
+    rest = "".join(" " * t.start_mark.column + t.value for t in above if t is not None) + carried + rest
     if key in mapping.ca.items:
         del mapping.ca.items[key]
     del mapping[key]
     if not rest:
-        return
+        return ""
     if at > 0:
         previous = keys[at - 1]
         value = mapping[previous]
@@ -315,6 +321,9 @@ def _drop_key(mapping: dict[str, Any], key: str) -> None:
     elif len(mapping):
         entry = mapping.ca.items.setdefault(keys[1], [None, None, None, None])
         entry[1] = [_token(rest), *(entry[1] or [])]
+    else:
+        return rest
+    return ""
 
 
 def _column(mapping: CommentedMap, key: str) -> int:
