@@ -693,6 +693,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                 # Fixed: the column menu can no longer add or delete a column (static_columns alone does not fix
                 # them in Gradio 6.31's table, whose menu checks column_count's "fixed").
                 column_count=(len(scene_ops.TABLE_HEADERS), "fixed"),
+                elem_id="scene-table",
                 show_row_numbers=True, max_height=420, column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
             )  # fmt: skip
             with gr.Row():
