@@ -92,6 +92,10 @@ def edit_storyboard(text: str, changes: StoryboardChange | Sequence[StoryboardCh
     """
     fmt = fmt or text_format(text)
     parse_storyboard(text, fmt)
+    if "\r\n" in text:  # a Windows file keeps its line endings (the dumpers write "\n")
+        edited = edit_storyboard(text.replace("\r\n", "\n"), changes, fmt)
+        crlf = edited.text.replace("\n", "\r\n")
+        return Edited(crlf, edited.storyboard, crlf != text)
     document = _JsonDocument(text) if fmt == "json" else _YamlDocument(text)
     normalised = document.dump()  # before any change: how the dumper spells this text
     for change in [changes] if not isinstance(changes, Sequence) else changes:

@@ -159,6 +159,12 @@ def test_an_invalid_edit_is_refused_and_changes_nothing():
         scenes.edit(COMMENTED, lambda sb: MoveScene(4, 1))
 
 
+def test_windows_line_endings_stay():
+    text = COMMENTED.replace("\n", "\r\n")
+    edited = scenes.edit(text, lambda sb: scenes.scene_update(sb, 2, duration=7)).text
+    assert edited == text.replace("    duration: 5\r\n", "    duration: 7\r\n")
+
+
 def test_json_stays_json():
     data = json.loads(json.dumps(parse_storyboard(COMMENTED).model_dump(mode="json", exclude_none=True)))
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
