@@ -161,10 +161,11 @@ def _credentials(keys: dict[str, str] | None) -> Credentials:
     return Credentials.from_env().with_session(keys or {})
 
 
-def _edit(fn, *args: Any) -> str:
-    """Apply a storyboard edit; a bad edit is a field-level gr.Error, never a traceback."""
+def _edit(text: str, build: Any) -> str:
+    """Apply a storyboard edit to the person's own text (only the changed keys are written; their comments and
+    layout stay); a bad edit is a field-level gr.Error, never a traceback."""
     try:
-        return fn(*args).to_yaml()
+        return scene_ops.edit(text or "", build).text
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
 
@@ -189,30 +190,39 @@ def _summary(storyboard: Storyboard) -> str:
             f"{storyboard.resolution} · {pinned} approved image(s)")  # fmt: skip
 
 
-def text_from_table(text: str, rows: Any) -> str:
+def text_from_table(text: str, rows: Any) -> tuple[Any, Any]:
+    """A table edit written into the storyboard; a refused one (a bad cell, a changed column) leaves the
+    storyboard as it was and puts its values back in the table, with the reason."""
+    headers = [str(c) for c in rows.columns] if hasattr(rows, "columns") else None
     values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
-    return _edit(scene_ops.apply_scene_table, _parse(text), values)
+    try:
+        return scene_ops.edit(text or "", lambda sb: scene_ops.table_changes(sb, values, headers)).text, gr.skip()
+    except InputError as exc:
+        storyboard = _parse(text)  # a storyboard that does not parse is reported as it is
+        gr.Warning(f"Not changed, the table shows the storyboard again:\n{without_paths(str(exc))}")
+        return gr.skip(), scene_ops.scene_table(storyboard)
 
 
 def text_from_settings(text: str, *values: Any) -> str:
-    return _edit(scene_ops.apply_settings, _parse(text), list(values))
+    return _edit(text, lambda sb: scene_ops.settings_changes(sb, values))
 
 
 def add_scene(text: str, number: float) -> str:
-    return _edit(scene_ops.add_scene, _parse(text), int(number or 0) or None)
+    return _edit(text, lambda sb: scene_ops.new_scene(int(number or 0) or None))
 
 
 def remove_scene(text: str, number: float) -> str:
-    return _edit(scene_ops.remove_scene, _parse(text), int(number or 1))
+    return _edit(text, lambda sb: scene_ops.RemoveScene(int(number or 1)))
 
 
 def move_up(text: str, number: float) -> tuple[str, int]:
-    return _edit(scene_ops.move_scene, _parse(text), int(number or 1), -1), max(1, int(number or 1) - 1)
+    return _edit(text, lambda sb: scene_ops.MoveScene(int(number or 1), -1)), max(1, int(number or 1) - 1)
 
 
 def move_down(text: str, number: float) -> tuple[str, int]:
     storyboard = _parse(text)
-    return _edit(scene_ops.move_scene, storyboard, int(number or 1), 1), min(len(storyboard.scenes), int(number or 1) + 1)
+    return _edit(text, lambda sb: scene_ops.MoveScene(int(number or 1), 1)), min(len(storyboard.scenes),
+                                                                               int(number or 1) + 1)  # fmt: skip
 
 
 def import_yaml(path: str | None) -> str:
@@ -308,7 +318,7 @@ def start_session(text: str, prefs: dict[str, Any] | None, token: str | None) ->
             for name, value in prefs.items():
                 if name in PREFERENCES and value:
                     values[scene_ops.SETTING_FIELDS.index(name)] = value
-            text = scene_ops.apply_settings(storyboard, values).to_yaml()
+            text = scene_ops.edit(text, lambda sb: scene_ops.settings_changes(sb, values)).text
         except (InputError, ValueError):
             pass  # a preference that no longer exists (a removed provider) is simply not applied
     return text, token, owner
@@ -515,7 +525,7 @@ def generate_image(text: str, number: float, new_seed: bool, keys: dict[str, str
                    request: gr.Request):  # fmt: skip
     """Generate (or reuse) one scene's image; with new_seed, a different picture (the storyboard gets the seed)."""
     if new_seed:
-        text = _edit(scene_ops.reroll_image, _parse(text), int(number or 1))
+        text = _edit(text, lambda sb: scene_ops.reroll(sb, int(number or 1)))
     for path, status in _scene_step(text, number, "image", keys, owner, request):
         yield path, status, text
 
@@ -534,8 +544,7 @@ def approve_image(text: str, number: float, keys: dict[str, str] | None, owner: 
                   request: gr.Request) -> tuple[str, str]:  # fmt: skip
     """Pin the image this scene's settings made: renders and clips use exactly it from now on."""
     owner = _owner(owner, request)
-    new = _edit(lambda sb, n: scene_ops.approve_image(sb, n, owner=owner, credentials=_credentials(keys)),
-                _parse(text), int(number or 1))  # fmt: skip
+    new = _edit(text, lambda sb: scene_ops.approval(sb, int(number or 1), owner=owner, credentials=_credentials(keys)))
     return new, f"Scene {int(number or 1)}: image approved and pinned"
 
 
@@ -545,7 +554,7 @@ def upload_image(text: str, number: float, path: str | None, owner: str | None,
     if not path:
         raise gr.Error("Choose an image file to upload.", print_exception=False)
     owner = _owner(owner, request)
-    new = _edit(lambda sb, n, p: scene_ops.upload_image(sb, n, p, owner=owner), _parse(text), int(number or 1), path)
+    new = _edit(text, lambda sb: scene_ops.upload(sb, int(number or 1), path, owner=owner))
     pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
     shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
     return new, shown, f"Scene {int(number or 1)}: your image is pinned"
@@ -718,6 +727,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
             scenes_table = gr.Dataframe(
                 headers=scene_ops.TABLE_HEADERS, datatype=["str", "str", "str", "str", "number", "str", "str"],
                 interactive=True, label="Scenes (edit cells; add rows at the end)", static_columns=[6],
+                # Fixed: the column menu can no longer add or delete a column (static_columns alone does not fix
+                # them in Gradio 6.31's table, whose menu checks column_count's "fixed").
+                column_count=(len(scene_ops.TABLE_HEADERS), "fixed"),
+                elem_id="scene-table",
                 show_row_numbers=True, max_height=420, column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
             )  # fmt: skip
             with gr.Row():
@@ -811,7 +824,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     provider_boxes = settings[3:6]
     form = [scenes_table, summary, *settings]
     storyboard_box.change(form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden")
-    scenes_table.input(text_from_table, [storyboard_box, scenes_table], [storyboard_box], api_name=False)
+    scenes_table.input(text_from_table, [storyboard_box, scenes_table], [storyboard_box, scenes_table], api_name=False)
     for box in settings:
         box.input(text_from_settings, [storyboard_box, *settings], [storyboard_box], api_name=False)
     pref_boxes = [settings[scene_ops.SETTING_FIELDS.index(n)] for n in PREFERENCES]

@@ -78,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("action", choices=["image", "video", "voice", "approve", "upload", "reroll"],
                    help="image/video/voice: make (or reuse) that output; approve: pin the scene's current image; "
                    "upload FILE: pin your own image; reroll: a new seed for a different picture")  # fmt: skip
-    p.add_argument("storyboard", type=Path, help="approve/upload/reroll rewrite this file with the change")
+    p.add_argument("storyboard", type=Path, help="approve/upload/reroll write the change into this file (only the "
+                   "changed key; comments and layout stay)")
     p.add_argument("--scene", type=int, required=True, metavar="N", help="scene number, from 1")
     p.add_argument("--file", type=Path, help="the image to upload (with `upload`)")
 
@@ -209,23 +210,12 @@ def _validate(path: Path) -> int:
 
 
 def _scene(args: argparse.Namespace) -> int:
-    from pipeline import scenes
     from pipeline.runner import iter_scene_step
     from pipeline.storyboard import load_storyboard
 
-    storyboard = load_storyboard(args.storyboard)
     if args.action in ("approve", "upload", "reroll"):
-        if args.action == "upload" and args.file is None:
-            raise InputError("--file: give the image to upload")
-        changed = {
-            "approve": lambda: scenes.approve_image(storyboard, args.scene, owner=CLI_OWNER),
-            "upload": lambda: scenes.upload_image(storyboard, args.scene, args.file, owner=CLI_OWNER),
-            "reroll": lambda: scenes.reroll_image(storyboard, args.scene),
-        }[args.action]()
-        args.storyboard.write_text(changed.to_yaml(), encoding="utf-8")
-        pinned = changed.scenes[args.scene - 1].image
-        print(f"scene {args.scene}: {args.action} done" + (f" (image {pinned})" if pinned else ""))
-        return EXIT_OK
+        return _scene_edit(args)
+    storyboard = load_storyboard(args.storyboard)
     index = args.scene - 1
     if not 0 <= index < len(storyboard.scenes):
         raise InputError(f"--scene: {args.scene} is not a scene of this storyboard (1–{len(storyboard.scenes)})")
@@ -237,6 +227,44 @@ def _scene(args: argparse.Namespace) -> int:
         raise job.error
     print(f"scene {args.scene} {args.action}: {job.result.path}")
     return EXIT_OK
+
+
+def _scene_edit(args: argparse.Namespace) -> int:
+    """approve / upload / reroll: only the scene's changed key is written into the file (its comments and layout
+    stay), atomically, and the command says so."""
+    from pipeline import scenes
+    from pipeline.storyboard import read_storyboard_text
+
+    if args.action == "upload" and args.file is None:
+        raise InputError("--file: give the image to upload")
+    build = {
+        "approve": lambda sb: scenes.approval(sb, args.scene, owner=CLI_OWNER),
+        "upload": lambda sb: scenes.upload(sb, args.scene, args.file, owner=CLI_OWNER),
+        "reroll": lambda sb: scenes.reroll(sb, args.scene),
+    }[args.action]
+    fmt = "json" if args.storyboard.suffix.lower() == ".json" else "yaml"
+    edited = scenes.edit(read_storyboard_text(args.storyboard), build, fmt)
+    _write_atomically(args.storyboard, edited.text)
+    scene = edited.storyboard.scenes[args.scene - 1]
+    what = {"approve": f"image approved ({scene.image})", "upload": f"your image pinned ({scene.image})",
+            "reroll": f"new seed {scene.seed}, its image to be approved again"}[args.action]  # fmt: skip
+    print(f"updated {args.storyboard}: scene {args.scene} {what}")
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace a file's text at once (a crash or a full disk never leaves half a storyboard), keeping its mode."""
+    fd, temporary = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _estimate(args: argparse.Namespace) -> int:

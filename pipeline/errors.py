@@ -22,7 +22,14 @@ Messages never contain API keys: providers build them from the provider's reason
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# A problem inside one scene (`scenes[1].audio_script`, `scenes[1]`): said as "Scene 2, narration".
+_SCENE_PATH = re.compile(r"^scenes\[(\d+)\](?:\.(\w+))?")
+# The scene fields in the words the studio's table uses for them.
+_FIELD_WORDS = {"image_prompt": "image prompt", "video_prompt": "motion prompt", "audio_script": "narration",
+                "voice_id": "voice", "duration": "duration", "seed": "seed", "image": "image"}  # fmt: skip
 
 
 class StudioError(Exception):
@@ -38,9 +45,21 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.path}: " if self.path else ""
         at = f" (line {self.line})" if self.line else ""
-        return f"{where}{self.message}{at}"
+        return f"{self.where}{self.message}{at}"
+
+    @property
+    def where(self) -> str:
+        """The place as a person reads it: "Scene 2, narration (scenes[1].audio_script): " — the scene numbered
+        from 1 as the studio shows it, the field in its words, then the exact path."""
+        if not self.path:
+            return ""
+        scene = _SCENE_PATH.match(self.path)
+        if scene is None:
+            return f"{self.path}: "
+        field = scene.group(2)
+        words = _FIELD_WORDS.get(field, field.replace("_", " ")) if field else ""
+        return f"Scene {int(scene.group(1)) + 1}{', ' + words if words else ''} ({self.path}): "
 
 
 class InputError(StudioError):
@@ -52,7 +71,9 @@ class InputError(StudioError):
 
     def __init__(self, problems: list[Problem] | str, *, more: int = 0):
         if isinstance(problems, str):
-            problems = [Problem("", problems)]
+            # "scenes[1].image: approve it first" written as one text still names its scene the person's way.
+            placed = _SCENE_PATH.fullmatch(problems.split(": ", 1)[0]) if ": " in problems else None
+            problems = [Problem(placed.group(), problems.split(": ", 1)[1]) if placed else Problem("", problems)]
         self.problems = problems
         self.more = more
         lines = [str(p) for p in problems] + ([f"…and {more} more problems"] if more else [])

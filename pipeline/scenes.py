@@ -1,28 +1,42 @@
 """Editing a storyboard scene by scene, and step-by-step control: approve or upload a scene's image.
 
-Pure functions over `Storyboard` (each returns a new, validated storyboard), so the studio, the CLI and programs
-share them. Approving pins the image's content hash into the scene (`image: sha256:…`): every later render and
-clip uses exactly that picture, and the pin travels with the storyboard's YAML.
+Each edit is decided here from what the storyboard says (`approval`, `scene_update`, `table_changes`, ...) as a
+typed change, and applied by pipeline.yaml_edit to the person's own text: `edit(text, build)` keeps their
+comments, key order and quoting and writes only the changed keys. The studio and the CLI edit text that way;
+`approve_image(storyboard, ...)` and the other Storyboard → Storyboard functions are the same changes for programs.
+Approving pins the image's content hash into the scene (`image: sha256:…`): every later render and clip uses
+exactly that picture, and the pin travels with the storyboard's YAML.
 """
 
 from __future__ import annotations
 
+import difflib
 import random
 import re
 import struct
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.credentials import Credentials
-from pipeline.errors import InputError
+from pipeline.errors import InputError, Problem
 from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
 from pipeline.steps import image_key, paying_key
 from pipeline.store import Store, step_key
-from pipeline.storyboard import Scene, Storyboard, validate_storyboard
+from pipeline.storyboard import Scene, Storyboard, parse_storyboard
+from pipeline.yaml_edit import (
+    Edited,
+    InsertScene,
+    MoveScene,
+    RemoveScene,
+    SetSceneFields,
+    SetSettings,
+    StoryboardChange,
+    edit_storyboard,
+)
 
 SCENE_FIELDS = ("image_prompt", "video_prompt", "audio_script", "voice_id", "duration", "seed")
 UPLOAD_VERSION = "1"
@@ -30,14 +44,19 @@ UPLOAD_VERSION = "1"
 MAX_UPLOAD_PIXELS = 40_000_000
 
 
-def _rebuilt(storyboard: Storyboard, scenes: list[dict[str, Any]]) -> Storyboard:
-    data = storyboard.model_dump(mode="json")
-    data["scenes"] = scenes
-    return validate_storyboard(data)
+Changes = StoryboardChange | Sequence[StoryboardChange]
 
 
-def _scene_dicts(storyboard: Storyboard) -> list[dict[str, Any]]:
-    return [s.model_dump(mode="json", exclude_none=True) for s in storyboard.scenes]
+def edit(text: str, build: Callable[[Storyboard], Changes], fmt: Any = None) -> Edited:
+    """Edit a storyboard's text: `build` decides the change from what the text says; only it is written.
+
+    Raises InputError (the text is left as it was) when the text or the edited result is not a valid storyboard.
+    """
+    return edit_storyboard(text, build(parse_storyboard(text, fmt)), fmt)
+
+
+def _on_model(storyboard: Storyboard, changes: Changes) -> Storyboard:
+    return edit_storyboard(storyboard.to_yaml(), changes).storyboard
 
 
 def _scene_index(storyboard: Storyboard, number: int) -> int:
@@ -49,58 +68,62 @@ def _scene_index(storyboard: Storyboard, number: int) -> int:
 
 def add_scene(storyboard: Storyboard, after: int | None = None, **fields: Any) -> Storyboard:
     """A new scene after scene number `after` (default: at the end)."""
-    scenes = _scene_dicts(storyboard)
-    new = Scene(**{"image_prompt": "A new scene", **fields}).model_dump(mode="json", exclude_none=True)
-    at = len(scenes) if after is None else _scene_index(storyboard, after) + 1
-    scenes.insert(at, new)
-    return _rebuilt(storyboard, scenes)
+    return _on_model(storyboard, new_scene(after, **fields))
+
+
+def new_scene(after: int | None = None, **fields: Any) -> InsertScene:
+    return InsertScene(after, {"image_prompt": "A new scene", **fields})
 
 
 def remove_scene(storyboard: Storyboard, number: int) -> Storyboard:
-    index = _scene_index(storyboard, number)
-    if len(storyboard.scenes) == 1:
-        raise InputError("scenes: a storyboard needs at least one scene")
-    scenes = _scene_dicts(storyboard)
-    del scenes[index]
-    return _rebuilt(storyboard, scenes)
+    return _on_model(storyboard, RemoveScene(number))
 
 
 def move_scene(storyboard: Storyboard, number: int, offset: int) -> Storyboard:
     """Move scene `number` by `offset` places (−1 up, +1 down); cached outputs follow their scene."""
-    index = _scene_index(storyboard, number)
-    target = max(0, min(len(storyboard.scenes) - 1, index + offset))
-    scenes = _scene_dicts(storyboard)
-    scenes.insert(target, scenes.pop(index))
-    return _rebuilt(storyboard, scenes)
+    return _on_model(storyboard, MoveScene(number, offset))
 
 
 def update_scene(storyboard: Storyboard, number: int, **fields: Any) -> Storyboard:
     """Change some of a scene's fields. Changing its image prompt or seed drops an approved image."""
+    return _on_model(storyboard, scene_update(storyboard, number, **fields))
+
+
+def scene_update(storyboard: Storyboard, number: int, **fields: Any) -> SetSceneFields:
+    """The change of some of a scene's fields (None clears one); a new image prompt or seed drops the pin."""
     index = _scene_index(storyboard, number)
     unknown = set(fields) - set(Scene.model_fields)
     if unknown:
         raise InputError(f"scene: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(SCENE_FIELDS)}")
-    current = storyboard.scenes[index].model_dump(mode="json")
-    if any(k in fields and fields[k] != current.get(k) for k in ("image_prompt", "seed")) and "image" not in fields:
+    current = storyboard.scenes[index]
+    new_picture = any(k in fields and fields[k] != getattr(current, k) for k in ("image_prompt", "seed"))
+    if new_picture and "image" not in fields:
         fields["image"] = None
-    scenes = _scene_dicts(storyboard)
-    scenes[index] = {k: v for k, v in {**current, **fields}.items() if v is not None}
-    return _rebuilt(storyboard, scenes)
+    return SetSceneFields(number, fields)
 
 
 def reroll_image(storyboard: Storyboard, number: int, rng: random.Random | None = None) -> Storyboard:
     """Ask for a different picture: a new random seed for the scene (its approval is dropped)."""
-    return update_scene(storyboard, number, seed=(rng or random.SystemRandom()).randrange(2**32))
+    return _on_model(storyboard, reroll(storyboard, number, rng))
 
 
-def approve_image(
+def reroll(storyboard: Storyboard, number: int, rng: random.Random | None = None) -> SetSceneFields:
+    return scene_update(storyboard, number, seed=(rng or random.SystemRandom()).randrange(2**32))
+
+
+def approve_image(storyboard: Storyboard, number: int, *, owner: str, store: Store | None = None,
+                  credentials: Credentials | None = None) -> Storyboard:  # fmt: skip
+    return _on_model(storyboard, approval(storyboard, number, owner=owner, store=store, credentials=credentials))
+
+
+def approval(
     storyboard: Storyboard,
     number: int,
     *,
     owner: str,
     store: Store | None = None,
     credentials: Credentials | None = None,
-) -> Storyboard:
+) -> SetSceneFields:
     """Pin the image this scene's settings made (it must have been generated and seen first) for `owner` (the
     command line's "cli", a studio's server-decided owner): only its owner's renders may use the pin."""
     index = _scene_index(storyboard, number)
@@ -113,14 +136,20 @@ def approve_image(
     provider = plan.image_provider
     asset = store.get(image_key(provider, plan.scenes[index].image, paying_key(provider, credentials)))
     if asset is None:
-        raise InputError(f"scenes[{index}].image: generate this scene's image first, then approve it")
+        raise InputError([Problem(f"scenes[{index}].image", "generate this scene's image first, then approve it")])
     OwnedImages(store.home).record(owner, asset.sha256, "approved")
-    return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
+    return scene_update(storyboard, number, image=f"sha256:{asset.sha256}")
 
 
 def upload_image(
     storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None
 ) -> Storyboard:
+    return _on_model(storyboard, upload(storyboard, number, path, owner=owner, store=store))
+
+
+def upload(
+    storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None
+) -> SetSceneFields:
     """Use one's own picture for a scene: fitted (scaled and centre-cropped) to the storyboard's size, then pinned
     for `owner`.
 
@@ -138,12 +167,12 @@ def upload_image(
     finally:
         store.remove_workdir(work)
     OwnedImages(store.home).record(owner, asset.sha256, "uploaded")
-    return update_scene(storyboard, number, image=f"sha256:{asset.sha256}")
+    return scene_update(storyboard, number, image=f"sha256:{asset.sha256}")
 
 
 def _fitted_upload(path: Path, size: tuple[int, int], field: str) -> Image.Image:
     def refused(what: str) -> InputError:
-        return InputError(f"{field}: {what} ({path.name})")
+        return InputError([Problem(field, f"{what} ({path.name})")])
 
     try:
         with warnings.catch_warnings():
@@ -203,31 +232,81 @@ def _cell(value: Any) -> Any:
 
 
 def apply_scene_table(storyboard: Storyboard, rows: list[list[Any]]) -> Storyboard:
-    """The storyboard with its scenes as edited in the table (rows added at the end become scenes).
+    """The storyboard with its scenes as edited in the table (rows added at the end become scenes)."""
+    return _on_model(storyboard, table_changes(storyboard, rows))
+
+
+def check_table(rows: list[list[Any]], headers: Sequence[str] | None = None) -> None:
+    """Refuse a table whose columns are not the scene table's own (a deleted, added or moved column would shift
+    every value into the wrong field)."""
+    expected = len(TABLE_HEADERS)
+    if headers is not None and [str(h) for h in headers] != TABLE_HEADERS:
+        raise InputError([Problem("scene table", f"its columns changed to {', '.join(map(str, headers)) or 'none'}; "
+                                                 f"expected {', '.join(TABLE_HEADERS)}. Nothing was changed")])
+    for index, row in enumerate(rows):
+        if len(row) != expected:
+            raise InputError([Problem(f"scenes[{index}]", f"the table row has {len(row)} cells, expected {expected} "
+                                                          f"({', '.join(TABLE_HEADERS)}). Nothing was changed")])
+
+
+def table_changes(storyboard: Storyboard, rows: list[list[Any]],
+                  headers: Sequence[str] | None = None) -> list[StoryboardChange]:  # fmt: skip
+    """The changes that make the storyboard's scenes what the table says: changed cells of a row set only those
+    fields; rows added or removed (matched by content, so other scenes keep their own text) add or remove scenes.
 
     An approved image stays pinned while its row's image prompt and seed are unchanged.
     """
-    rows = [r for r in rows if any(_cell(c) is not None for c in r[:6])]
-    old = storyboard.scenes
-    scenes = []
-    for i, row in enumerate(rows):
-        row = list(row) + [None] * (len(TABLE_HEADERS) - len(row))
-        image_prompt, video_prompt, audio_script, voice_id, duration, seed = (_cell(c) for c in row[:6])
-        scene: dict[str, Any] = {
-            "image_prompt": image_prompt or "",
-            "video_prompt": video_prompt or "",
-            "audio_script": audio_script or "",
-            "voice_id": voice_id,
-            "duration": _number(duration, 5),
-            "seed": _number(seed, None),
-        }
-        # The pin follows the scene whose picture it is (matched by prompt and seed, wherever the row moved).
-        for prev in old:
-            if prev.image and prev.image_prompt == scene["image_prompt"] and prev.seed == scene["seed"]:
-                scene["image"] = prev.image
-                break
-        scenes.append({k: v for k, v in scene.items() if v is not None})
-    return _rebuilt(storyboard, scenes)
+    check_table(rows, headers)
+    rows = [list(r) for r in rows if any(_cell(c) is not None for c in r[:6])]
+    old = scene_table(storyboard)
+    changes: list[StoryboardChange] = []
+    matcher = difflib.SequenceMatcher(None, [_row_key(r) for r in old], [_row_key(r) for r in rows], autojunk=False)
+    # From the end, so the scene numbers of the changes still to come are not shifted by earlier ones.
+    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)
+        changes += [RemoveScene(number) for number in range(i2, i1 + paired, -1)]
+        changes += [InsertScene(i1 + paired, fields) for fields in reversed(
+            [_new_scene_fields(storyboard, row) for row in rows[j1 + paired : j2]])]  # fmt: skip
+        for k in range(paired - 1, -1, -1):
+            fields = _changed_fields(storyboard.scenes[i1 + k], _row_fields(rows[j1 + k]))
+            if fields:
+                changes.append(SetSceneFields(i1 + k + 1, fields))
+    return changes
+
+
+def _row_fields(row: list[Any]) -> dict[str, Any]:
+    image_prompt, video_prompt, audio_script, voice_id, duration, seed = (_cell(c) for c in row[:6])
+    return {"image_prompt": image_prompt or "", "video_prompt": video_prompt or "", "audio_script": audio_script or "",
+            "voice_id": voice_id, "duration": _number(duration, None), "seed": _number(seed, None)}  # fmt: skip
+
+
+def _row_key(row: list[Any]) -> tuple[Any, ...]:
+    return tuple(str(v) for v in _row_fields(row).values())
+
+
+def _changed_fields(scene: Scene, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose value differs from the scene's; a cleared one is None (removed: its default applies)."""
+    changed = {}
+    for key, value in fields.items():
+        current = getattr(scene, key)
+        if value != current and not (value in ("", None) and current == Scene.model_fields[key].default):
+            changed[key] = None if value == "" else value
+    if scene.image and ("image_prompt" in changed or "seed" in changed):
+        changed["image"] = None  # a different picture must be seen (and approved) again
+    return changed
+
+
+def _new_scene_fields(storyboard: Storyboard, row: list[Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in _row_fields(row).items() if v not in ("", None)}
+    fields.setdefault("image_prompt", "")
+    # The pin follows the scene whose picture it is (matched by prompt and seed, wherever the row moved).
+    for prev in storyboard.scenes:
+        if prev.image and prev.image_prompt == fields["image_prompt"] and prev.seed == fields.get("seed"):
+            fields["image"] = prev.image
+            break
+    return fields
 
 
 def _number(value: Any, default: Any) -> Any:
@@ -266,17 +345,29 @@ def settings_of(storyboard: Storyboard) -> list[Any]:
 
 def apply_settings(storyboard: Storyboard, values: list[Any]) -> Storyboard:
     """The storyboard with SETTING_FIELDS set to `values` (blank text means the provider's default)."""
-    data = storyboard.model_dump(mode="json")
-    for dotted, value in zip(SETTING_FIELDS, values):
-        *parents, last = dotted.split(".")
-        target = data
-        for part in parents:
-            target = target[part]
+    return _on_model(storyboard, settings_changes(storyboard, values))
+
+
+def settings_changes(storyboard: Storyboard, values: Sequence[Any]) -> SetSettings:
+    """The settings whose value differs from the storyboard's: only those are written. Blank text clears an
+    optional setting (model, seed, voice) and keeps a required one; a new provider clears its kind's model."""
+    changed: dict[str, Any] = {}
+    for dotted, value, current in zip(SETTING_FIELDS, values, settings_of(storyboard)):
+        last = dotted.rsplit(".", 1)[-1]
         if isinstance(value, str):
             value = value.strip() or None
-        if last == "provider" and value != target.get("provider"):
-            target["model"] = None  # a model id belongs to its provider
         if value is None and last not in ("model", "seed", "voice_id"):
             continue  # a required setting left blank keeps its value
-        target[last] = _number(value, None) if last in ("seed", "steps") else value
-    return validate_storyboard(data)
+        if last in ("seed", "steps"):
+            value = _number(value, None)
+        if value != current:
+            changed[dotted] = value
+    for dotted in list(changed):
+        kind, _, last = dotted.partition(".")
+        if last == "provider" and f"{kind}.model" not in changed and _model_of(storyboard, kind) is not None:
+            changed[f"{kind}.model"] = None  # a model id belongs to its provider
+    return SetSettings(changed)
+
+
+def _model_of(storyboard: Storyboard, kind: str) -> str | None:
+    return getattr(storyboard, kind).model

@@ -26,7 +26,7 @@ def studio(launched_studio):
 def test_validate_returns_the_field_level_message(studio):
     client, _ = studio
     message = client.predict("scenes:\n  - image_prompt: a\n    duration: 14\n", api_name="/validate")
-    assert message == "✗ Needs fixing:\n- scenes[0].duration: 14 is above the maximum of 10 seconds (line 3)"
+    assert message == "✗ Needs fixing:\n- Scene 1, duration (scenes[0].duration): 14 is above the maximum of 10 seconds (line 3)"
 
 
 def test_render_streams_updates_and_returns_a_playable_video(studio):

@@ -57,7 +57,7 @@ def test_a_failed_and_a_cancelled_step_are_recorded_with_their_reason(test_provi
 def test_a_refused_prompt_is_recorded_before_any_provider_call(test_providers, tmp_path):
     data = storyboard_dict(scenes=2)
     data["scenes"][1]["image_prompt"] = "Child Porn"
-    with pytest.raises(InputError, match=r"scenes\[1\]\.image_prompt: refused: 'child porn'"):
+    with pytest.raises(InputError, match=r"Scene 2, image prompt \(scenes\[1\]\.image_prompt\): refused: 'child porn'"):
         render(validate_storyboard(data), tmp_path / "a.mp4", owner="browser-9")
     assert test_providers.calls == []
     [row] = _rows()

@@ -58,8 +58,8 @@ def test_a_refused_scene_is_named_and_no_provider_is_called(test_providers, tmp_
     with pytest.raises(InputError) as refused:
         render(validate_storyboard(data), tmp_path / "out.mp4")
     assert [str(p) for p in refused.value.problems] == [
-        "scenes[1].video_prompt: refused: 'naked child' is not allowed on this studio",
-        "scenes[2].audio_script: refused: 'child porn' is not allowed on this studio",
+        "Scene 2, motion prompt (scenes[1].video_prompt): refused: 'naked child' is not allowed on this studio",
+        "Scene 3, narration (scenes[2].audio_script): refused: 'child porn' is not allowed on this studio",
     ]
     assert "must not be echoed" not in str(refused.value) and "slow pan" not in str(refused.value)
     assert test_providers.calls == [], "refused before any provider call"
@@ -79,7 +79,7 @@ def test_the_host_extends_the_list_with_REELSMITH_BLOCKLIST(tmp_path, monkeypatc
     extra = tmp_path / "host-blocklist.txt"
     extra.write_text("# the host's own terms\npurple\\s+elephants?\n\n(not a valid regex\n", encoding="utf-8")
     monkeypatch.setenv("REELSMITH_BLOCKLIST", str(extra))
-    with pytest.raises(InputError, match=r"scenes\[0\]\.image_prompt: refused: 'purple elephants'"):
+    with pytest.raises(InputError, match=r"Scene 1, image prompt \(scenes\[0\]\.image_prompt\): refused: 'purple elephants'"):
         plan_render(sb)
     sb.scenes[0].image_prompt = "a sign saying (not a valid regex"
     with pytest.raises(InputError, match=r"refused: '\(not a valid regex'"):
@@ -116,6 +116,6 @@ def test_the_cli_refuses_with_exit_2_naming_the_scene_and_audits_it(test_provide
     board.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert main(["render", str(board), "-o", str(tmp_path / "out.mp4")]) == 2
     err = capsys.readouterr().err
-    assert "scenes[1].image_prompt: refused: 'jailbait' is not allowed on this studio" in err
+    assert "Scene 2, image prompt (scenes[1].image_prompt): refused: 'jailbait' is not allowed on this studio" in err
     assert "private beach" not in err and test_providers.calls == []
     assert [(r["scene"], r["step"], r["outcome"]) for r in AuditLog().rows()] == [(1, "image", "refused")]

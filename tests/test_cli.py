@@ -35,8 +35,8 @@ def test_validate_ok_and_bad(tmp_path):
     assert "Traceback" not in res.stderr
     assert res.stderr.splitlines() == [
         "invalid storyboard (2 problems):",
-        "  - scenes[0].durration: unknown field; did you mean 'duration'? (line 3)",
-        "  - scenes[1].duration: 14 is above the maximum of 10 seconds (line 5)",
+        "  - Scene 1, durration (scenes[0].durration): unknown field; did you mean 'duration'? (line 3)",
+        "  - Scene 2, duration (scenes[1].duration): 14 is above the maximum of 10 seconds (line 5)",
     ]
 
     chinese = tmp_path / "zh.yaml"

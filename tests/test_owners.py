@@ -98,7 +98,7 @@ def test_owned_images_are_per_owner(isolated_home):
     ("cannot write /tmp/reelsmith-sessions/Zx9_a/out.mp4 (disk full)", "cannot write out.mp4 (disk full)"),
     ("folder /var/lib/reelsmith/ is read-only", "folder … is read-only"),
     ("runway: 429 from https://api.dev.runwayml.com/v1/tasks: slow down", "runway: 429 from https://api.dev.runwayml.com/v1/tasks: slow down"),
-    ("scenes[0].image: approve image/video/voice first", "scenes[0].image: approve image/video/voice first"),
+    ("Scene 1, image (scenes[0].image): approve image/video/voice first", "Scene 1, image (scenes[0].image): approve image/video/voice first"),
 ])  # fmt: skip
 def test_messages_leave_without_server_paths(message, public):
     from pipeline.redact import without_paths

@@ -299,7 +299,7 @@ def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, t
     with Store() as store:
         pinned = store.find(sb.scenes[0].image.removeprefix("sha256:"))
     _truncate(pinned)
-    with pytest.raises(InputError, match=r"scenes\[0\]\.image: the approved image is no longer in the store"):
+    with pytest.raises(InputError, match=r"Scene 1, image \(scenes\[0\]\.image\): the approved image is no longer in the store"):
         render(sb, tmp_path / "a.mp4")
     assert test_providers.count("video") == 0, "no clip was made from the damaged picture"
 

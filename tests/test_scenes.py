@@ -50,7 +50,7 @@ def test_add_remove_move_and_edit_scenes():
     assert [s.image_prompt for s in sb.scenes] == ["A harbour", "A boat"]
     with pytest.raises(InputError, match=r"scene: 7 is not a scene of this storyboard \(1–2\)"):
         scenes.remove_scene(sb, 7)
-    with pytest.raises(InputError, match="scenes\\[0\\].duration: 99 is above the maximum of 10 seconds"):
+    with pytest.raises(InputError, match=r"Scene 1, duration \(scenes\[0\]\.duration\): 99 is above the maximum of 10 seconds"):
         scenes.update_scene(sb, 1, duration=99)
 
 
@@ -93,7 +93,7 @@ def test_uploading_ones_own_image_fits_and_pins_it(tmp_path, test_providers):
     assert test_providers.count("image") == 1, "scene 2 used the upload"
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
-    with pytest.raises(InputError, match="scenes\\[0\\].image: the uploaded file is not an image"):
+    with pytest.raises(InputError, match=r"Scene 1, image \(scenes\[0\]\.image\): the uploaded file is not an image"):
         scenes.upload_image(sb, 1, bad, owner="cli")
 
 
@@ -187,7 +187,7 @@ def test_a_decompression_bomb_is_refused_from_its_header_in_little_memory(tmp_pa
                          env=pipeline_env(tmp_path / "home"), cwd=ROOT, timeout=120)  # fmt: skip
     message, maxrss_mb = res.stdout.strip().splitlines()
     assert res.returncode == 0, res.stderr
-    assert message == f"scenes[0].image: image too large: {megapixels} megapixels, limit 40; scale it down first (bomb.png)"
+    assert message == f"Scene 1, image (scenes[0].image): image too large: {megapixels} megapixels, limit 40; scale it down first (bomb.png)"
     assert int(maxrss_mb) < 400, f"{maxrss_mb} MB"  # decoding 169 MP of RGB alone would take 507 MB
 
 
@@ -196,14 +196,14 @@ def test_unreadable_or_truncated_uploads_are_input_errors_naming_the_file(tmp_pa
     sb = parse_storyboard("scenes:\n  - image_prompt: a\n")
     bad = tmp_path / "me.png"
     bad.write_bytes(content)
-    with pytest.raises(InputError, match=r"^scenes\[0\]\.image: the (uploaded file is not an image|image is damaged).*"
+    with pytest.raises(InputError, match=r"^Scene 1, image \(scenes\[0\]\.image\): the (uploaded file is not an image|image is damaged).*"
                                          r" \(me\.png\)$"):  # fmt: skip
         upload_image(sb, 1, bad, owner="cli")
     half = tmp_path / "half.png"
     buffer = io.BytesIO()
     Image.effect_noise((64, 64), 50).save(buffer, "PNG")
     half.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    with pytest.raises(InputError, match=r"^scenes\[0\]\.image: the image is damaged or incomplete: \w+ \(half\.png\)$"):
+    with pytest.raises(InputError, match=r"^Scene 1, image \(scenes\[0\]\.image\): the image is damaged or incomplete: \w+ \(half\.png\)$"):
         upload_image(sb, 1, half, owner="cli")
 
 

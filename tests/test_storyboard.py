@@ -48,20 +48,20 @@ scenes:
   - image_prompt: c
     duration: 14
 """
-    assert problems(text) == ["scenes[2].duration: 14 is above the maximum of 10 seconds (line 6)"]
+    assert problems(text) == ["Scene 3, duration (scenes[2].duration): 14 is above the maximum of 10 seconds (line 6)"]
 
 
 def test_duration_below_minimum_and_not_a_number():
     text = "scenes:\n  - image_prompt: a\n    duration: 1\n  - image_prompt: b\n    duration: five\n"
     assert problems(text) == [
-        "scenes[0].duration: 1 is below the minimum of 2 seconds (line 3)",
-        "scenes[1].duration: 'five' is not a whole number of seconds (line 5)",
+        "Scene 1, duration (scenes[0].duration): 1 is below the minimum of 2 seconds (line 3)",
+        "Scene 2, duration (scenes[1].duration): 'five' is not a whole number of seconds (line 5)",
     ]
 
 
 def test_unknown_key_suggests_the_closest_field():
     text = "scenes:\n  - image_prompt: a\n    durration: 5\n"
-    assert problems(text) == ["scenes[0].durration: unknown field; did you mean 'duration'? (line 3)"]
+    assert problems(text) == ["Scene 1, durration (scenes[0].durration): unknown field; did you mean 'duration'? (line 3)"]
 
 
 def test_unknown_top_level_key_suggests_the_closest_field():
@@ -85,9 +85,9 @@ def test_bad_choice_lists_what_is_allowed():
 def test_every_problem_is_reported_at_once():
     text = "scenes:\n  - duration: 30\n  - image_prompt: ok\n    seed: -1\n"
     assert problems(text) == [
-        "scenes[0].image_prompt: is required (line 2)",
-        "scenes[0].duration: 30 is above the maximum of 10 seconds (line 2)",
-        "scenes[1].seed: -1 is below the minimum of 0 (line 4)",
+        "Scene 1, image prompt (scenes[0].image_prompt): is required (line 2)",
+        "Scene 1, duration (scenes[0].duration): 30 is above the maximum of 10 seconds (line 2)",
+        "Scene 2, seed (scenes[1].seed): -1 is below the minimum of 0 (line 4)",
     ]
 
 
@@ -101,8 +101,8 @@ def test_missing_and_empty_scenes():
 def test_blank_prompt_and_wrong_types():
     text = "scenes:\n  - image_prompt: '   '\n    audio_script: [1, 2]\noutput: mp4\n"
     assert problems(text) == [
-        "scenes[0].image_prompt: must not be blank (line 2)",
-        "scenes[0].audio_script: expected text, got a list (line 3)",
+        "Scene 1, image prompt (scenes[0].image_prompt): must not be blank (line 2)",
+        "Scene 1, narration (scenes[0].audio_script): expected text, got a list (line 3)",
         "output: expected a mapping of fields, got text (line 4)",
     ]
 
@@ -124,7 +124,7 @@ def test_malformed_json_reports_the_line():
 
 def test_json_input_and_json_error_lines():
     text = json.dumps({"scenes": [{"image_prompt": "a", "duration": 11}]}, indent=2)
-    assert problems(text) == ["scenes[0].duration: 11 is above the maximum of 10 seconds (line 5)"]
+    assert problems(text) == ["Scene 1, duration (scenes[0].duration): 11 is above the maximum of 10 seconds (line 5)"]
     sb = parse_storyboard(json.dumps({"title": "j", "scenes": [{"image_prompt": "a"}]}))
     assert sb.title == "j"
 
@@ -229,14 +229,14 @@ def test_line_lookup_is_linear_for_many_problems():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("scenes:\n  - image_prompt: a\n    seed: !!int abc\n", "scenes[0].seed: 'abc' cannot be read as !!int (line 3)"),
-    ("scenes:\n  - image_prompt: a\n    seed: !!bool abc\n", "scenes[0].seed: 'abc' cannot be read as !!bool (line 3)"),
-    ("scenes:\n  - image_prompt: a\n    seed: 0x_\n", "scenes[0].seed: '0x_' cannot be read as !!int (line 3)"),
+    ("scenes:\n  - image_prompt: a\n    seed: !!int abc\n", "Scene 1, seed (scenes[0].seed): 'abc' cannot be read as !!int (line 3)"),
+    ("scenes:\n  - image_prompt: a\n    seed: !!bool abc\n", "Scene 1, seed (scenes[0].seed): 'abc' cannot be read as !!bool (line 3)"),
+    ("scenes:\n  - image_prompt: a\n    seed: 0x_\n", "Scene 1, seed (scenes[0].seed): '0x_' cannot be read as !!int (line 3)"),
     ("scenes:\n  - image_prompt: !!python/object/apply:os.system [ls]\n",
-     "scenes[0].image_prompt: the YAML tag !!python/object/apply:os.system is not supported in storyboards; remove it "
+     "Scene 1, image prompt (scenes[0].image_prompt): the YAML tag !!python/object/apply:os.system is not supported in storyboards; remove it "
      "(line 2)"),
     ("scenes:\n  - image_prompt: a\n    seed: " + "1" * 4301 + "\n",
-     "scenes[0].seed: a number 4301 characters long ('" + "1" * 40 + "…'); numbers here are at most 30 (line 3)"),
+     "Scene 1, seed (scenes[0].seed): a number 4301 characters long ('" + "1" * 40 + "…'); numbers here are at most 30 (line 3)"),
     ("scenes: " + "[" * 500 + "]" * 500 + "\n", "nested deeper than 32 levels; a storyboard needs 4 (line 1)"),
     ('{"scenes": ' + "[" * 500 + "]" * 500 + "}", "nested deeper than 32 levels; a storyboard needs 4 (line 1)"),
     ('{"scenes": [{"image_prompt": "a", "seed": ' + "1" * 4301 + "}]}",
@@ -287,8 +287,8 @@ def test_control_characters_in_text_are_refused_by_field():
 def test_invisible_only_narration_and_prompt_are_problems_before_any_paid_step():
     text = 'scenes:\n  - image_prompt: "\\u200b\\u200d"\n    audio_script: "\\u200b \\ufeff\\u2060"\n'
     assert problems(text) == [
-        "scenes[0].image_prompt: has no visible text, only invisible characters (such as zero-width spaces) (line 2)",
-        "scenes[0].audio_script: has no speakable text, only invisible characters (such as zero-width spaces) (line 3)",
+        "Scene 1, image prompt (scenes[0].image_prompt): has no visible text, only invisible characters (such as zero-width spaces) (line 2)",
+        "Scene 1, narration (scenes[0].audio_script): has no speakable text, only invisible characters (such as zero-width spaces) (line 3)",
     ]
     # Whitespace alone is still "no narration", and real text with a joiner in it is fine.
     sb = parse_storyboard('scenes:\n  - image_prompt: "👩\\u200d🚀"\n    audio_script: "  "\n')
