@@ -78,6 +78,9 @@ class Edited:
     changed: bool
 
 
+MAX_YAML_EDIT_BYTES = 512 * 1024
+
+
 def text_format(text: str) -> Format:
     """The format parse_storyboard reads `text` as: JSON when it starts with `{`."""
     return "json" if text.lstrip().startswith("{") else "yaml"
@@ -92,6 +95,11 @@ def edit_storyboard(text: str, changes: StoryboardChange | Sequence[StoryboardCh
     """
     fmt = fmt or text_format(text)
     parse_storyboard(text, fmt)
+    if fmt == "yaml" and (size := len(text.encode("utf-8"))) > MAX_YAML_EDIT_BYTES:
+        # ruamel's round-trip loader is pure Python (~10 µs a character): on a shared host one 2 MB storyboard per
+        # click would hold a core for tens of seconds. The largest real storyboard (50 full scenes) is ~420 KB.
+        raise InputError(f"storyboard: {size // 1024} KB is too large to edit in place (limit "
+                         f"{MAX_YAML_EDIT_BYTES // 1024} KB); edit its text directly")  # fmt: skip
     if "\r\n" in text:  # a Windows file keeps its line endings (the dumpers write "\n")
         edited = edit_storyboard(text.replace("\r\n", "\n"), changes, fmt)
         crlf = edited.text.replace("\n", "\r\n")

@@ -368,3 +368,21 @@ def test_in_the_browser_the_table_cannot_lose_a_column_and_a_bad_cell_reverts(la
         assert storyboard.startswith("# A three-scene narrated short story"), "the example's comment stays"
         assert "null" not in storyboard and "steps:" not in storyboard, "no expanded defaults"
         browser.close()
+
+
+def test_a_yaml_storyboard_too_large_to_edit_in_place_is_refused_at_once():
+    """A round-trip edit costs ~10 µs a character in pure Python: a 2 MB storyboard (within the reading limits)
+    would hold a core for tens of seconds per click on a shared host."""
+    import time
+
+    from pipeline.errors import InputError
+    from pipeline.yaml_edit import MAX_YAML_EDIT_BYTES, SetSettings, edit_storyboard
+
+    padding = "# " + "x" * 98 + "\n"
+    text = "title: Big\n" + padding * (MAX_YAML_EDIT_BYTES // len(padding) + 1) + "scenes:\n  - {image_prompt: a}\n"
+    started = time.process_time()
+    with pytest.raises(InputError, match="too large to edit in place"):
+        edit_storyboard(text, SetSettings({"title": "Bigger"}))
+    assert time.process_time() - started < 1.0
+    small = "title: Big\n" + padding * 10 + "scenes:\n  - {image_prompt: a}\n"
+    assert "title: Bigger" in edit_storyboard(small, SetSettings({"title": "Bigger"})).text
