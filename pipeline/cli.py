@@ -36,7 +36,8 @@ from pipeline.events import (
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line's subcommands and options (what `--help` shows)."""
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="Reelsmith: storyboard in, video out.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -88,8 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sub.add_parser("schema", help="print the storyboard's JSON Schema")
     sub.add_parser("providers", help="list the providers by step")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         if args.command in ("render", "estimate", "ledger", "scene", "projects"):
             _check_home()

@@ -89,11 +89,27 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
     """
     sb = storyboard
     credentials = credentials if credentials is not None else Credentials.from_env()
-    width, height = sb.size
     image_p = registry.get("image", sb.image.provider)
     video_p = registry.get("video", sb.video.provider)
     voice_p = registry.get("voice", sb.voice.provider)
 
+    problems = _provider_problems(sb, credentials, image_p, video_p, voice_p)
+    scenes: list[ScenePlan] = []
+    for i in range(len(sb.scenes)):
+        plan = _scene_plan(sb, i, image_p, voice_p)
+        problems.extend(_scene_problems(sb, plan, image_p, video_p, voice_p))
+        scenes.append(plan)
+    # Clearly disallowed requests are refused for every provider, paid or not, before anything runs.
+    problems.extend(Blocklist.load().refusals(sb.scenes))
+    if problems:
+        raise InputError(problems)
+    return RenderPlan(sb, encode_profile(sb), scenes, image_p, video_p, voice_p)
+
+
+def _provider_problems(
+    sb: Storyboard, credentials: Credentials, image_p: Provider, video_p: Provider, voice_p: Provider
+) -> list[Problem]:
+    """A provider that cannot be used with these credentials, or a model it does not offer."""
     problems: list[Problem] = []
     for section, provider in (("image", image_p), ("video", video_p), ("voice", voice_p)):
         usable, why = provider.usable(credentials)
@@ -108,45 +124,52 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
         problem = provider.model_problem(model) if model else None  # once per render: scenes share the model
         if problem:
             problems.append(Problem(f"{section}.model", problem))
+    return problems
 
-    scenes: list[ScenePlan] = []
-    for i, scene in enumerate(sb.scenes):
-        seed = sb.scene_seed(i)
-        image = ImageRequest(
-            prompt=enhance_prompt(scene.image_prompt, sb.style),
-            scene_prompt=scene.image_prompt.strip(),
-            style=sb.style,
-            width=width,
-            height=height,
-            seed=seed,
-            model=image_p.resolve_model(sb.image.model),
-            steps=sb.image.steps,
-            guidance=sb.image.guidance,
+
+def _scene_plan(sb: Storyboard, i: int, image_p: Provider, voice_p: Provider) -> ScenePlan:
+    """Scene `i`'s typed requests: its image, its clip's prompt and length, and its narration (if it has one)."""
+    scene = sb.scenes[i]
+    width, height = sb.size
+    seed = sb.scene_seed(i)
+    image = ImageRequest(
+        prompt=enhance_prompt(scene.image_prompt, sb.style),
+        scene_prompt=scene.image_prompt.strip(),
+        style=sb.style,
+        width=width,
+        height=height,
+        seed=seed,
+        model=image_p.resolve_model(sb.image.model),
+        steps=sb.image.steps,
+        guidance=sb.image.guidance,
+    )
+    voice = None
+    if scene.audio_script.strip():
+        voice = VoiceRequest(
+            text=scene.audio_script.strip(),
+            voice_id=sb.scene_voice_id(i),
+            model=voice_p.resolve_model(sb.voice.model),
+            stability=sb.voice.stability,
+            similarity_boost=sb.voice.similarity_boost,
         )
-        voice = None
-        if scene.audio_script.strip():
-            voice = VoiceRequest(
-                text=scene.audio_script.strip(),
-                voice_id=sb.scene_voice_id(i),
-                model=voice_p.resolve_model(sb.voice.model),
-                stability=sb.voice.stability,
-                similarity_boost=sb.voice.similarity_boost,
-            )
-        pinned = scene.image.removeprefix("sha256:") if scene.image else None
-        plan = ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice, pinned)
-        for message in ([] if pinned else image_p.check_request(image)):
-            problems.append(Problem(f"scenes[{i}].image_prompt", message))
-        for message in video_p.check_request(video_request(sb, plan, video_p, encode_profile(sb))):
-            problems.append(Problem(f"scenes[{i}].video_prompt", message))
-        if voice is not None:
-            for message in voice_p.check_request(voice):
-                problems.append(Problem(f"scenes[{i}].audio_script", message))
-        scenes.append(plan)
-    # Clearly disallowed requests are refused for every provider, paid or not, before anything runs.
-    problems.extend(Blocklist.load().refusals(sb.scenes))
-    if problems:
-        raise InputError(problems)
-    return RenderPlan(sb, encode_profile(sb), scenes, image_p, video_p, voice_p)
+    pinned = scene.image.removeprefix("sha256:") if scene.image else None
+    return ScenePlan(i, image, scene.video_prompt.strip(), scene.duration, seed, voice, pinned)
+
+
+def _scene_problems(
+    sb: Storyboard, plan: ScenePlan, image_p: Provider, video_p: Provider, voice_p: Provider
+) -> list[Problem]:
+    """What each provider's pre-flight refuses in this scene's requests (a pinned image needs no image request)."""
+    i = plan.index
+    problems: list[Problem] = []
+    for message in ([] if plan.pinned_image else image_p.check_request(plan.image)):
+        problems.append(Problem(f"scenes[{i}].image_prompt", message))
+    for message in video_p.check_request(video_request(sb, plan, video_p, encode_profile(sb))):
+        problems.append(Problem(f"scenes[{i}].video_prompt", message))
+    if plan.voice is not None:
+        for message in voice_p.check_request(plan.voice):
+            problems.append(Problem(f"scenes[{i}].audio_script", message))
+    return problems
 
 
 def unapproved_images(plan: RenderPlan) -> list[Problem]:

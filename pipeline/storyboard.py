@@ -623,57 +623,11 @@ class _SourceMap:
     def scan(cls, text: str, enforce_limits: bool = False) -> "_SourceMap":
         lines: dict[tuple[Any, ...], int] = {}
         paths: dict[tuple[int, int], tuple[Any, ...]] = {}
-        # One frame per open collection: [path or None, is_mapping, expecting_key, current key, items so far]
-        stack: list[list[Any]] = []
-        entries = 0
-        documents = 0
         resolver = _StoryboardLoader("") if enforce_limits else None
         loader = None
         try:
             loader = _StoryboardLoader(text)
-            while loader.check_event():
-                event = loader.get_event()
-                if isinstance(event, yaml.DocumentStartEvent):
-                    documents += 1
-                    if documents > 1 and enforce_limits:
-                        raise InputError([Problem("", "a storyboard is one YAML document; remove the second `---`",
-                                                  event.start_mark.line + 1)])  # fmt: skip
-                    continue
-                if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                    stack.pop()
-                    continue
-                if not isinstance(event, yaml.NodeEvent):
-                    continue
-                line, col = event.start_mark.line + 1, event.start_mark.column + 1
-                path: tuple[Any, ...] | None = ()
-                if stack:
-                    frame = stack[-1]
-                    parent = frame[0]
-                    if frame[1]:  # a mapping: keys and values alternate
-                        if frame[2]:
-                            frame[2] = False
-                            frame[3] = event.value if isinstance(event, yaml.ScalarEvent) else None
-                            path = None  # a key is not a field value
-                            entries += 1
-                            if parent is not None and frame[3] is not None:
-                                lines[parent + (frame[3],)] = line
-                        else:
-                            frame[2] = True
-                            path = parent + (frame[3],) if parent is not None and frame[3] is not None else None
-                    else:
-                        path = parent + (frame[4],) if parent is not None else None
-                        frame[4] += 1
-                        entries += 1
-                        if path is not None:
-                            lines[path] = line
-                if path is not None:
-                    paths[(line, col)] = path
-                if enforce_limits:
-                    _check_event(event, line, path, entries, len(stack), resolver)
-                if isinstance(event, yaml.MappingStartEvent):
-                    stack.append([path, True, True, None, 0])
-                elif isinstance(event, yaml.SequenceStartEvent):
-                    stack.append([path, False, False, None, 0])
+            _walk_events(loader, lines, paths, resolver)
         except yaml.YAMLError as exc:
             if enforce_limits:
                 raise InputError([_yaml_problem(exc)]) from None
@@ -699,6 +653,63 @@ class _SourceMap:
 
     def path_at(self, line: int, col: int) -> tuple[Any, ...] | None:
         return self.paths.get((line, col))
+
+
+def _walk_events(loader: Any, lines: dict[tuple[Any, ...], int], paths: dict[tuple[int, int], tuple[Any, ...]],
+                 resolver: Any | None) -> None:  # fmt: skip
+    """Fill `lines` and `paths` from the loader's event stream; with a `resolver` (limits enforced), refuse a
+    second document and every node `_check_event` refuses, as soon as it is read."""
+    # One frame per open collection: [path or None, is_mapping, expecting_key, current key, items so far]
+    stack: list[list[Any]] = []
+    entries = 0
+    documents = 0
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1 and resolver is not None:
+                raise InputError([Problem("", "a storyboard is one YAML document; remove the second `---`",
+                                          event.start_mark.line + 1)])  # fmt: skip
+            continue
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+            continue
+        if not isinstance(event, yaml.NodeEvent):
+            continue
+        line, col = event.start_mark.line + 1, event.start_mark.column + 1
+        path: tuple[Any, ...] | None = ()
+        if stack:
+            path, is_entry = _place_in_frame(stack[-1], event, line, lines)
+            entries += is_entry
+        if path is not None:
+            paths[(line, col)] = path
+        if resolver is not None:
+            _check_event(event, line, path, entries, len(stack), resolver)
+        if isinstance(event, yaml.MappingStartEvent):
+            stack.append([path, True, True, None, 0])
+        elif isinstance(event, yaml.SequenceStartEvent):
+            stack.append([path, False, False, None, 0])
+
+
+def _place_in_frame(frame: list[Any], event: yaml.NodeEvent, line: int,
+                    lines: dict[tuple[Any, ...], int]) -> tuple[tuple[Any, ...] | None, bool]:  # fmt: skip
+    """A node inside the open collection `frame`: its field path (None for a mapping key, or inside a collection
+    that has no path) and whether it starts a new entry (a key or a list item); records the entry's line."""
+    parent = frame[0]
+    if frame[1]:  # a mapping: keys and values alternate
+        if frame[2]:
+            frame[2] = False
+            frame[3] = event.value if isinstance(event, yaml.ScalarEvent) else None
+            if parent is not None and frame[3] is not None:
+                lines[parent + (frame[3],)] = line
+            return None, True  # a key is not a field value
+        frame[2] = True
+        return (parent + (frame[3],) if parent is not None and frame[3] is not None else None), False
+    path = parent + (frame[4],) if parent is not None else None
+    frame[4] += 1
+    if path is not None:
+        lines[path] = line
+    return path, True
 
 
 class _LazySourceMap:

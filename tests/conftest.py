@@ -62,3 +62,30 @@ def launched_studio(tmp_path_factory):
     home = tmp_path_factory.mktemp("studio-home")
     with running_studio(home) as url:
         yield url, home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_ssl_context_per_run():
+    """Every httpx client (each provider SDK's, each `httpx.post` in a test) loads a CA bundle into a new SSL
+    context: ~25 ms of CPU each, ~130 times in the fast lane. The fakes speak plain HTTP, so no test verifies a
+    certificate; httpx supports sharing one context (`verify=ctx`), so the default one is built once per CA source
+    (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR as httpx reads them). Anything else (verify=False, a
+    context or CA path of the caller's own, a client certificate) is built as before."""
+    import os
+
+    import httpx._transports.default as transport  # a private name; httpx is pinned in requirements.txt
+
+    create = transport.create_ssl_context
+    built: dict[tuple[object, ...], object] = {}
+
+    def create_default_once(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert:
+            return create(verify=verify, cert=cert, trust_env=trust_env)
+        source = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else ()
+        if source not in built:
+            built[source] = create(verify=verify, cert=cert, trust_env=trust_env)
+        return built[source]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "create_ssl_context", create_default_once)
+        yield

@@ -57,6 +57,7 @@ def test_cache_fields_ignore_settings_piper_does_not_use():
     assert provider.cache_fields(a) != provider.cache_fields(_request("Something else."))
 
 
+@pytest.mark.slow  # real Piper: loads the voice model and speaks a first piece before the stop is seen
 def test_cancelled_before_speaking(tmp_path):
     token = CancelToken()
     token.cancel()
