@@ -688,6 +688,11 @@ def _settings_components() -> list[gr.components.Component]:
                 gr.Dropdown(["low", "medium", "high"], label="Quality"),
                 gr.Checkbox(label="Watermark"),
             ]
+    return [*project, *providers, *image, *video, *voice, *output, *_finishing_components()]
+
+
+def _finishing_components() -> list[gr.components.Component]:
+    """The captions and the music and loudness settings (the last SETTING_FIELDS entries, in that order)."""
     with gr.Accordion("Captions", open=False):
         with gr.Row():
             captions = [
@@ -707,7 +712,7 @@ def _settings_components() -> list[gr.components.Component]:
                 gr.Slider(0, 40, step=1, label="Duck under narration (dB)"),
                 gr.Slider(-40, -5, step=0.5, label="Loudness target (LUFS; -14 for YouTube and Spotify)"),
             ]
-    return [*project, *providers, *image, *video, *voice, *output, *captions, *sound]
+    return [*captions, *sound]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:

@@ -348,13 +348,28 @@ def _render(args: argparse.Namespace) -> int:
     # The render records itself in the storyboard file's project (owner "cli"), as it starts and when it ends.
     project = ProjectRecorder(args.storyboard.read_text(encoding="utf-8"), source=args.storyboard)
     job = iter_render(storyboard, args.output, budget=args.budget, project=project)
-    if args.events:
-        view: _View = _JsonLines()
-    elif sys.stdout.isatty():
-        view = _LiveTable(len(storyboard.scenes), storyboard.title)
-    else:
-        view = _PlainLines()
+    final = _follow(job, _view(args, storyboard))
+    # With --events, stdout carries only JSON lines; the summary goes to stderr.
+    summary = sys.stderr if args.events else sys.stdout
+    if isinstance(final, RenderFinished):
+        _write_extras(args, job.result, summary)
+        spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
+        print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
+              f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
+        return EXIT_OK
+    return _unfinished(final, job)
 
+
+def _view(args: argparse.Namespace, storyboard: Any) -> "_View":
+    if args.events:
+        return _JsonLines()
+    if sys.stdout.isatty():
+        return _LiveTable(len(storyboard.scenes), storyboard.title)
+    return _PlainLines()
+
+
+def _follow(job: Any, view: "_View") -> Event | None:
+    """Show the render's events until it ends (Ctrl-C stops it, keeping finished steps); its last event."""
     final: Event | None = None
     with view:
         events = iter(job)
@@ -370,26 +385,27 @@ def _render(args: argparse.Namespace) -> int:
             view.show(event)
             if isinstance(event, (RenderFinished, RenderFailed, RenderCancelled)):
                 final = event
+    return final
 
-    # With --events, stdout carries only JSON lines; the summary goes to stderr.
-    summary = sys.stderr if args.events else sys.stdout
-    if isinstance(final, RenderFinished):
-        if args.timeline:
-            from pipeline.timeline import write_timeline
 
-            write_timeline(job.result, args.timeline)
-        if args.stems and job.result.finished_sound is not None:
-            from pipeline.finish_step import write_stems
-            from pipeline.store import Store
+def _write_extras(args: argparse.Namespace, result: Any, summary: Any) -> None:
+    """The timeline and stems asked for, and the caption files' names (before "done:", which stays last)."""
+    if args.timeline:
+        from pipeline.timeline import write_timeline
 
-            stems = write_stems(job.result.finished_sound, Store(), args.stems)
-            print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
-        spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
-        if job.result is not None and job.result.captions:  # before "done:", which stays the last line
-            print(f"captions: {', '.join(str(p) for p in job.result.captions)}", file=summary)
-        print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
-              f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
-        return EXIT_OK
+        write_timeline(result, args.timeline)
+    if args.stems and result.finished_sound is not None:
+        from pipeline.finish_step import write_stems
+        from pipeline.store import Store
+
+        stems = write_stems(result.finished_sound, Store(), args.stems)
+        print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
+    if result.captions:
+        print(f"captions: {', '.join(str(p) for p in result.captions)}", file=summary)
+
+
+def _unfinished(final: Event | None, job: Any) -> int:
+    """The exit code (and message) of a render that did not finish."""
     if isinstance(final, RenderCancelled):
         print(f"stopped: {final.kept} finished steps kept in the cache; run again to continue", file=sys.stderr)
         return EXIT_STOPPED
