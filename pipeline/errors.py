@@ -177,3 +177,19 @@ class QuotaExceeded(ProviderError):
 
 class ProviderFailed(ProviderError):
     pass
+
+
+# -- what a provider's answer proves about a paid create (pipeline/providers/remote.py retries by these) ---------
+
+
+def only_refused(error: BaseException) -> bool:
+    """For paid creates: retry only what proves the provider did not accept the request."""
+    if isinstance(error, RateLimited):
+        return error.retryable  # a hard cap (e.g. a daily limit) is a RateLimited that says retryable=False
+    return isinstance(error, ProviderFailed) and error.retryable and error.status is None and "refused" in error.reason
+
+
+def nothing_created(error: ProviderError) -> bool:
+    """The answer proves a paid create made nothing: a refusal (4xx; a 408 is a timeout) or what `only_refused`
+    retries. Anything else (a 5xx, a timeout, a lost connection) may hide a created, billed task."""
+    return (error.status is not None and error.status < 500 and error.status != 408) or only_refused(error)

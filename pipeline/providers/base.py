@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
 
 from pipeline.cancel import CancelToken
-from pipeline.errors import Cancelled, InputError, InvalidRequest, MissingKey, ProviderError
+from pipeline.errors import Cancelled, InputError, InvalidRequest, MissingKey, ProviderError, nothing_created
 from pipeline.media.profile import EncodeProfile
 
 
@@ -225,8 +225,6 @@ class StepContext:
             self._journal.ended(self.step_key, "not submitted")
             raise
         except ProviderError as error:
-            from pipeline.providers.remote import nothing_created
-
             if nothing_created(error):
                 self._journal.ended(self.step_key, "refused")
             raise

@@ -41,6 +41,8 @@ from pipeline.errors import (
     QuotaExceeded,
     RateLimited,
 )
+# only_refused and nothing_created live with the error types (providers.base asks them too, without importing us).
+from pipeline.errors import nothing_created, only_refused  # noqa: F401 - part of this module's interface
 from pipeline.providers.base import StepContext, StepOutput
 
 T = TypeVar("T")
@@ -84,24 +86,11 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, ProviderError) and error.retryable
 
 
-def only_refused(error: BaseException) -> bool:
-    """For paid creates: retry only what proves the provider did not accept the request."""
-    if isinstance(error, RateLimited):
-        return error.retryable  # a hard cap (e.g. a daily limit) is a RateLimited that says retryable=False
-    return isinstance(error, ProviderFailed) and error.retryable and error.status is None and "refused" in error.reason
-
-
 def answered_without_output(error: BaseException) -> bool:
     """For billed synchronous calls (speech, inference): retry only what the answer proves produced nothing, a 5xx
     reply or what `only_refused` allows; a timeout may have been billed."""
     answered_5xx = isinstance(error, ProviderFailed) and error.retryable and (error.status or 0) >= 500
     return answered_5xx or only_refused(error)
-
-
-def nothing_created(error: ProviderError) -> bool:
-    """The answer proves a paid create made nothing: a refusal (4xx; a 408 is a timeout) or what `only_refused`
-    retries. Anything else (a 5xx, a timeout, a lost connection) may hide a created, billed task."""
-    return (error.status is not None and error.status < 500 and error.status != 408) or only_refused(error)
 
 
 def call(
