@@ -30,7 +30,7 @@ from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCac
 from pipeline.filenames import safe_stem
 from pipeline.finish_step import stems_zip
 from pipeline.media.beds import MOODS
-from pipeline.music_track import use_uploaded_music
+from pipeline.music_track import uploaded_music
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
 from pipeline.preview import preview_storyboard
@@ -565,7 +565,7 @@ def upload_music(text: str, path: str | None, owner: str | None, request: gr.Req
     if not path:
         raise gr.Error("Choose a music file to upload.", print_exception=False)
     owner = _owner(owner, request)
-    return _edit(lambda sb, p: use_uploaded_music(sb, p, owner=owner), _parse(text), path)
+    return _edit(text, lambda storyboard: uploaded_music(storyboard, path, owner=owner))
 
 
 def sound_stems(request: gr.Request) -> str:

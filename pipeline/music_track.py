@@ -111,6 +111,14 @@ def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, 
     return validate_storyboard(data)
 
 
+def uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None) -> Any:
+    """The edit that makes `owner`'s own music file (kept, see `upload_music`) the storyboard's music track: only
+    `music.track` is written into the person's text (pipeline/yaml_edit.py)."""
+    from pipeline.yaml_edit import SetSettings
+
+    return SetSettings({"music.track": upload_music(path, owner, store or Store())})
+
+
 def _decode_upload(path: Path) -> np.ndarray:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
            "-format_whitelist", AUDIO_DEMUXERS, "-protocol_whitelist", "file",
