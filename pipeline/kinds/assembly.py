@@ -102,7 +102,7 @@ async def _execute_join(run: Any, step: Step, inputs: Mapping[str, Asset]) -> As
             return StepOutput(*join_with_pieces(segments, pieces, soundtrack.path, ctx.workdir / f"final.{fmt}",
                                                 profile, fmt, ctx.cancel))  # fmt: skip
         out = join_segments([s.path for s in segments], soundtrack.path, ctx.workdir / f"final.{fmt}", profile, fmt,
-                            ctx.cancel)  # fmt: skip
+                            ctx.cancel, ctx.encoders)  # fmt: skip
         return StepOutput(out, {"duration": sum(s.meta["frames"] for s in segments) / profile.fps})
 
     return await run.cached_step(step, key_for(step, inputs), produce)

@@ -5,6 +5,7 @@ Nothing needs a system ffmpeg. Every ffmpeg process in Reelsmith is started from
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import queue
@@ -13,7 +14,7 @@ import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -34,18 +35,16 @@ def run_ffmpeg(
     cancel: CancelToken | None = None,
     what: str = "ffmpeg",
     encodes: tuple[int, int] | None = None,
+    encoders: EncoderBudget | None = None,
 ) -> None:
     """Run ffmpeg with `args`; stop it promptly when `cancel` is set; raise MediaError with its last words.
 
-    `encodes=(width, height)` when the run encodes video, so it waits for room in the encoder memory budget.
+    `encodes=(width, height)` when the run encodes video, so it waits for room in the `encoders` memory budget
+    (the step context's: the process's one budget, sized by the engine's settings).
     """
-    if encodes is not None:
-        cost = EncoderBudget.cost_mb(*encodes)
-        ENCODERS.acquire(cost, cancel)
-        try:
+    if encodes is not None and encoders is not None:
+        with encoders.holding(EncoderBudget.cost_mb(*encodes), cancel):
             return run_ffmpeg(args, cancel, what)
-        finally:
-            ENCODERS.release(cost)
     _logged_run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args], cancel, what)
 
 
@@ -103,8 +102,19 @@ class EncoderBudget:
             self.used_mb = max(0.0, self.used_mb - cost_mb)
             self._cond.notify_all()
 
+    @contextlib.contextmanager
+    def holding(self, cost_mb: float, cancel: CancelToken | None = None) -> Iterator[None]:
+        self.acquire(cost_mb, cancel)
+        try:
+            yield
+        finally:
+            self.release(cost_mb)
 
-ENCODERS = EncoderBudget(float(os.environ.get("REELSMITH_ENCODER_MEMORY_MB", "280")))
+
+def holding_budget(encoders: EncoderBudget | None, cost_mb: float,
+                   cancel: CancelToken | None = None) -> contextlib.AbstractContextManager[None]:  # fmt: skip
+    """Hold `cost_mb` of `encoders` (None: no budget to respect, as in a provider's unit test)."""
+    return encoders.holding(cost_mb, cancel) if encoders is not None else contextlib.nullcontext()
 
 
 # Every segment is converted with the same matrix and tagged the same, whatever its source.
@@ -165,6 +175,7 @@ class FrameEncoder:
     def __init__(
         self, path: Path, profile: EncodeProfile, cancel: CancelToken | None = None, planar: bool = False,
         keyframes: Sequence[int] = (),
+        encoders: EncoderBudget | None = None,
     ):
         self.path = path
         self.profile = profile
@@ -172,7 +183,9 @@ class FrameEncoder:
         self.frames = 0
         w, h = profile.width, profile.height
         self._cost = EncoderBudget.cost_mb(w, h)
-        ENCODERS.acquire(self._cost, cancel)
+        self._encoders = encoders  # the memory budget this encoder waits for room in (None: unbudgeted)
+        if encoders is not None:
+            encoders.acquire(self._cost, cancel)
         self._released = False
         source = ["-pix_fmt", "yuv420p"] if planar else ["-pix_fmt", "rgb24"]
         convert = [] if planar else ["-vf", TO_BT709]
@@ -246,7 +259,8 @@ class FrameEncoder:
     def _release(self) -> None:
         if not self._released:
             self._released = True
-            ENCODERS.release(self._cost)
+            if self._encoders is not None:
+                self._encoders.release(self._cost)
 
     def abort(self) -> None:
         if self._proc.poll() is None:
