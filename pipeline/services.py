@@ -10,7 +10,8 @@ that live in that folder (the store, the ledger, the remote-task journal, the au
 server's credentials, the provider registry and the process-wide limits sized by the settings. The engine only
 ever uses what it is handed: it never opens a `Store()` of its own or reads `os.environ`.
 
-The SQLite files are opened on first use (an offline render never creates the ledger or the journal).
+The SQLite files are opened on first use (an offline render never creates the ledger or the journal), and the
+providers are imported only when the keys or the registry are first asked for (`schema` stays fast).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from pipeline.credentials import Credentials
 from pipeline.limits import Slots, available_cores
-from pipeline.media.ffmpeg import EncoderBudget
-from pipeline.providers.base import Registry, registry
+from pipeline.media.budget import EncoderBudget
 
 if TYPE_CHECKING:
     from pipeline.audit import AuditLog
+    from pipeline.credentials import Credentials
+    from pipeline.providers.base import Registry
     from pipeline.journal import Journal
     from pipeline.ledger import Ledger
     from pipeline.owners import OwnedImages
@@ -62,7 +63,7 @@ class EngineSettings:
     # One HTTP request to a provider (image and speech endpoints answer in tens of seconds at worst).
     http_timeout: float = 60.0
     http_connect_timeout: float = 10.0
-    # How much memory x264 encoders may hold at once, process-wide (pipeline/media/ffmpeg.py EncoderBudget).
+    # How much memory x264 encoders may hold at once, process-wide (pipeline/media/budget.py).
     encoder_memory_mb: float = DEFAULT_ENCODER_MEMORY_MB
     # How many local CPU steps (drawing, encoding, Piper) may run at once, process-wide; None: the usable cores.
     cpu_slots: int | None = None
@@ -96,8 +97,9 @@ class Services:
     """The collaborators of every render in one process (or one test). Build once; share between renders."""
 
     settings: EngineSettings
-    credentials: Credentials = field(default_factory=Credentials)  # the server's keys (none: offline only)
-    providers: Registry = field(default_factory=lambda: registry)
+    # The server's keys (None: read from `_environ` when first asked; no environment either: none, offline only).
+    _credentials: "Credentials | None" = None
+    _environ: Mapping[str, str] | None = field(default=None, repr=False)
     # Process-wide limits, sized by the settings: every render holding these services shares them.
     cpu: Slots | None = None
     encoders: EncoderBudget | None = None
@@ -115,20 +117,40 @@ class Services:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Services":
         """The server's services: settings and keys from the environment, read here and nowhere else."""
-        env = os.environ if environ is None else environ
-        return cls(EngineSettings.from_env(env), Credentials.from_env(env))
+        env = dict(os.environ if environ is None else environ)  # read now: later changes are not seen
+        return cls(EngineSettings.from_env(env), _environ=env)
 
     @classmethod
-    def for_home(cls, home: str | Path, *, credentials: Credentials | None = None, **settings: Any) -> "Services":
-        """Services over the folder `home` with these settings (the rest default): tests, scripts, benchmarks."""
-        return cls(EngineSettings(home=Path(home), **settings), credentials or Credentials())
+    def for_home(cls, home: str | Path, *, credentials: "Credentials | None" = None, **settings: Any) -> "Services":
+        """Services over the folder `home` with these settings (the rest default) and these keys (default none):
+        tests, scripts, benchmarks."""
+        return cls(EngineSettings(home=Path(home), **settings), credentials)
 
-    def with_overrides(self, *, store: "Store | None" = None, credentials: Credentials | None = None) -> "Services":
+    @property
+    def credentials(self) -> "Credentials":
+        """The server's keys (a studio session's own keys are laid over them per render: `with_overrides`)."""
+        with self._open_lock:
+            if self._credentials is None:
+                from pipeline.credentials import Credentials
+
+                env = self._environ
+                self._credentials = Credentials.from_env(env) if env is not None else Credentials()
+            return self._credentials
+
+    @property
+    def providers(self) -> "Registry":
+        """The provider registry (every provider file registers itself into it on import)."""
+        from pipeline.providers import registry
+
+        return registry
+
+    def with_overrides(self, *, store: "Store | None" = None,
+                       credentials: "Credentials | None" = None) -> "Services":  # fmt: skip
         """These services with a caller's own store and/or credentials (a studio session's keys) in their place;
         the process-wide limits stay shared."""
         if store is None and credentials is None:
             return self
-        services = replace(self, credentials=credentials if credentials is not None else self.credentials,
+        services = replace(self, _credentials=credentials if credentials is not None else self.credentials,
                            _store=store if store is not None else self.store, _open_lock=threading.Lock())  # fmt: skip
         if store is not None and Path(store.home) != self.settings.home:
             services.settings = replace(self.settings, home=Path(store.home))
@@ -183,7 +205,7 @@ class Services:
 
 
 def services_for_call(services: Services | None, *, store: "Store | None" = None,
-                      credentials: Credentials | None = None) -> Services:  # fmt: skip
+                      credentials: "Credentials | None" = None) -> Services:  # fmt: skip
     """The services one engine call works with: the caller's, with its `store=` / `credentials=` overrides.
 
     A caller that hands no services yet (a script, an older test) gets the environment's, read now through
