@@ -76,7 +76,7 @@ class EngineSettings:
         REELSMITH_HTTP_TIMEOUT, REELSMITH_ENCODER_MEMORY_MB, REELSMITH_CPU_SLOTS, REELSMITH_CONCURRENT_RENDERS."""
         env = os.environ if environ is None else environ
         poll = _number(env, "REELSMITH_POLL_INTERVAL", 0.0, minimum=0.0)
-        slots = int(_number(env, "REELSMITH_CPU_SLOTS", 0, minimum=1)) if env.get("REELSMITH_CPU_SLOTS") else None
+        slots = int(_number(env, "REELSMITH_CPU_SLOTS", 0, minimum=1)) or None  # unset or unreadable: the cores
         return cls(
             home=default_home(env),
             poll_interval=poll or None,

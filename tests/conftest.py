@@ -22,6 +22,16 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+@pytest.fixture
+def services(isolated_home):
+    """The engine's services over this test's own home, with default settings and no keys: hand it to renders
+    (`services=services`) and configure it (`Services.for_home(home, poll_interval=…)`) rather than patching
+    module constants or the environment."""
+    from pipeline.services import Services
+
+    return Services.for_home(isolated_home)
+
+
 SMALL_RENDER_SCALE = 5  # 1280x720 → 256x144, 1920x1080 → 384x216, 720x1280 → 144x256: even sizes, same aspect
 
 
