@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from pipeline.limits import Slots, available_cores
 from pipeline.media.budget import EncoderBudget
+from pipeline.settings import reelsmith_home_path
 
 if TYPE_CHECKING:
     from pipeline.audit import AuditLog
@@ -37,11 +38,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ENCODER_MEMORY_MB = 280.0  # two or three 720p x264 encoders at once (see EncoderBudget)
 DEFAULT_CONCURRENT_RENDERS = 10
-
-
-def default_home(environ: Mapping[str, str]) -> Path:
-    """`REELSMITH_HOME`, default `~/.reelsmith` (not created here)."""
-    return Path(environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
@@ -78,7 +74,7 @@ class EngineSettings:
         poll = _number(env, "REELSMITH_POLL_INTERVAL", 0.0, minimum=0.0)
         slots = int(_number(env, "REELSMITH_CPU_SLOTS", 0, minimum=1)) or None  # unset or unreadable: the cores
         return cls(
-            home=default_home(env),
+            home=reelsmith_home_path(env),
             poll_interval=poll or None,
             http_timeout=_number(env, "REELSMITH_HTTP_TIMEOUT", 60.0, minimum=1.0),
             encoder_memory_mb=_number(env, "REELSMITH_ENCODER_MEMORY_MB", DEFAULT_ENCODER_MEMORY_MB, minimum=1.0),

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 
-def reelsmith_home_path() -> Path:
+def reelsmith_home_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the data directory is (`REELSMITH_HOME`, default `~/.reelsmith`), without creating it."""
-    return Path(os.environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
+    env = os.environ if environ is None else environ
+    return Path(env.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
 
 
 def reelsmith_home() -> Path:

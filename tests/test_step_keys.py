@@ -86,7 +86,7 @@ def runner_keys(storyboard: Storyboard, tmp: Path) -> dict[str, str]:
         keys[f"{'-' if scene is None else scene}:{step}"] = key
         return _fake_asset(key, tmp, scene)
 
-    store = Store()
+    store = Store(tmp / "home")
     pinned = tmp / "pinned.png"
     pinned.write_bytes(PINNED_PNG)
     store.put("pinned-for-key-test", pinned, {})
