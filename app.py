@@ -338,7 +338,7 @@ def validate(text: str, keys: dict[str, str] | None = None) -> str:
     """Check a storyboard; every problem with its field path and line, including the providers' limits."""
     try:
         storyboard = parse_storyboard(text or "")
-        plan = plan_render(storyboard, _credentials(keys))
+        plan = plan_render(storyboard, _credentials(keys), blocklist=_services().settings.blocklist)
     except InputError as exc:
         return "✗ Needs fixing:\n" + "\n".join(f"- {p}" for p in exc.problems)
     seconds = sum(s.duration for s in storyboard.scenes)

@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "providers":
             return _providers()
         if args.command == "validate":
-            return _validate(args.storyboard)
+            return _validate(args.storyboard, services)
         if args.command == "estimate":
             return _estimate(args, services)
         if args.command == "ledger":
@@ -196,14 +196,15 @@ def _providers() -> int:
     return EXIT_OK
 
 
-def _validate(path: Path) -> int:
+def _validate(path: Path, services: Services) -> int:
     from pipeline.plan import plan_render
     from pipeline.storyboard import load_storyboard
 
     from pipeline.captions.language import voice_language_warnings
 
     storyboard = load_storyboard(path)
-    for _, message in voice_language_warnings(plan_render(storyboard)):  # warned, not refused
+    plan = plan_render(storyboard, services.credentials, blocklist=services.settings.blocklist)
+    for _, message in voice_language_warnings(plan):  # warned, not refused
         print(f"warning: {message}", file=sys.stderr)
     seconds = sum(s.duration for s in storyboard.scenes)
     print(f"ok: '{storyboard.title}', {len(storyboard.scenes)} scenes, {seconds} s before narration stretching, "

@@ -31,7 +31,7 @@ def estimate_cost(
     replace the services' own."""
     services = services_for_call(services, store=store, credentials=credentials)
     store, credentials, owned = services.store, services.credentials, services.owned_images
-    plan = plan_render(storyboard, credentials)
+    plan = plan_render(storyboard, credentials, blocklist=services.settings.blocklist)
     return estimate_plan(plan, plan_steps(plan, credentials), store,
                          lambda scene: pinned_image(store, owned, owner, scene.pinned_image))  # fmt: skip
 

@@ -296,7 +296,7 @@ class Render:
         """plan_render (and its steps, in self.graph), with every prompt the blocklist refused recorded in the
         audit log (outcome refused)."""
         try:
-            plan = plan_render(self.storyboard, self.credentials)
+            plan = plan_render(self.storyboard, self.credentials, blocklist=self.services.settings.blocklist)
         except InputError as exc:
             providers = self.storyboard.providers
             for p in exc.problems:

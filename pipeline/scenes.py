@@ -131,7 +131,7 @@ def approval(
     index = _scene_index(storyboard, number)
     services = services_for_call(services, store=store, credentials=credentials)
     store, credentials = services.store, services.credentials
-    plan = plan_render(storyboard, credentials)
+    plan = plan_render(storyboard, credentials, blocklist=services.settings.blocklist)
     # The image key holds everything that made the picture (paid ones: the paying key's fingerprint), so this is
     # the picture the owner's own "Generate image" returns from the cache: approving it gives nothing new.
     # (Asked even of a scene already pinned: approving again re-pins what its settings make.)

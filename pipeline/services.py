@@ -65,11 +65,14 @@ class EngineSettings:
     cpu_slots: int | None = None
     # How many renders and scene steps the studio runs at once (all sessions together; later ones queue).
     concurrent_renders: int = DEFAULT_CONCURRENT_RENDERS
+    # The host's own blocklist terms, one per line, on top of the built-in list (pipeline/blocklist.py).
+    blocklist: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "EngineSettings":
         """The settings a deployment gives in its environment: REELSMITH_HOME, REELSMITH_POLL_INTERVAL,
-        REELSMITH_HTTP_TIMEOUT, REELSMITH_ENCODER_MEMORY_MB, REELSMITH_CPU_SLOTS, REELSMITH_CONCURRENT_RENDERS."""
+        REELSMITH_HTTP_TIMEOUT, REELSMITH_ENCODER_MEMORY_MB, REELSMITH_CPU_SLOTS, REELSMITH_CONCURRENT_RENDERS,
+        REELSMITH_BLOCKLIST."""
         env = os.environ if environ is None else environ
         poll = _number(env, "REELSMITH_POLL_INTERVAL", 0.0, minimum=0.0)
         slots = int(_number(env, "REELSMITH_CPU_SLOTS", 0, minimum=1)) or None  # unset or unreadable: the cores
@@ -81,6 +84,7 @@ class EngineSettings:
             cpu_slots=slots,
             concurrent_renders=int(_number(env, "REELSMITH_CONCURRENT_RENDERS", DEFAULT_CONCURRENT_RENDERS,
                                            minimum=1)),  # fmt: skip
+            blocklist=Path(blocklist) if (blocklist := env.get("REELSMITH_BLOCKLIST", "").strip()) else None,
         )
 
     @property
