@@ -15,7 +15,8 @@ from pipeline.errors import Cancelled
 
 
 class EncoderBudget:
-    """Limits how much memory x264 encoders may hold at once, process-wide.
+    """Limits how much memory x264 encoders may hold at once: one per Services, so one per process at the CLI and
+    the studio (every render they start shares it).
 
     An x264 encoder holds frames (lookahead, references, threads): with our settings (sliced threads, 5-frame
     lookahead) measured ~217 MB at 1080p. Two or three at 720p fit the default budget; at 1080p they take turns,
