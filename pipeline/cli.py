@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scene":
             return _scene(args, services)
         if args.command == "projects":
-            return _projects(args.owner)
+            return _projects(args.owner, services)
         return _render(args, services)
     except InputError as exc:
         _print_problems(exc)
@@ -319,10 +319,8 @@ def _audit(as_json: bool, since: str | None, services: Services) -> int:
     return EXIT_OK
 
 
-def _projects(owner: str) -> int:
-    from pipeline.projects import Projects
-
-    for p in Projects().history(owner):
+def _projects(owner: str, services: Services) -> int:
+    for p in services.projects.history(owner):
         length = f"{p.duration:.1f} s" if p.duration else "not rendered"
         print(f"{p.id}  {p.updated[:16].replace('T', ' ')}  {p.title!r}  {length}  "
               f"{'/'.join(p.providers.values()) or '-'}  {p.video or ''}")  # fmt: skip

@@ -111,6 +111,8 @@ class Render:
         self.money = RenderSpending(self.render_id, self.credentials, budget, lambda: self.services.ledger,
                                     require_budget)  # fmt: skip
         self.project = project  # records the render in its project (pipeline/projects.py); None: not recorded
+        if project is not None and project.projects is None:
+            project.projects = self.services.projects  # in the services' home, like everything else
         self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit,
                                      lambda: self.services.audit_log)  # fmt: skip
         # Runs each step (pipeline/step_executor.py): on this machine by default (threads, under the process-wide

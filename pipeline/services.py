@@ -5,13 +5,15 @@
     services = Services.for_home(tmp_path)         # a test: its own home, its own settings, no environment
 
 `EngineSettings` is every knob the engine used to read from the environment on its own (the data folder, the
-poll interval, HTTP timeouts, the encoder memory budget, the CPU slots). `Services` bundles the collaborators
-that live in that folder (the store, the ledger, the remote-task journal, the audit log, approved images), the
-server's credentials, the provider registry and the process-wide limits sized by the settings. The engine only
-ever uses what it is handed: it never opens a `Store()` of its own or reads `os.environ`.
+poll interval, HTTP timeouts, the encoder memory budget, the CPU slots, the host's blocklist). `Services` bundles
+the collaborators that live in that folder (the store, the ledger, the remote-task journal, the audit log,
+projects, approved images), the server's credentials, the provider registry and the process-wide limits sized
+by the settings. The engine only ever uses what it is handed: it never opens a `Store()` of its own or reads
+`os.environ`.
 
-The SQLite files are opened on first use (an offline render never creates the ledger or the journal), and the
-providers are imported only when the keys or the registry are first asked for (`schema` stays fast).
+The SQLite files (ledger, journal, audit log, projects, approved images) are opened on first use (an offline
+render never creates the ledger or the journal), and the providers are imported only when the keys or the
+registry are first asked for (`schema` stays fast).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pipeline.settings import reelsmith_home_path
 
 if TYPE_CHECKING:
     from pipeline.audit import AuditLog
+    from pipeline.projects import Projects
     from pipeline.credentials import Credentials
     from pipeline.providers.base import Registry
     from pipeline.journal import Journal
@@ -188,6 +191,12 @@ class Services:
         from pipeline.audit import AuditLog
 
         return AuditLog(self._file("audit.sqlite3"))
+
+    @cached_property
+    def projects(self) -> "Projects":
+        from pipeline.projects import Projects
+
+        return Projects(self._file("projects.sqlite3"))
 
     @cached_property
     def owned_images(self) -> "OwnedImages":

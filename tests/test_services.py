@@ -18,6 +18,7 @@ from pipeline.scenes import approve_image, upload_image
 from pipeline.services import EngineSettings, Services
 from pipeline.step_executor import StepExecutor
 from pipeline.local_steps import LocalStepRunner
+from pipeline.projects import ProjectRecorder
 from pipeline.storyboard import parse_storyboard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +99,7 @@ def test_a_render_with_its_own_services_never_touches_the_default_home(paid, tmp
     storyboard = parse_storyboard(BOARD)
 
     assert estimate_cost(storyboard, services=services).total > 0
-    result = render(storyboard, tmp_path / "out.mp4", services=services, budget=5.0)
+    result = render(storyboard, tmp_path / "out.mp4", services=services, budget=5.0, project=ProjectRecorder(BOARD))
     picture = tmp_path / "mine.png"
     picture.write_bytes(Path(result.scenes[0].image.path).read_bytes())
     storyboard = upload_image(storyboard, 2, picture, owner="cli", services=services)
@@ -106,10 +107,12 @@ def test_a_render_with_its_own_services_never_touches_the_default_home(paid, tmp
     render(storyboard, tmp_path / "again.mp4", services=services, budget=5.0)
 
     assert not default.exists() and not (tmp_path / "user").exists(), "something opened the default home"
-    # Everything the render keeps went to the services' home: store, ledger, journal, audit log, owners.
+    # Everything the render keeps went to the services' home: store, ledger, journal, audit log, owners, projects.
     assert services.ledger.total(result.render_id) == pytest.approx(0.05 * 4)
+    assert [p.renders for p in services.projects.history("cli")] == [1]
     names = {p.name for p in home.iterdir()}
-    assert {"media", "index", "ledger.sqlite3", "journal.sqlite3", "audit.sqlite3", "owners.sqlite3"} <= names
+    assert {"media", "index", "ledger.sqlite3", "journal.sqlite3", "audit.sqlite3", "owners.sqlite3",
+            "projects.sqlite3"} <= names  # fmt: skip
 
 
 def test_the_settings_reach_every_step_through_its_context(test_providers, tmp_path):
@@ -124,8 +127,8 @@ def test_the_settings_reach_every_step_through_its_context(test_providers, tmp_p
 
 
 def test_settings_from_the_environment_are_read_once_by_from_env(tmp_path):
-    env = {"REELSMITH_HOME": str(tmp_path / "h"), "REELSMITH_POLL_INTERVAL": "0.5", "REELSMITH_ENCODER_MEMORY_MB": "512",
-           "REELSMITH_HTTP_TIMEOUT": "30", "REELSMITH_CPU_SLOTS": "3", "REELSMITH_CONCURRENT_RENDERS": "4",
+    env = {"REELSMITH_HOME": str(tmp_path / "h"), "REELSMITH_POLL_INTERVAL": "0.5",
+           "REELSMITH_ENCODER_MEMORY_MB": "512", "REELSMITH_HTTP_TIMEOUT": "30", "REELSMITH_CPU_SLOTS": "3", "REELSMITH_CONCURRENT_RENDERS": "4",
            "RUNWAYML_API_SECRET": "canary-env-secret"}  # fmt: skip
     services = Services.from_env(env)
     assert services.settings == EngineSettings(home=tmp_path / "h", poll_interval=0.5, http_timeout=30.0,

@@ -6,7 +6,6 @@ Nothing needs a system ffmpeg. Every ffmpeg process in Reelsmith is started from
 from __future__ import annotations
 
 import functools
-import os
 import queue
 import subprocess
 import threading
