@@ -573,7 +573,7 @@ def upload_music(text: str, path: str | None, owner: str | None, request: gr.Req
     if not path:
         raise gr.Error("Choose a music file to upload.", print_exception=False)
     owner = _owner(owner, request)
-    return _edit(lambda sb, p: use_uploaded_music(sb, p, owner=owner), _parse(text), path)
+    return _edit(lambda sb, p: use_uploaded_music(sb, p, owner=owner, services=_services()), _parse(text), path)
 
 
 def sound_stems(request: gr.Request) -> str:
@@ -582,7 +582,7 @@ def sound_stems(request: gr.Request) -> str:
     if finished is None:
         raise gr.Error("Render a video first: the stems are its narration, music and mix.", print_exception=False)
     try:
-        return str(stems_zip(finished, Store(), _session_dir(request) / "sound-stems.zip"))
+        return str(stems_zip(finished, _services().store, _session_dir(request) / "sound-stems.zip"))
     except MediaError as exc:
         raise gr.Error(without_paths(str(exc)), print_exception=False) from None
 

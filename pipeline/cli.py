@@ -347,7 +347,7 @@ def _render(args: argparse.Namespace, services: Services) -> int:
     # With --events, stdout carries only JSON lines; the summary goes to stderr.
     summary = sys.stderr if args.events else sys.stdout
     if isinstance(final, RenderFinished):
-        _write_extras(args, job.result, summary)
+        _write_extras(args, job.result, summary, services.store)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
@@ -383,17 +383,17 @@ def _follow(job: Any, view: "_View") -> Event | None:
     return final
 
 
-def _write_extras(args: argparse.Namespace, result: Any, summary: Any) -> None:
-    """The timeline and stems asked for, and the caption files' names (before "done:", which stays last)."""
+def _write_extras(args: argparse.Namespace, result: Any, summary: Any, store: Any) -> None:
+    """The timeline and stems asked for (from `store`, the render's), and the caption files' names (before "done:",
+    which stays last)."""
     if args.timeline:
         from pipeline.timeline import write_timeline
 
         write_timeline(result, args.timeline)
     if args.stems and result.finished_sound is not None:
         from pipeline.finish_step import write_stems
-        from pipeline.store import Store
 
-        stems = write_stems(result.finished_sound, Store(), args.stems)
+        stems = write_stems(result.finished_sound, store, args.stems)
         print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
     if result.captions:
         print(f"captions: {', '.join(str(p) for p in result.captions)}", file=summary)

@@ -24,6 +24,7 @@ from pipeline.media.beds import bed_key
 from pipeline.media.ffmpeg import ffmpeg_exe, write_wav
 from pipeline.media.music import RATE, MusicBed, load_music, music_source
 from pipeline.owners import CLI_OWNER, OwnedImages
+from pipeline.services import Services, services_for_call
 from pipeline.store import Store, file_sha256, step_key
 from pipeline.storyboard import Storyboard, validate_storyboard
 
@@ -104,10 +105,12 @@ def upload_music(path: str | Path, owner: str, store: Store) -> str:
     return f"sha256:{asset.sha256}"
 
 
-def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None) -> Storyboard:
-    """The storyboard with `owner`'s own music file (uploaded, see `upload_music`) as its music track."""
+def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None,
+                       services: Services | None = None) -> Storyboard:  # fmt: skip
+    """The storyboard with `owner`'s own music file (uploaded, see `upload_music`) as its music track, stored in
+    the services' store (`store=` replaces it)."""
     data = storyboard.model_dump(mode="json")
-    data["music"]["track"] = upload_music(path, owner, store or Store())
+    data["music"]["track"] = upload_music(path, owner, services_for_call(services, store=store).store)
     return validate_storyboard(data)
 
 
