@@ -19,7 +19,18 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("REELSMITH_HOME", str(home))
     for name in provider_env():
         monkeypatch.delenv(name, raising=False)
+    _fresh_studio_services()
     return home
+
+
+def _fresh_studio_services() -> None:
+    """The studio builds its services once per process (app._services); a test that drives it in-process gets
+    ones over its own home, as a freshly started studio would."""
+    import sys
+
+    studio = sys.modules.get("app")
+    if studio is not None and hasattr(studio, "_services"):
+        studio._services.cache_clear()
 
 
 @pytest.fixture
