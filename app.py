@@ -19,7 +19,7 @@ from typing import Any, Iterator, NamedTuple
 import gradio as gr
 
 from pipeline import scenes as scene_ops
-from pipeline.audit import AuditLog, client_fingerprint
+from pipeline.audit import client_fingerprint
 from pipeline.board import RenderBoard
 from pipeline.captions.files import caption_files
 from pipeline.captions.language import voice_language_warnings
@@ -40,8 +40,7 @@ from pipeline.ratelimit import StudioLimits
 from pipeline.spending import budget_advice
 from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
-from pipeline.settings import concurrent_renders
-from pipeline.store import Store
+from pipeline.services import Services
 from pipeline.storyboard import Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
 
@@ -120,6 +119,13 @@ def stop(request: gr.Request) -> None:
 
 
 @functools.cache
+def _services() -> Services:
+    """The studio's services (pipeline/services.py): settings and the server's keys read from the environment
+    once, at startup; every session's renders share its store, ledger, journal, audit log and limits."""
+    return Services.from_env()
+
+
+@functools.cache
 def _limits() -> StudioLimits:
     """The host's hourly limits, read from the environment once, when the first render asks (not at import)."""
     return StudioLimits.from_env()
@@ -158,7 +164,7 @@ def _parse(text: str) -> Storyboard:
 
 def _credentials(keys: dict[str, str] | None) -> Credentials:
     """The server's keys with this session's own keys over them (kept in server memory for this session)."""
-    return Credentials.from_env().with_session(keys or {})
+    return _services().credentials.with_session(keys or {})
 
 
 def _edit(text: str, build: Any) -> str:
@@ -332,7 +338,7 @@ def validate(text: str, keys: dict[str, str] | None = None) -> str:
     """Check a storyboard; every problem with its field path and line, including the providers' limits."""
     try:
         storyboard = parse_storyboard(text or "")
-        plan = plan_render(storyboard, _credentials(keys))
+        plan = plan_render(storyboard, _credentials(keys), blocklist=_services().settings.blocklist)
     except InputError as exc:
         return "✗ Needs fixing:\n" + "\n".join(f"- {p}" for p in exc.problems)
     seconds = sum(s.duration for s in storyboard.scenes)
@@ -349,7 +355,8 @@ def estimate(text: str, image: str | None, video: str | None, voice: str | None,
     """What rendering now would cost, per scene and step: cached steps are $0, offline ones free."""
     storyboard = _with_providers(_parse(text), image, video, voice)
     try:
-        cost = estimate_cost(storyboard, credentials=_credentials(keys), owner=_owner(owner, request))
+        cost = estimate_cost(storyboard, credentials=_credentials(keys), owner=_owner(owner, request),
+                             services=_services())  # fmt: skip
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
     will_run = sum(1 for scene in cost.scenes for s in scene if not s.cached)
@@ -400,7 +407,7 @@ def render(
                       credentials=_credentials(keys), budget=budget or None, require_budget=True, owner=owner,
                       client=client, paid_step_quota=_limits().paid_steps.bind(session=request.session_hash,
                                                                                client=client),
-                      project=recorder)  # fmt: skip
+                      project=recorder, services=_services())  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
     yield from _stream(job, recorder, folder, request)
 
@@ -424,7 +431,7 @@ def _take_render_slot(owner: str, client: str | None, request: gr.Request) -> No
     try:
         _limits().renders.take(session=request.session_hash, client=client)
     except RateLimitExceeded as exc:
-        AuditLog().refusal("render", str(exc), owner=owner, client=client)
+        _services().audit_log.refusal("render", str(exc), owner=owner, client=client)
         raise gr.Error(str(exc), print_exception=False) from None
 
 
@@ -498,7 +505,7 @@ def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None
     folder = _session_dir(request)
     client = _client(request)
     job = iter_scene_step(storyboard, index, step, credentials=_credentials(keys), owner=_owner(owner, request),
-                          client=client,
+                          client=client, services=_services(),
                           paid_step_quota=_limits().paid_steps.bind(session=request.session_hash, client=client))
     yield from _scene_events(job, index, step, folder, request)
 
@@ -544,7 +551,8 @@ def approve_image(text: str, number: float, keys: dict[str, str] | None, owner: 
                   request: gr.Request) -> tuple[str, str]:  # fmt: skip
     """Pin the image this scene's settings made: renders and clips use exactly it from now on."""
     owner = _owner(owner, request)
-    new = _edit(text, lambda sb: scene_ops.approval(sb, int(number or 1), owner=owner, credentials=_credentials(keys)))
+    new = _edit(text, lambda sb: scene_ops.approval(sb, int(number or 1), owner=owner, credentials=_credentials(keys),
+                                                    services=_services()))  # fmt: skip
     return new, f"Scene {int(number or 1)}: image approved and pinned"
 
 
@@ -554,9 +562,9 @@ def upload_image(text: str, number: float, path: str | None, owner: str | None,
     if not path:
         raise gr.Error("Choose an image file to upload.", print_exception=False)
     owner = _owner(owner, request)
-    new = _edit(text, lambda sb: scene_ops.upload(sb, int(number or 1), path, owner=owner))
+    new = _edit(text, lambda sb: scene_ops.upload(sb, int(number or 1), path, owner=owner, services=_services()))
     pinned = parse_storyboard(new).scenes[int(number or 1) - 1].image or ""
-    shown = _publish(str(Store().find(pinned.removeprefix("sha256:"))), _session_dir(request))
+    shown = _publish(str(_services().store.find(pinned.removeprefix("sha256:"))), _session_dir(request))
     return new, shown, f"Scene {int(number or 1)}: your image is pinned"
 
 
@@ -565,7 +573,7 @@ def upload_music(text: str, path: str | None, owner: str | None, request: gr.Req
     if not path:
         raise gr.Error("Choose a music file to upload.", print_exception=False)
     owner = _owner(owner, request)
-    return _edit(text, lambda storyboard: uploaded_music(storyboard, path, owner=owner))
+    return _edit(text, lambda storyboard: uploaded_music(storyboard, path, owner=owner, services=_services()))
 
 
 def sound_stems(request: gr.Request) -> str:
@@ -574,7 +582,7 @@ def sound_stems(request: gr.Request) -> str:
     if finished is None:
         raise gr.Error("Render a video first: the stems are its narration, music and mix.", print_exception=False)
     try:
-        return str(stems_zip(finished, Store(), _session_dir(request) / "sound-stems.zip"))
+        return str(stems_zip(finished, _services().store, _session_dir(request) / "sound-stems.zip"))
     except MediaError as exc:
         raise gr.Error(without_paths(str(exc)), print_exception=False) from None
 
@@ -586,7 +594,7 @@ def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
     if render_id is None:
         raise gr.Error("Nothing to report yet: this session has not finished a render.", print_exception=False)
     if _REPORTED.get(session) != render_id:
-        AuditLog().report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
+        _services().audit_log.report(render_id, reason or "", owner=_owner(owner, request), client=_client(request))
         _REPORTED[session] = render_id
     gr.Info("Thanks — reported to the host")
     return ""
@@ -649,7 +657,7 @@ def browser_state_secret() -> str:
 
 def _settings_components() -> list[gr.components.Component]:
     """One input per scene_ops.SETTING_FIELDS entry, in that order, laid out in groups."""
-    credentials = Credentials.from_env()
+    credentials = _services().credentials
     with gr.Row():
         project = [
             gr.Textbox(label="Title", max_lines=1, scale=2),
@@ -825,7 +833,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     # Renders and scene steps of every session share one pool of REELSMITH_CONCURRENT_RENDERS: a render waiting
     # minutes on Runway no longer holds everyone else's. Local CPU work is bounded separately, process-wide, by
     # the CPU limiter (pipeline/limits.py), so many offline renders at once still never oversubscribe the cores.
-    render_pool = {"concurrency_limit": concurrent_renders(), "concurrency_id": "rendering"}
+    render_pool = {"concurrency_limit": _services().settings.concurrent_renders, "concurrency_id": "rendering"}
     provider_boxes = settings[3:6]
     form = [scenes_table, summary, *settings]
     storyboard_box.change(form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden")
@@ -909,6 +917,7 @@ demo.queue(default_concurrency_limit=2)
 
 if __name__ == "__main__":
     SESSIONS.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _services()  # built at startup (already, for the Blocks' render pool): one read of the environment
     _limits()  # a malformed REELSMITH_*_PER_HOUR stops the launch instead of a stranger's first render
     # Uploads are storyboards (at most 2 MB) and pictures (at most 40 megapixels): nothing needs more than this,
     # and without it Gradio accepts any size onto the server's disk.

@@ -10,7 +10,6 @@ matches inside a longer word. A refusal names the scene, the field and the match
 from __future__ import annotations
 
 import functools
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -51,10 +50,11 @@ class Blocklist:
         self.patterns = patterns
 
     @classmethod
-    def load(cls) -> "Blocklist":
-        """The built-in list plus the host's (REELSMITH_BLOCKLIST), read now; files are parsed once per change."""
+    def load(cls, extra: Path | None = None) -> "Blocklist":
+        """The built-in list plus the host's file `extra` (EngineSettings.blocklist, from REELSMITH_BLOCKLIST),
+        read now; files are parsed once per change."""
         files = [BUILTIN]
-        if extra := os.environ.get("REELSMITH_BLOCKLIST", "").strip():
+        if extra is not None:
             files.append(Path(extra).expanduser())
         patterns: list[re.Pattern[str]] = []
         for path in files:

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from pipeline.errors import Cancelled, InputError, Problem, StudioError
 from pipeline.owners import CLI_OWNER
+from pipeline.services import Services
 from pipeline.events import (
     Event,
     RenderCancelled,
@@ -94,9 +95,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    services = Services.from_env()  # the one read of the environment: settings and the server's keys
     try:
         if args.command in ("render", "estimate", "ledger", "scene", "projects"):
-            _check_home()
+            _check_home(services.home)
         if args.command == "schema":
             from pipeline.storyboard import storyboard_schema
 
@@ -105,18 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "providers":
             return _providers()
         if args.command == "validate":
-            return _validate(args.storyboard)
+            return _validate(args.storyboard, services)
         if args.command == "estimate":
-            return _estimate(args)
+            return _estimate(args, services)
         if args.command == "ledger":
-            return _ledger(args.json)
+            return _ledger(args.json, services)
         if args.command == "audit":
-            return _audit(args.json, args.since)
+            return _audit(args.json, args.since, services)
         if args.command == "scene":
-            return _scene(args)
+            return _scene(args, services)
         if args.command == "projects":
-            return _projects(args.owner)
-        return _render(args)
+            return _projects(args.owner, services)
+        return _render(args, services)
     except InputError as exc:
         _print_problems(exc)
         return EXIT_INPUT
@@ -125,21 +127,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except (OSError, sqlite3.Error) as exc:
         # The machine, not the input: one line saying what to do, never a traceback.
-        print(f"error: {_environment_problem(exc)}", file=sys.stderr)
+        print(f"error: {_environment_problem(exc, services.home)}", file=sys.stderr)
         return EXIT_FAILED
 
 
-def _check_home() -> None:
+def _check_home(home: Path) -> None:
     """REELSMITH_HOME exists and takes a new file, before any work (the store, ledger and journal live there)."""
-    from pipeline.settings import reelsmith_home
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tempfile.TemporaryFile(dir=home, prefix=".reelsmith-check-").close()
 
-    tempfile.TemporaryFile(dir=reelsmith_home(), prefix=".reelsmith-check-").close()
 
-
-def _environment_problem(exc: OSError | sqlite3.Error) -> str:
-    from pipeline.settings import reelsmith_home_path
-
-    home = reelsmith_home_path()
+def _environment_problem(exc: OSError | sqlite3.Error, home: Path) -> str:
     reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
     filename = getattr(exc, "filename", None)
     in_home = isinstance(exc, sqlite3.Error) or (filename is not None and str(filename).startswith(str(home)))
@@ -198,14 +196,15 @@ def _providers() -> int:
     return EXIT_OK
 
 
-def _validate(path: Path) -> int:
+def _validate(path: Path, services: Services) -> int:
     from pipeline.plan import plan_render
     from pipeline.storyboard import load_storyboard
 
     from pipeline.captions.language import voice_language_warnings
 
     storyboard = load_storyboard(path)
-    for _, message in voice_language_warnings(plan_render(storyboard)):  # warned, not refused
+    plan = plan_render(storyboard, services.credentials, blocklist=services.settings.blocklist)
+    for _, message in voice_language_warnings(plan):  # warned, not refused
         print(f"warning: {message}", file=sys.stderr)
     seconds = sum(s.duration for s in storyboard.scenes)
     print(f"ok: '{storyboard.title}', {len(storyboard.scenes)} scenes, {seconds} s before narration stretching, "
@@ -213,17 +212,17 @@ def _validate(path: Path) -> int:
     return EXIT_OK
 
 
-def _scene(args: argparse.Namespace) -> int:
+def _scene(args: argparse.Namespace, services: Services) -> int:
     from pipeline.runner import iter_scene_step
     from pipeline.storyboard import load_storyboard
 
     if args.action in ("approve", "upload", "reroll"):
-        return _scene_edit(args)
+        return _scene_edit(args, services)
     storyboard = load_storyboard(args.storyboard)
     index = args.scene - 1
     if not 0 <= index < len(storyboard.scenes):
         raise InputError(f"--scene: {args.scene} is not a scene of this storyboard (1–{len(storyboard.scenes)})")
-    job = iter_scene_step(storyboard, index, args.action)
+    job = iter_scene_step(storyboard, index, args.action, services=services)
     view = _PlainLines()
     for event in job:
         view.show(event)
@@ -233,7 +232,7 @@ def _scene(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _scene_edit(args: argparse.Namespace) -> int:
+def _scene_edit(args: argparse.Namespace, services: Services) -> int:
     """approve / upload / reroll: only the scene's changed key is written into the file (its comments and layout
     stay), atomically, and the command says so."""
     from pipeline import scenes
@@ -242,8 +241,8 @@ def _scene_edit(args: argparse.Namespace) -> int:
     if args.action == "upload" and args.file is None:
         raise InputError("--file: give the image to upload")
     build = {
-        "approve": lambda sb: scenes.approval(sb, args.scene, owner=CLI_OWNER),
-        "upload": lambda sb: scenes.upload(sb, args.scene, args.file, owner=CLI_OWNER),
+        "approve": lambda sb: scenes.approval(sb, args.scene, owner=CLI_OWNER, services=services),
+        "upload": lambda sb: scenes.upload(sb, args.scene, args.file, owner=CLI_OWNER, services=services),
         "reroll": lambda sb: scenes.reroll(sb, args.scene),
     }[args.action]
     fmt = "json" if args.storyboard.suffix.lower() == ".json" else "yaml"
@@ -271,14 +270,14 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _estimate(args: argparse.Namespace) -> int:
+def _estimate(args: argparse.Namespace, services: Services) -> int:
     from pipeline.estimate import estimate_cost
     from pipeline.storyboard import load_storyboard
 
     storyboard = load_storyboard(args.storyboard).with_providers(
         image=args.image_provider, video=args.video_provider, voice=args.voice_provider
     )
-    estimate = estimate_cost(storyboard)
+    estimate = estimate_cost(storyboard, services=services)
     if args.json:
         print(json.dumps(estimate.to_dict(), indent=2))
         return EXIT_OK
@@ -289,10 +288,8 @@ def _estimate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ledger(as_json: bool) -> int:
-    from pipeline.ledger import Ledger
-
-    ledger = Ledger()
+def _ledger(as_json: bool, services: Services) -> int:
+    ledger = services.ledger
     if as_json:
         print(json.dumps(ledger.rows(), indent=2))
         return EXIT_OK
@@ -305,10 +302,10 @@ def _ledger(as_json: bool) -> int:
     return EXIT_OK
 
 
-def _audit(as_json: bool, since: str | None) -> int:
-    from pipeline.audit import AuditLog, parse_since
+def _audit(as_json: bool, since: str | None, services: Services) -> int:
+    from pipeline.audit import parse_since
 
-    rows = AuditLog().rows(parse_since(since) if since else None)
+    rows = services.audit_log.rows(parse_since(since) if since else None)
     if as_json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -322,17 +319,15 @@ def _audit(as_json: bool, since: str | None) -> int:
     return EXIT_OK
 
 
-def _projects(owner: str) -> int:
-    from pipeline.projects import Projects
-
-    for p in Projects().history(owner):
+def _projects(owner: str, services: Services) -> int:
+    for p in services.projects.history(owner):
         length = f"{p.duration:.1f} s" if p.duration else "not rendered"
         print(f"{p.id}  {p.updated[:16].replace('T', ' ')}  {p.title!r}  {length}  "
               f"{'/'.join(p.providers.values()) or '-'}  {p.video or ''}")  # fmt: skip
     return EXIT_OK
 
 
-def _render(args: argparse.Namespace) -> int:
+def _render(args: argparse.Namespace, services: Services) -> int:
     from pipeline.preview import for_preview
     from pipeline.projects import ProjectRecorder
     from pipeline.runner import iter_render
@@ -347,12 +342,12 @@ def _render(args: argparse.Namespace) -> int:
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
     # The render records itself in the storyboard file's project (owner "cli"), as it starts and when it ends.
     project = ProjectRecorder(args.storyboard.read_text(encoding="utf-8"), source=args.storyboard)
-    job = iter_render(storyboard, args.output, budget=args.budget, project=project)
+    job = iter_render(storyboard, args.output, budget=args.budget, project=project, services=services)
     final = _follow(job, _view(args, storyboard))
     # With --events, stdout carries only JSON lines; the summary goes to stderr.
     summary = sys.stderr if args.events else sys.stdout
     if isinstance(final, RenderFinished):
-        _write_extras(args, job.result, summary)
+        _write_extras(args, job.result, summary, services.store)
         spent = f"; spent ${job.result.spent:.2f}" if job.result and job.result.spent else ""
         print(f"done: {final.path} ({final.duration:.2f} s of video in {final.seconds:.1f} s; "
               f"{final.executed} steps ran, {final.cached} from cache{spent})", file=summary)  # fmt: skip
@@ -388,17 +383,17 @@ def _follow(job: Any, view: "_View") -> Event | None:
     return final
 
 
-def _write_extras(args: argparse.Namespace, result: Any, summary: Any) -> None:
-    """The timeline and stems asked for, and the caption files' names (before "done:", which stays last)."""
+def _write_extras(args: argparse.Namespace, result: Any, summary: Any, store: Any) -> None:
+    """The timeline and stems asked for (from `store`, the render's), and the caption files' names (before "done:",
+    which stays last)."""
     if args.timeline:
         from pipeline.timeline import write_timeline
 
         write_timeline(result, args.timeline)
     if args.stems and result.finished_sound is not None:
         from pipeline.finish_step import write_stems
-        from pipeline.store import Store
 
-        stems = write_stems(result.finished_sound, Store(), args.stems)
+        stems = write_stems(result.finished_sound, store, args.stems)
         print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
     if result.captions:
         print(f"captions: {', '.join(str(p) for p in result.captions)}", file=summary)

@@ -32,8 +32,10 @@ class Credentials:
         self._sources = {k: source for k in self._keys}
 
     @classmethod
-    def from_env(cls) -> "Credentials":
-        return cls({name: os.environ.get(name, "") for name in key_vars()}, source="server")
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Credentials":
+        """The server's keys, from its environment (the edges only: `Services.from_env`, the CLI, the studio)."""
+        env = os.environ if environ is None else environ
+        return cls({name: env.get(name, "") for name in key_vars()}, source="server")
 
     def with_session(self, session_keys: Mapping[str, str] | None) -> "Credentials":
         """These keys, with a user's own keys taking the place of the server's for this user's work."""

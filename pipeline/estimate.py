@@ -9,23 +9,29 @@ from __future__ import annotations
 from typing import Callable
 
 from pipeline.credentials import Credentials
-from pipeline.owners import OwnedImages, pinned_image
+from pipeline.owners import pinned_image
 from pipeline.plan import RenderPlan, ScenePlan, plan_render
 from pipeline.pricing import CostEstimate, prices_as_of
+from pipeline.services import Services, services_for_call
 from pipeline.steps import APPROVED, StepGraph, key_for, plan_steps
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
 
 def estimate_cost(
-    storyboard: Storyboard, *, credentials: Credentials | None = None, store: Store | None = None, owner: str = "cli"
+    storyboard: Storyboard,
+    *,
+    credentials: Credentials | None = None,
+    store: Store | None = None,
+    owner: str = "cli",
+    services: Services | None = None,
 ) -> CostEstimate:
     """The cost of rendering `storyboard` now for `owner`, per scene and step (raises InputError like a render
-    would; a pinned image counts only when the owner may use it, as in the render)."""
-    credentials = credentials if credentials is not None else Credentials.from_env()
-    store = store or Store()
-    plan = plan_render(storyboard, credentials)
-    owned = OwnedImages(store.home)
+    would; a pinned image counts only when the owner may use it, as in the render). `store=` / `credentials=`
+    replace the services' own."""
+    services = services_for_call(services, store=store, credentials=credentials)
+    store, credentials, owned = services.store, services.credentials, services.owned_images
+    plan = plan_render(storyboard, credentials, blocklist=services.settings.blocklist)
     return estimate_plan(plan, plan_steps(plan, credentials), store,
                          lambda scene: pinned_image(store, owned, owner, scene.pinned_image))  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Process-wide limits shared by every render in the process: one on local CPU work, one per provider key.
+"""Limits shared by every render in the process: one on local CPU work, one per provider key.
 
 Drawing (draft), camera motion (warp + x264), Piper synthesis and the runner's ffmpeg steps (segment, mix, sound
 track, join) each take one slot while they run; waiting on a paid provider (Runway, BFL, ElevenLabs, HF) takes
@@ -6,7 +6,8 @@ none. So any number of renders can wait on providers at once, while their local 
 steps at once than there are slots: several sessions' offline renders share two cores instead of each assuming
 it has them to itself.
 
-    slots = shared_cpu_slots()                  # sized by REELSMITH_CPU_SLOTS, default: the cores we may use
+    slots = services.cpu                        # one per Services (pipeline/services.py): the CLI and the studio
+                                                # build one per process, sized by EngineSettings.cpu_slots
     async with slots.hold(cancel):              # in a render's event loop: waits without holding a thread
         await asyncio.to_thread(work)
 
@@ -43,15 +44,6 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def cpu_slots_setting() -> int:
-    """`REELSMITH_CPU_SLOTS`, default the available cores: how many local CPU steps may run at once."""
-    raw = os.environ.get("REELSMITH_CPU_SLOTS", "").strip()
-    try:
-        return max(1, int(raw)) if raw else available_cores()
-    except ValueError:
-        return available_cores()
 
 
 class _Waiter:
@@ -147,17 +139,7 @@ class Slots:
                 self._take()
 
 
-_shared: Slots | None = None
 _shared_lock = threading.Lock()
-
-
-def shared_cpu_slots() -> Slots:
-    """The process's one limiter, sized from REELSMITH_CPU_SLOTS when first used (never at import)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = Slots(cpu_slots_setting())
-        return _shared
 
 
 _per_key: dict[tuple[str, str], Slots] = {}

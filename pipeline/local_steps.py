@@ -2,9 +2,9 @@
 per-render, process-wide CPU and per-key limits, the paid-step quota and the budget reservation before any paid
 call, the audit row of every generation, and the events a person watches. Work runs in threads.
 
-The render (pipeline/runner.py) decides what runs and when; this decides how one step runs. Another executor
-(a distributed task engine) would offer the same `run(...)`: each step is an idempotent function of its inputs,
-keyed by content.
+The render (pipeline/runner.py) decides what runs and when; this decides how one step runs. It is one
+`StepExecutor` (pipeline/step_executor.py, which says what any executor must honour); another one (a distributed
+task engine) offers the same `run(...)`: each step is an idempotent function of its inputs, keyed by content.
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ from pipeline.events import (
     StepWarning,
 )
 from pipeline.journal import Journal
-from pipeline.limits import Slots, key_slots, making, shared_cpu_slots
+from pipeline.limits import Slots, key_slots, making
 from pipeline.plan import RenderPlan
 from pipeline.pricing import StepCost
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.ratelimit import Quota
+from pipeline.services import Services
 from pipeline.spending import RenderSpending
-from pipeline.store import Asset, Damaged, Store
+from pipeline.store import Asset, Damaged
 
 # ffmpeg work that is not a provider's (segment fitting, mixing, joining): at most this many at once per render,
 # each also holding a slot of the process-wide CPU limiter.
@@ -46,9 +47,11 @@ class GenerationAudit:
     """The audit rows of one render's generations: who asked (fingerprints only), what, and how it ended."""
 
     def __init__(self, owner: str, client: str | None, render_id: str, credentials: Credentials,
-                 emit: Callable[[Event], None]):  # fmt: skip
+                 emit: Callable[[Event], None], log: Callable[[], AuditLog]):  # fmt: skip
+        """`log` opens the services' audit log (pipeline/services.py), the first time a row is written."""
         self.owner, self.client, self.render_id = owner, client, render_id
         self.credentials, self.emit = credentials, emit
+        self._open_log = log
         self._log: AuditLog | None = None
 
     async def record(self, scene: int | None, step: str, provider: str | None, prompt: str | None,
@@ -63,7 +66,7 @@ class GenerationAudit:
                            scene, step, provider, prompt_hash or prompt_sha256(prompt), reason)  # fmt: skip
         try:
             if self._log is None:
-                self._log = AuditLog()
+                self._log = self._open_log()
             await asyncio.to_thread(self._log.record, entry)
         except (OSError, sqlite3.Error) as exc:
             # The step's outcome stands (a paid output is already stored): the host hears of the gap instead.
@@ -71,11 +74,13 @@ class GenerationAudit:
 
 
 class LocalStepRunner:
-    """Runs a render's steps here, one cached step at a time per call, under every limit."""
+    """Runs a render's steps here, one cached step at a time per call, under every limit (a StepExecutor)."""
 
-    def __init__(self, store: Store, emit: Callable[[Event], None], cancel: CancelToken, credentials: Credentials,
+    def __init__(self, services: Services, emit: Callable[[Event], None], cancel: CancelToken,
                  money: RenderSpending, audit: GenerationAudit, paid_step_quota: Quota | None = None):  # fmt: skip
-        self.store, self.emit, self.cancel, self.credentials = store, emit, cancel, credentials
+        self.services = services
+        self.store, self.credentials = services.store, services.credentials
+        self.emit, self.cancel = emit, cancel
         self.money, self.audit = money, audit
         # The host's hourly limit on paid steps for this session and address (None: no limit, as on the CLI).
         self.paid_step_quota = paid_step_quota
@@ -83,8 +88,9 @@ class LocalStepRunner:
         self.executed: dict[str, int] = {}
         self.cached: dict[str, int] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
-        # Local CPU work holds a slot of the one limiter every render in the process shares.
-        self.cpu = shared_cpu_slots()
+        # Local CPU work holds a slot of the one limiter every render sharing these services shares (the CLI and
+        # the studio build one Services per process).
+        self.cpu = services.cpu
         self._local_cpu: set[str] = set()  # the limits (provider names, "media") whose steps hold a CPU slot
         self._key_slots: dict[str, Slots] = {}  # provider name → its key's process-wide limit, where it has one
         self._key_locks: dict[str, asyncio.Lock] = {}
@@ -152,7 +158,7 @@ class LocalStepRunner:
             await self.audit.record(scene, step, provider, prompt, "refused", str(exc))
             raise
         if self._journal is None:
-            self._journal = Journal()
+            self._journal = self.services.journal
 
     async def _make(self, scene: int | None, step: str, provider: str, key: str,
                     produce: Callable[[StepContext], StepOutput], cost: StepCost | None, prompt: str | None) -> Asset:  # fmt: skip
@@ -170,6 +176,9 @@ class LocalStepRunner:
             scene=scene,
             journal=self._journal if cost is not None else None,
             step_key=key,
+            poll_interval=self.services.settings.poll_interval,
+            http_timeout=(self.services.settings.http_timeout, self.services.settings.http_connect_timeout),
+            encoders=self.services.encoders,
         )
         paid = False
         try:

@@ -24,6 +24,7 @@ from pipeline.media.beds import bed_key
 from pipeline.media.ffmpeg import ffmpeg_exe, write_wav
 from pipeline.media.music import RATE, MusicBed, load_music, music_source
 from pipeline.owners import CLI_OWNER, OwnedImages
+from pipeline.services import Services, services_for_call
 from pipeline.store import Store, file_sha256, step_key
 from pipeline.storyboard import Storyboard, validate_storyboard
 
@@ -104,19 +105,22 @@ def upload_music(path: str | Path, owner: str, store: Store) -> str:
     return f"sha256:{asset.sha256}"
 
 
-def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None) -> Storyboard:
-    """The storyboard with `owner`'s own music file (uploaded, see `upload_music`) as its music track."""
+def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None,
+                       services: Services | None = None) -> Storyboard:  # fmt: skip
+    """The storyboard with `owner`'s own music file (uploaded, see `upload_music`) as its music track, stored in
+    the services' store (`store=` replaces it)."""
     data = storyboard.model_dump(mode="json")
-    data["music"]["track"] = upload_music(path, owner, store or Store())
+    data["music"]["track"] = upload_music(path, owner, services_for_call(services, store=store).store)
     return validate_storyboard(data)
 
 
-def uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None) -> Any:
+def uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None,
+                   services: Services | None = None) -> Any:  # fmt: skip
     """The edit that makes `owner`'s own music file (kept, see `upload_music`) the storyboard's music track: only
     `music.track` is written into the person's text (pipeline/yaml_edit.py)."""
     from pipeline.yaml_edit import SetSettings
 
-    return SetSettings({"music.track": upload_music(path, owner, store or Store())})
+    return SetSettings({"music.track": upload_music(path, owner, services_for_call(services, store=store).store)})
 
 
 def _decode_upload(path: Path) -> np.ndarray:

@@ -81,14 +81,16 @@ def video_request(
     )
 
 
-def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) -> RenderPlan:
+def plan_render(storyboard: Storyboard, credentials: Credentials | None = None, *,
+                blocklist: Path | None = None) -> RenderPlan:  # fmt: skip
     """Resolve every scene's requests and run each provider's pre-flight check (raises InputError).
 
     Pre-flight covers every scene before the first paid call: a paid provider without a key, or a scene 5 that
-    breaks a provider's limits, fails here instead of after scenes 1–4 were paid for.
+    breaks a provider's limits, fails here instead of after scenes 1–4 were paid for. `credentials`: the keys to
+    check against (None: none, offline providers only); `blocklist`: the host's own terms (EngineSettings).
     """
     sb = storyboard
-    credentials = credentials if credentials is not None else Credentials.from_env()
+    credentials = credentials if credentials is not None else Credentials()
     image_p = registry.get("image", sb.image.provider)
     video_p = registry.get("video", sb.video.provider)
     voice_p = registry.get("voice", sb.voice.provider)
@@ -100,7 +102,7 @@ def plan_render(storyboard: Storyboard, credentials: Credentials | None = None) 
         problems.extend(_scene_problems(sb, plan, image_p, video_p, voice_p))
         scenes.append(plan)
     # Clearly disallowed requests are refused for every provider, paid or not, before anything runs.
-    problems.extend(Blocklist.load().refusals(sb.scenes))
+    problems.extend(Blocklist.load(blocklist).refusals(sb.scenes))
     if problems:
         raise InputError(problems)
     return RenderPlan(sb, encode_profile(sb), scenes, image_p, video_p, voice_p)

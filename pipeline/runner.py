@@ -61,8 +61,10 @@ from pipeline.projects import ProjectRecorder
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
+from pipeline.services import Services, services_for_call
 from pipeline.result import RenderResult, SceneResult
 from pipeline.spending import RenderSpending
+from pipeline.step_executor import StepExecutor, StepExecutorFactory
 from pipeline.steps import Step, StepGraph, plan_steps, scene_frames, step_id
 from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
@@ -87,26 +89,36 @@ class Render:
         paid_step_quota: Quota | None = None,
         require_budget: bool = False,
         project: ProjectRecorder | None = None,
+        services: Services | None = None,
+        executor: StepExecutorFactory = LocalStepRunner,
     ):
         tune_allocator()
         # Whose work this is: the server-decided owner ("cli" on the command line; a studio browser's or API
         # session's server-issued id) and a one-way hash of the client's address (None on the CLI).
         self.owner = owner
         self.client = client
-        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        # Everything this render works with, handed in (pipeline/services.py); `store=` / `credentials=` replace
+        # the bundle's own (a session's keys).
+        self.services = services_for_call(services, store=store, credentials=credentials)
+        self.credentials = self.services.credentials
         self.storyboard = storyboard
         self.output = Path(output)
         self.emit = emit
-        self.store = store or Store()
+        self.store = self.services.store
         self.cancel = cancel or CancelToken()
         self.render_id = render_id or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         # The budget gate (and, for the studio and the API, a budget when paid work will run), reserve/settle, ledger.
-        self.money = RenderSpending(self.render_id, self.credentials, budget, require_budget)
+        self.money = RenderSpending(self.render_id, self.credentials, budget, lambda: self.services.ledger,
+                                    require_budget)  # fmt: skip
         self.project = project  # records the render in its project (pipeline/projects.py); None: not recorded
-        self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit)
-        # Runs each step on this machine (threads, under the process-wide limits); swappable for another executor.
-        self.executor = LocalStepRunner(self.store, emit, self.cancel, self.credentials, self.money, self.audit,
-                                        paid_step_quota)  # fmt: skip
+        if project is not None and project.projects is None:
+            project.projects = self.services.projects  # in the services' home, like everything else
+        self.audit = GenerationAudit(owner, client, self.render_id, self.credentials, emit,
+                                     lambda: self.services.audit_log)  # fmt: skip
+        # Runs each step (pipeline/step_executor.py): on this machine by default (threads, under the process-wide
+        # limits); another factory runs the same steps elsewhere.
+        self.executor: StepExecutor = executor(self.services, emit, self.cancel, self.money, self.audit,
+                                               paid_step_quota)  # fmt: skip
         self._owned_images: OwnedImages | None = None
         self.graph: StepGraph | None = None  # every step of the render, with its key (set by _plan)
 
@@ -216,7 +228,7 @@ class Render:
     @property
     def owned_images(self) -> OwnedImages:
         if self._owned_images is None:
-            self._owned_images = OwnedImages(self.store.home)
+            self._owned_images = self.services.owned_images
         return self._owned_images
 
     def pinned_image(self, sha256: str | None) -> Asset | None:
@@ -286,7 +298,7 @@ class Render:
         """plan_render (and its steps, in self.graph), with every prompt the blocklist refused recorded in the
         audit log (outcome refused)."""
         try:
-            plan = plan_render(self.storyboard, self.credentials)
+            plan = plan_render(self.storyboard, self.credentials, blocklist=self.services.settings.blocklist)
         except InputError as exc:
             providers = self.storyboard.providers
             for p in exc.problems:
@@ -328,6 +340,8 @@ class RenderJob:
         paid_step_quota: Quota | None = None,
         require_budget: bool = False,
         project: ProjectRecorder | None = None,
+        services: Services | None = None,
+        executor: StepExecutorFactory = LocalStepRunner,
     ):
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
@@ -335,7 +349,7 @@ class RenderJob:
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
                               render_id=render_id, credentials=credentials, budget=budget, owner=owner,
                               client=client, paid_step_quota=paid_step_quota, require_budget=require_budget,
-                              project=project)  # fmt: skip
+                              project=project, services=services, executor=executor)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -419,6 +433,8 @@ def render(
     paid_step_quota: Quota | None = None,
     require_budget: bool = False,
     project: ProjectRecorder | None = None,
+    services: Services | None = None,
+    executor: StepExecutorFactory = LocalStepRunner,
 ) -> RenderResult:
     """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
 
@@ -426,5 +442,5 @@ def render(
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
                  credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota,
-                 require_budget=require_budget, project=project)  # fmt: skip
+                 require_budget=require_budget, project=project, services=services, executor=executor)  # fmt: skip
     return asyncio.run(job.run())

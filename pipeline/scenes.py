@@ -22,8 +22,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.credentials import Credentials
 from pipeline.errors import InputError, Problem
-from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
+from pipeline.services import Services, services_for_call
 from pipeline.steps import image_key, paying_key
 from pipeline.store import Store, step_key
 from pipeline.storyboard import Scene, Storyboard, parse_storyboard
@@ -112,8 +112,9 @@ def reroll(storyboard: Storyboard, number: int, rng: random.Random | None = None
 
 
 def approve_image(storyboard: Storyboard, number: int, *, owner: str, store: Store | None = None,
-                  credentials: Credentials | None = None) -> Storyboard:  # fmt: skip
-    return _on_model(storyboard, approval(storyboard, number, owner=owner, store=store, credentials=credentials))
+                  credentials: Credentials | None = None, services: Services | None = None) -> Storyboard:  # fmt: skip
+    return _on_model(storyboard, approval(storyboard, number, owner=owner, store=store, credentials=credentials,
+                                          services=services))  # fmt: skip
 
 
 def approval(
@@ -123,13 +124,14 @@ def approval(
     owner: str,
     store: Store | None = None,
     credentials: Credentials | None = None,
+    services: Services | None = None,
 ) -> SetSceneFields:
     """Pin the image this scene's settings made (it must have been generated and seen first) for `owner` (the
     command line's "cli", a studio's server-decided owner): only its owner's renders may use the pin."""
     index = _scene_index(storyboard, number)
-    store = store or Store()
-    credentials = credentials if credentials is not None else Credentials.from_env()
-    plan = plan_render(storyboard, credentials)
+    services = services_for_call(services, store=store, credentials=credentials)
+    store, credentials = services.store, services.credentials
+    plan = plan_render(storyboard, credentials, blocklist=services.settings.blocklist)
     # The image key holds everything that made the picture (paid ones: the paying key's fingerprint), so this is
     # the picture the owner's own "Generate image" returns from the cache: approving it gives nothing new.
     # (Asked even of a scene already pinned: approving again re-pins what its settings make.)
@@ -137,19 +139,21 @@ def approval(
     asset = store.get(image_key(provider, plan.scenes[index].image, paying_key(provider, credentials)))
     if asset is None:
         raise InputError([Problem(f"scenes[{index}].image", "generate this scene's image first, then approve it")])
-    OwnedImages(store.home).record(owner, asset.sha256, "approved")
+    services.owned_images.record(owner, asset.sha256, "approved")
     return scene_update(storyboard, number, image=f"sha256:{asset.sha256}")
 
 
 def upload_image(
-    storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None
-) -> Storyboard:
-    return _on_model(storyboard, upload(storyboard, number, path, owner=owner, store=store))
+    storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None,
+    services: Services | None = None,
+) -> Storyboard:  # fmt: skip
+    return _on_model(storyboard, upload(storyboard, number, path, owner=owner, store=store, services=services))
 
 
 def upload(
-    storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None
-) -> SetSceneFields:
+    storyboard: Storyboard, number: int, path: str | Path, *, owner: str, store: Store | None = None,
+    services: Services | None = None,
+) -> SetSceneFields:  # fmt: skip
     """Use one's own picture for a scene: fitted (scaled and centre-cropped) to the storyboard's size, then pinned
     for `owner`.
 
@@ -158,7 +162,8 @@ def upload(
     """
     index = _scene_index(storyboard, number)
     fitted = _fitted_upload(Path(path), storyboard.size, f"scenes[{index}].image")
-    store = store or Store()
+    services = services_for_call(services, store=store)
+    store = services.store
     work = store.workdir("upload")
     try:
         out = work / "upload.png"
@@ -166,7 +171,7 @@ def upload(
         asset = store.put(step_key("upload", version=UPLOAD_VERSION, size=storyboard.size), out, {"uploaded": True})
     finally:
         store.remove_workdir(work)
-    OwnedImages(store.home).record(owner, asset.sha256, "uploaded")
+    services.owned_images.record(owner, asset.sha256, "uploaded")
     return scene_update(storyboard, number, image=f"sha256:{asset.sha256}")
 
 

@@ -1,14 +1,18 @@
-"""Process-wide settings read from the environment (data dir, keys, base URLs)."""
+"""Where the data directory is, for the few places that have no services to ask (file helpers at the edges).
+
+Every other setting is `EngineSettings` (pipeline/services.py), read once at the edges by `Services.from_env`."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 
-def reelsmith_home_path() -> Path:
+def reelsmith_home_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the data directory is (`REELSMITH_HOME`, default `~/.reelsmith`), without creating it."""
-    return Path(os.environ.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
+    env = os.environ if environ is None else environ
+    return Path(env.get("REELSMITH_HOME") or Path.home() / ".reelsmith").expanduser()
 
 
 def reelsmith_home() -> Path:
@@ -16,15 +20,3 @@ def reelsmith_home() -> Path:
     home = reelsmith_home_path()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
-
-
-def concurrent_renders() -> int:
-    """`REELSMITH_CONCURRENT_RENDERS`, default 10: how many renders and scene steps the studio runs at once (all
-    sessions together; later ones queue). Waiting on a provider costs a render almost nothing, and local CPU work
-    is bounded separately by the CPU limiter (`REELSMITH_CPU_SLOTS`, pipeline/limits.py), so this only bounds how
-    many renders are in flight (threads, open files, each one's memory while it runs)."""
-    raw = os.environ.get("REELSMITH_CONCURRENT_RENDERS", "").strip()
-    try:
-        return max(1, int(raw)) if raw else 10
-    except ValueError:
-        return 10

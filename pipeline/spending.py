@@ -8,7 +8,7 @@ no paid call can take a render past its budget even with steps running side by s
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from pipeline.credentials import Credentials
 from pipeline.errors import BudgetExceeded, BudgetRequired, InputError, Problem
@@ -32,7 +32,8 @@ def budget_advice(estimate: CostEstimate) -> str:
 
 class RenderSpending:
     def __init__(self, render_id: str, credentials: Credentials, budget: float | None,
-                 budget_required: bool = False):  # fmt: skip
+                 ledger: Callable[[], Ledger], budget_required: bool = False):  # fmt: skip
+        """`ledger` opens the services' ledger (pipeline/services.py): only when a paid step is settled."""
         self.render_id = render_id
         self.credentials = credentials
         self.budget = budget  # USD: no paid call is made that would take this render's spend past it
@@ -41,6 +42,7 @@ class RenderSpending:
         self.spent = 0.0
         self.reserved = 0.0  # USD of paid steps running now
         self.costs: dict[tuple[int | None, str], dict[str, Any]] = {}  # per scene and step: usd, cached
+        self._open_ledger = ledger
         self._ledger: Ledger | None = None
         # reserve runs in the render's event loop, settle in a worker thread (it writes the ledger): the running
         # totals change under this lock so neither loses the other's update.
@@ -84,7 +86,7 @@ class RenderSpending:
                 return
             self.spent = round(self.spent + cost.usd, 6)
         if self._ledger is None:
-            self._ledger = Ledger()
+            self._ledger = self._open_ledger()
         provider = registry.get(cost.step, cost.provider)  # a paid step's name is its provider kind
         self._ledger.record(Spend(self.render_id, scene, cost.step, cost.provider, cost.model, cost.units, cost.unit,
                                   cost.usd, meta.get("provider_task_id"),

@@ -1,6 +1,6 @@
 """Where every generated asset lives: content-addressed files plus a diskcache index from step key to file.
 
-Layout under REELSMITH_HOME:
+Layout under the home (REELSMITH_HOME, unless the services say otherwise):
     media/ab/abcdef….png      the files, named by the sha256 of their bytes (written once, never changed)
     index/                    diskcache (JSONDisk: values are JSON, never pickles): step key → Asset record, and
                               media/ab/abcdef….png → the file's record (for `find`, which has no step key)
@@ -34,7 +34,6 @@ from typing import Any
 
 import diskcache
 
-from pipeline.settings import reelsmith_home
 
 _CHUNK = 1 << 20
 
@@ -117,8 +116,10 @@ def _file_record(sha256: str, stat: os.stat_result) -> dict[str, Any]:
 
 
 class Store:
-    def __init__(self, home: Path | None = None):
-        self.home = Path(home) if home else reelsmith_home()
+    def __init__(self, home: Path):
+        """The store under `home` (the services' EngineSettings.home: pipeline/services.py builds it)."""
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.media = self.home / "media"
         self.work = self.home / "work"
         for d in (self.media, self.work):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from pipeline.cancel import CancelToken
+from pipeline.media.budget import EncoderBudget
 from pipeline.media.join import concat_wavs
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import NARRATION_LEAD
@@ -146,10 +147,10 @@ def join_pieces(params: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[Tr
 
 def join_with_pieces(
     segments: list[Any], pieces: list[TransitionPiece | None], soundtrack: Path, out: Path, profile: EncodeProfile,
-    fmt: str, cancel: CancelToken | None,
+    fmt: str, cancel: CancelToken | None, encoders: EncoderBudget | None = None,
 ) -> tuple[Path, dict[str, Any]]:  # fmt: skip
     """The final file of a render with transitions, and its meta: its duration (the scenes less their overlaps)."""
-    join_with_transitions([s.path for s in segments], pieces, soundtrack, out, profile, fmt, cancel)
+    join_with_transitions([s.path for s in segments], pieces, soundtrack, out, profile, fmt, cancel, encoders)
     overlaps = sum((s.meta["frames"] - p.a_from) + p.b_to - p.frames for s, p in zip(segments, pieces) if p)
     frames = sum(s.meta["frames"] for s in segments) - overlaps
     return out, {"duration": frames / profile.fps, "frames": frames}

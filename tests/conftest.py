@@ -19,7 +19,28 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("REELSMITH_HOME", str(home))
     for name in provider_env():
         monkeypatch.delenv(name, raising=False)
+    _fresh_studio_services()
     return home
+
+
+def _fresh_studio_services() -> None:
+    """The studio builds its services once per process (app._services); a test that drives it in-process gets
+    ones over its own home, as a freshly started studio would."""
+    import sys
+
+    studio = sys.modules.get("app")
+    if studio is not None and hasattr(studio, "_services"):
+        studio._services.cache_clear()
+
+
+@pytest.fixture
+def services(isolated_home):
+    """The engine's services over this test's own home, with default settings and no keys: hand it to renders
+    (`services=services`) and configure it (`Services.for_home(home, poll_interval=…)`) rather than patching
+    module constants or the environment."""
+    from pipeline.services import Services
+
+    return Services.for_home(isolated_home)
 
 
 SMALL_RENDER_SCALE = 5  # 1280x720 → 256x144, 1920x1080 → 384x216, 720x1280 → 144x256: even sizes, same aspect

@@ -49,6 +49,7 @@ class TestProviders:
     # proves concurrency by the calls themselves meeting, not by timestamps a loaded machine can skew.
     together: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    contexts: list[StepContext] = field(default_factory=list)  # the context each call was handed, in call order
     running: int = 0  # calls running now
     peak: int = 0  # most calls running at once
     running_by_kind: dict[str, int] = field(default_factory=dict)
@@ -71,6 +72,7 @@ class TestProviders:
         call = Call(kind, subject, time.monotonic())
         with self.lock:
             self.calls.append(call)
+            self.contexts.append(ctx)
             self.running += 1
             self.peak = max(self.peak, self.running)
             self.running_by_kind[kind] = self.running_by_kind.get(kind, 0) + 1
@@ -146,7 +148,7 @@ class FakeVideoProvider(_FakeProvider, VideoProvider):
         frame = np.asarray(Image.open(request.image_path).convert("RGB"))
         frames = request.duration * request.delivery.fps
         path = ctx.workdir / "clip.mp4"
-        with FrameEncoder(path, request.delivery, ctx.cancel) as enc:
+        with FrameEncoder(path, request.delivery, ctx.cancel, encoders=ctx.encoders) as enc:
             for _ in range(frames):
                 enc.write(frame)
         return StepOutput(path, {"profile": request.delivery.id, "frames": frames})

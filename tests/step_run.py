@@ -44,12 +44,16 @@ class MemoryJournal:
         self.entries.pop(step_key, None)
 
 
+# Remote tasks are polled this often in these runs (the engine's `poll_interval` setting, handed in the context).
+FAST_POLL = 0.01
+
+
 class StepRun:
     """One step's context. `stop_when_running` stops the step once it reports progress past 5 %, as a person's
     Stop (or, with `keep_remote_tasks`, as a page that went away)."""
 
     def __init__(self, tmp_path: Path, key_env_var: str, key: str | None,
-                 journal: MemoryJournal | None = None) -> None:  # fmt: skip
+                 journal: MemoryJournal | None = None, poll_interval: float | None = FAST_POLL) -> None:  # fmt: skip
         self.workdir = tmp_path / "step"
         self.workdir.mkdir(exist_ok=True)
         self.cancel = CancelToken()
@@ -62,7 +66,7 @@ class StepRun:
         self.ctx = StepContext(self.workdir, self.cancel, on_progress=self._on_progress,
                                on_warning=self.warnings.append, min_interval=0.0,
                                credentials=Credentials({key_env_var: key} if key else {}), journal=self.journal,
-                               step_key=STEP_KEY)  # fmt: skip
+                               step_key=STEP_KEY, poll_interval=poll_interval)  # fmt: skip
 
     def _on_progress(self, fraction: float, message: str | None) -> None:
         self.progress.append(fraction)

@@ -26,14 +26,13 @@ KEY = "canary-b7f1-secret"
 
 
 def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY) -> StepRun:
-    return StepRun(tmp_path, "BFL_API_KEY", key, journal)
+    return StepRun(tmp_path, "BFL_API_KEY", key, journal)  # polls every FAST_POLL seconds (the context's setting)
 
 
 @pytest.fixture
 def fake(monkeypatch):
     server = FakeBfl(KEY).start()
     monkeypatch.setenv("BFL_API_URL", server.url)
-    monkeypatch.setattr(bfl.BflImageProvider, "POLL_INTERVAL", 0.01)
     monkeypatch.setattr(remote, "BACKOFF", 0.01)
     yield server
     server.stop()

@@ -70,7 +70,9 @@ def test_a_refused_scene_is_named_and_no_provider_is_called(test_providers, tmp_
     assert isinstance(job.error, InputError) and test_providers.calls == []
 
 
-def test_the_host_extends_the_list_with_REELSMITH_BLOCKLIST(tmp_path, monkeypatch):
+def test_the_host_extends_the_list_with_REELSMITH_BLOCKLIST(tmp_path):
+    from pipeline.services import Services
+
     sb = validate_storyboard(storyboard_dict(scenes=1) | {"image": {"provider": "draft"},
                                                            "video": {"provider": "motion"},
                                                            "voice": {"provider": "piper"}})  # fmt: skip
@@ -78,28 +80,28 @@ def test_the_host_extends_the_list_with_REELSMITH_BLOCKLIST(tmp_path, monkeypatc
     plan_render(sb)  # not on the built-in list
     extra = tmp_path / "host-blocklist.txt"
     extra.write_text("# the host's own terms\npurple\\s+elephants?\n\n(not a valid regex\n", encoding="utf-8")
-    monkeypatch.setenv("REELSMITH_BLOCKLIST", str(extra))
+    # The host names it in the environment; the edges read it into the engine's settings.
+    settings = Services.from_env({"REELSMITH_HOME": str(tmp_path), "REELSMITH_BLOCKLIST": str(extra)}).settings
+    assert settings.blocklist == extra
     with pytest.raises(InputError, match=r"Scene 1, image prompt \(scenes\[0\]\.image_prompt\): refused: 'purple elephants'"):
-        plan_render(sb)
+        plan_render(sb, blocklist=settings.blocklist)
     sb.scenes[0].image_prompt = "a sign saying (not a valid regex"
     with pytest.raises(InputError, match=r"refused: '\(not a valid regex'"):
-        plan_render(sb)  # a line that is not a regular expression is matched as plain text
+        plan_render(sb, blocklist=extra)  # a line that is not a regular expression is matched as plain text
     # The built-in list still applies.
     sb.scenes[0].image_prompt = "lolicon drawing"
     with pytest.raises(InputError, match="refused: 'lolicon'"):
-        plan_render(sb)
+        plan_render(sb, blocklist=extra)
 
-    monkeypatch.setenv("REELSMITH_BLOCKLIST", str(tmp_path / "missing.txt"))
     with pytest.raises(InputError, match="REELSMITH_BLOCKLIST: the blocklist file cannot be read"):
-        plan_render(sb)
+        plan_render(sb, blocklist=tmp_path / "missing.txt")
 
 
-def test_a_host_term_that_cannot_join_the_others_still_matches(tmp_path, monkeypatch):
+def test_a_host_term_that_cannot_join_the_others_still_matches(tmp_path):
     extra = tmp_path / "host-blocklist.txt"
     # A leading inline flag, and a backreference that would point at the first term's group if the two were joined.
     extra.write_text("(?s)orange\\s+(tigers?)\n(blue) whale \\1\n", encoding="utf-8")
-    monkeypatch.setenv("REELSMITH_BLOCKLIST", str(extra))
-    blocklist = Blocklist.load()
+    blocklist = Blocklist.load(extra)
     assert (blocklist.match("An ORANGE tiger"), blocklist.match("a blue whale blue"), blocklist.match("blue whale")) == (
         "orange tiger", "blue whale blue", None)  # fmt: skip
 

@@ -113,7 +113,7 @@ def test_provider_failure_exits_1_naming_scene_step_and_reason(tmp_path):
                        request=provider.cache_fields(plan.scenes[0].image))  # fmt: skip
         broken = tmp_path / "broken.png"
         broken.write_bytes(b"not a png")
-        with Store() as store:
+        with Store(home) as store:
             store.put(key, broken)
     finally:
         os.environ.pop("REELSMITH_HOME", None)

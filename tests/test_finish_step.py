@@ -53,9 +53,9 @@ def loudness_of(path: Path) -> float:
 
 
 @pytest.fixture
-def finished(small_render, tmp_path):
+def finished(small_render, tmp_path, isolated_home):
     result = render(storyboard(), tmp_path / "video.mp4")
-    return result, write_stems(result.finished_sound, Store(), tmp_path / "stems")
+    return result, write_stems(result.finished_sound, Store(isolated_home), tmp_path / "stems")
 
 
 def test_music_stem_is_ducked_10_db_under_the_narration(finished):
@@ -81,7 +81,7 @@ def test_music_stem_is_ducked_10_db_under_the_narration(finished):
     assert rms_db(inside) <= rms_db(pause) - 10
 
 
-def test_stems_are_48k_and_exactly_the_videos_length(finished, tmp_path):
+def test_stems_are_48k_and_exactly_the_videos_length(finished, tmp_path, isolated_home):
     result, stems = finished
     video = streams(ffprobe(result.output), "video")[0]
     frames = int(video["nb_read_frames"])
@@ -95,7 +95,7 @@ def test_stems_are_48k_and_exactly_the_videos_length(finished, tmp_path):
     narration, _ = read_wav(stems["narration"])
     music, _ = read_wav(stems["music"])
     assert np.abs(mix.astype(np.int32) - narration - music).max() <= 2, "the stems add up to the mix"
-    zipped = stems_zip(result.finished_sound, Store(), tmp_path / "stems.zip")
+    zipped = stems_zip(result.finished_sound, Store(isolated_home), tmp_path / "stems.zip")
     assert sorted(zipfile.ZipFile(zipped).namelist()) == ["mix.wav", "music.wav", "narration.wav"]
 
 
@@ -186,10 +186,10 @@ def test_the_command_line_may_name_a_file(small_render, tmp_path):
     assert loudness_of(result.output) == pytest.approx(-14.0, abs=1.0)
 
 
-def test_an_upload_plays_for_its_owner_only(small_render, tmp_path):
+def test_an_upload_plays_for_its_owner_only(small_render, tmp_path, isolated_home):
     song = tmp_path / "song.flac"
     run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=220:duration=2", str(song)])
-    track = upload_music(song, STUDIO_OWNER, Store())
+    track = upload_music(song, STUDIO_OWNER, Store(isolated_home))
     assert track.startswith("sha256:")
     with pytest.raises(InputError, match="music.track: that uploaded music is not in your uploads"):
         render(storyboard(track), tmp_path / "theirs.mp4", owner="web-someone-else")
@@ -197,7 +197,7 @@ def test_an_upload_plays_for_its_owner_only(small_render, tmp_path):
     assert result.finished_sound.meta["music"] == f"upload-{track.removeprefix('sha256:')}"
 
 
-def test_an_upload_that_points_at_other_files_is_refused(tmp_path):
+def test_an_upload_that_points_at_other_files_is_refused(tmp_path, isolated_home):
     """An HLS playlist lists another file on the server: decoded, that file would become the uploader's music (and
     come back in the mix and the stems). The studio's file-type filter is the browser's; an API client sends any."""
     private = tmp_path / "private.ts"  # MPEG-TS: a segment ffmpeg's HLS reader accepts
@@ -205,7 +205,7 @@ def test_an_upload_that_points_at_other_files_is_refused(tmp_path):
     playlist = tmp_path / "song.m3u8"
     playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile://{private}\n#EXT-X-ENDLIST\n")
     with pytest.raises(InputError, match="not music ffmpeg can read"):
-        upload_music(playlist, STUDIO_OWNER, Store())
+        upload_music(playlist, STUDIO_OWNER, Store(isolated_home))
     assert not list(Path(os.environ["REELSMITH_HOME"]).glob("media/*/*.wav"))
 
 
@@ -249,12 +249,12 @@ def test_defaults_schema_and_the_studios_settings_write_the_yaml():
     assert edited.output.loudness_lufs == -16
 
 
-def test_stems_deleted_from_the_store_are_named_not_a_traceback(finished, tmp_path):
+def test_stems_deleted_from_the_store_are_named_not_a_traceback(finished, tmp_path, isolated_home):
     from pipeline.errors import MediaError
     from pipeline.finish_step import stems_key
 
     result, _ = finished
-    store = Store()
+    store = Store(isolated_home)
     store.get(stems_key(result.finished_sound.key)).path.unlink()
     with pytest.raises(MediaError, match="the stems of this render are no longer stored; change a music setting"):
         write_stems(result.finished_sound, store, tmp_path / "gone")

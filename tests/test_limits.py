@@ -1,5 +1,5 @@
-"""The process-wide CPU limiter: local work of every render shares its slots, waiting on a provider holds none,
-and a stop while waiting for a slot is prompt."""
+"""The CPU limiter: local work of every render sharing the services (one per process at the CLI and the studio)
+shares its slots, waiting on a provider holds none, and a stop while waiting for a slot is prompt."""
 
 from __future__ import annotations
 
@@ -8,21 +8,25 @@ import time
 import pytest
 
 import pipeline.limits
-from pipeline.limits import Slots, cpu_slots_setting
+from pipeline.limits import Slots
 from pipeline.credentials import Credentials
 from pipeline.events import RenderCancelled, RenderFinished, StepStarted
 from pipeline.runner import iter_render
+from pipeline.services import EngineSettings, Services
 from pipeline.storyboard import validate_storyboard
 from tests.fakes import storyboard_dict
 from tests.studio import wait_until
 
 
 @pytest.fixture
-def slots(monkeypatch):
-    """The process's CPU limiter replaced by one of two slots (the figure of a two-core machine)."""
-    limiter = Slots(2)
-    monkeypatch.setattr(pipeline.limits, "_shared", limiter)
-    return limiter
+def shared(isolated_home):
+    """The services every render of a test shares, configured with two CPU slots (a two-core machine)."""
+    return Services.for_home(isolated_home, cpu_slots=2)
+
+
+@pytest.fixture
+def slots(shared):
+    return shared.cpu
 
 
 def _board(render: int, scenes: int = 2) -> dict:
@@ -44,17 +48,17 @@ def _most_at_once(calls) -> int:
     return most
 
 
-def _renders(count: int, tmp_path, scenes: int = 2, keys: list[str] | None = None):
-    return [iter_render(validate_storyboard(_board(i, scenes)), tmp_path / f"r{i}.mp4",
+def _renders(count: int, tmp_path, services: Services, scenes: int = 2, keys: list[str] | None = None):
+    return [iter_render(validate_storyboard(_board(i, scenes)), tmp_path / f"r{i}.mp4", services=services,
                         credentials=Credentials({"ELEVENLABS_API_KEY": keys[i]}) if keys else None)
             for i in range(count)]  # fmt: skip
 
 
 @pytest.mark.slow
-def test_several_renders_never_hold_more_cpu_slots_than_there_are(test_providers, slots, tmp_path):
+def test_several_renders_never_hold_more_cpu_slots_than_there_are(test_providers, shared, slots, tmp_path):
     test_providers.local_cpu = {"image", "voice"}  # drawing and speech are local work; the clip is a provider's
     test_providers.delay = {"image": 0.15, "voice": 0.15, "video": 0.3}
-    jobs = _renders(4, tmp_path)
+    jobs = _renders(4, tmp_path, shared)
     for job in jobs:
         assert isinstance(list(job)[-1], RenderFinished), job.error
     local = [c for c in test_providers.calls if c.kind in test_providers.local_cpu]
@@ -67,11 +71,11 @@ def test_several_renders_never_hold_more_cpu_slots_than_there_are(test_providers
 
 
 @pytest.mark.slow
-def test_steps_waiting_on_a_provider_hold_no_cpu_slot(test_providers, slots, tmp_path):
+def test_steps_waiting_on_a_provider_hold_no_cpu_slot(test_providers, shared, slots, tmp_path):
     test_providers.local_cpu = {"image", "voice"}
     # The provider's task dominates (long wait, little local work), so the figure holds on a busy machine too.
     test_providers.delay = {"image": 0.05, "voice": 0.05, "video": 3.0}
-    jobs = _renders(6, tmp_path, scenes=1)
+    jobs = _renders(6, tmp_path, shared, scenes=1)
     for job in jobs:
         assert isinstance(list(job)[-1], RenderFinished), job.error
     videos = [c for c in test_providers.calls if c.kind == "video"]
@@ -82,11 +86,11 @@ def test_steps_waiting_on_a_provider_hold_no_cpu_slot(test_providers, slots, tmp
 
 @pytest.mark.slow
 @pytest.mark.parametrize("keys, most", [(["same"] * 4, 2), (["a", "b", "c", "d"], 4)])
-def test_a_provider_limited_per_key_is_limited_across_renders_on_that_key(test_providers, slots, tmp_path, keys,
+def test_a_provider_limited_per_key_is_limited_across_renders_on_that_key(test_providers, shared, tmp_path, keys,
                                                                           most):  # fmt: skip
     test_providers.key_concurrency = {"voice": 2}  # like ElevenLabs: more requests at once on a key answer 429
     test_providers.delay = {"voice": 1.0}
-    jobs = _renders(4, tmp_path, scenes=1, keys=keys)
+    jobs = _renders(4, tmp_path, shared, scenes=1, keys=keys)
     for job in jobs:
         assert isinstance(list(job)[-1], RenderFinished), job.error
     voices = [c for c in test_providers.calls if c.kind == "voice"]
@@ -94,26 +98,26 @@ def test_a_provider_limited_per_key_is_limited_across_renders_on_that_key(test_p
     assert len(voices) == 4 and _most_at_once(voices) == most
 
 
-def test_renders_asking_for_the_same_output_at_once_make_it_once(test_providers, slots, tmp_path):
+def test_renders_asking_for_the_same_output_at_once_make_it_once(test_providers, shared, tmp_path):
     # Two sessions render the same storyboard on the same key: each paid step would otherwise be paid twice.
     test_providers.delay = {"image": 0.5, "video": 1.0, "voice": 0.5}
     board = validate_storyboard(_board(0, scenes=1))
-    jobs = [iter_render(board, tmp_path / f"same{i}.mp4") for i in range(2)]
+    jobs = [iter_render(board, tmp_path / f"same{i}.mp4", services=shared) for i in range(2)]
     for job in jobs:
         assert isinstance(list(job)[-1], RenderFinished), job.error
     assert [test_providers.count(kind) for kind in ("image", "video", "voice")] == [1, 1, 1]
     assert pipeline.limits._making == {}, "nothing left behind per step key"
 
 
-def test_a_stop_while_waiting_for_a_cpu_slot_is_prompt(test_providers, monkeypatch, tmp_path):
-    limiter = Slots(1)
-    monkeypatch.setattr(pipeline.limits, "_shared", limiter)
+def test_a_stop_while_waiting_for_a_cpu_slot_is_prompt(test_providers, isolated_home, tmp_path):
+    services = Services.for_home(isolated_home, cpu_slots=1)
+    limiter = services.cpu
     test_providers.local_cpu = {"image", "voice"}
     test_providers.delay = {"image": 20.0}  # the first render's first picture holds the only slot
-    first = iter_render(validate_storyboard(_board(0, scenes=1)), tmp_path / "first.mp4")
+    first = iter_render(validate_storyboard(_board(0, scenes=1)), tmp_path / "first.mp4", services=services)
     assert wait_until(lambda: test_providers.running == 1, timeout=10)
 
-    second = iter_render(validate_storyboard(_board(1, scenes=1)), tmp_path / "second.mp4")
+    second = iter_render(validate_storyboard(_board(1, scenes=1)), tmp_path / "second.mp4", services=services)
     events = iter(second)
     # The second render's picture and narration (and the first's narration) queue for the slot.
     assert wait_until(lambda: limiter.waiting >= 3, timeout=10)
@@ -159,10 +163,11 @@ def test_slots_are_granted_in_the_order_asked_and_a_stopped_waiter_passes_its_tu
     assert limiter.held == 0 and limiter.waiting == 0
 
 
-def test_the_number_of_slots_is_a_setting_read_when_used(monkeypatch):
-    monkeypatch.setenv("REELSMITH_CPU_SLOTS", "3")
-    assert cpu_slots_setting() == 3
-    monkeypatch.setenv("REELSMITH_CPU_SLOTS", "zero")
-    assert cpu_slots_setting() == pipeline.limits.available_cores()
-    monkeypatch.delenv("REELSMITH_CPU_SLOTS")
-    assert cpu_slots_setting() == pipeline.limits.available_cores() >= 1
+def test_the_number_of_slots_is_a_setting_of_the_services(tmp_path):
+    def slots(**env: str) -> int:
+        return Services(EngineSettings.from_env({"REELSMITH_HOME": str(tmp_path), **env})).cpu.slots
+
+    assert slots(REELSMITH_CPU_SLOTS="3") == 3
+    assert slots(REELSMITH_CPU_SLOTS="zero") == pipeline.limits.available_cores()
+    assert slots() == pipeline.limits.available_cores() >= 1
+    assert Services.for_home(tmp_path, cpu_slots=1).cpu.slots == 1

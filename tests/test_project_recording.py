@@ -51,7 +51,7 @@ def _only_render(owner: str) -> tuple:
 
 
 @pytest.mark.slow  # imports the studio (Gradio builds its page): seconds
-def test_the_cli_and_the_studio_record_the_same_render_the_same_way(test_providers, tmp_path):
+def test_the_cli_and_the_studio_record_the_same_render_the_same_way(test_providers, tmp_path, isolated_home):
     assert _cli_render(tmp_path, BOARD) == 0
     updates = _studio_render(BOARD)
     cli_project, cli_row = _only_render("cli")
@@ -65,7 +65,7 @@ def test_the_cli_and_the_studio_record_the_same_render_the_same_way(test_provide
     # folder), the same file for both since the second render reused every step.
     from pipeline.store import Store
 
-    assert Path(cli_row["video"]).is_relative_to(Store().media) and Path(cli_row["video"]).is_file()
+    assert Path(cli_row["video"]).is_relative_to(Store(isolated_home).media) and Path(cli_row["video"]).is_file()
     for row in (cli_row, studio_row):
         manifest = json.loads(Path(row["manifest"]).read_text())
         assert manifest["render_id"] == row["render_id"] and manifest["output"]["sha256"] in row["video"]

@@ -120,8 +120,6 @@ def contract(request) -> Contract:
 def fake(contract, monkeypatch):
     server = contract.make_fake(contract.key).start()
     contract.point_at(monkeypatch, server)
-    if hasattr(contract.provider, "POLL_INTERVAL"):
-        monkeypatch.setattr(contract.provider, "POLL_INTERVAL", 0.01)
     monkeypatch.setattr(remote, "BACKOFF", 0.01)
     yield server
     server.stop()

@@ -113,10 +113,11 @@ def test_preflight_needs_its_key_and_passes_with_one_from_the_environment_or_a_s
     assert plan_render(storyboard, Credentials({"ACME_API_KEY": KEY})).voice_provider.name == "acme"
     monkeypatch.setenv("ACME_API_KEY", KEY)
     assert plan_render(storyboard, Credentials.from_env()).voice_provider.name == "acme"
-    assert plan_render(storyboard).voice_provider.name == "acme", "no credentials given: the server's"
+    with pytest.raises(InputError, match="voice.provider: 'acme' needs ACME_API_KEY"):
+        plan_render(storyboard)  # no credentials given: no keys (the edges hand in the server's)
     wrong = parse_storyboard(BOARD.replace("{provider: acme}", "{provider: acme, model: acme-9}"))
     with pytest.raises(InputError, match="voice.model: 'acme-9' is not a acme model; choose one of: acme-1"):
-        plan_render(wrong)
+        plan_render(wrong, Credentials.from_env())
 
 
 @pytest.mark.slow

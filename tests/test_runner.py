@@ -170,9 +170,9 @@ def test_events_stream_in_order_and_finish_with_the_result(test_providers, tmp_p
     assert first_preview.media in ("image", "audio") and first_preview.path
 
 
-def test_cache_index_never_holds_pickles(test_providers, tmp_path):
+def test_cache_index_never_holds_pickles(test_providers, tmp_path, isolated_home):
     _run(validate_storyboard(storyboard_dict(scenes=1)), tmp_path / "a.mp4")
-    store = Store()
+    store = Store(isolated_home)
     keys = list(store.index.iterkeys())
     assert keys
     for key in keys:
@@ -287,7 +287,7 @@ def test_damaged_stored_files_are_made_again_with_a_warning_and_the_output_is_wh
 
 
 
-def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, tmp_path):
+def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, tmp_path, isolated_home):
     from PIL import Image
 
     from pipeline.errors import InputError
@@ -296,7 +296,7 @@ def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, t
     src = tmp_path / "mine.png"
     Image.new("RGB", (640, 360), (200, 30, 30)).save(src)
     sb = upload_image(validate_storyboard(storyboard_dict(scenes=1)), 1, src, owner="cli")
-    with Store() as store:
+    with Store(isolated_home) as store:
         pinned = store.find(sb.scenes[0].image.removeprefix("sha256:"))
     _truncate(pinned)
     with pytest.raises(InputError, match=r"Scene 1, image \(scenes\[0\]\.image\): the approved image is no longer in the store"):
@@ -307,7 +307,7 @@ def test_a_damaged_pinned_image_is_reported_like_a_missing_one(test_providers, t
 def test_steps_remove_their_work_folders_and_release_their_locks_even_when_one_fails(test_providers, tmp_path,
                                                                                     isolated_home):
     test_providers.fail = {"scene 1": Rejected("refused", provider="test-image")}
-    with Store() as store:
+    with Store(isolated_home) as store:
         with pytest.raises(Rejected):
             render(validate_storyboard(storyboard_dict(scenes=2)), tmp_path / "a.mp4", store=store)
         assert list((isolated_home / "work").iterdir()) == []

@@ -30,22 +30,22 @@ from pipeline.providers import remote
 from pipeline.providers.base import VideoRequest
 from pipeline.providers.runway import MAX_DATA_URI, RunwayVideoProvider, image_data_uri, ratio_for
 from tests.media import ffprobe, streams
-from tests.step_run import MemoryJournal, StepRun
+from tests.step_run import FAST_POLL, MemoryJournal, StepRun
 from tests.wire.runway import CREATE, OUTPUTS, TASKS, FakeRunway
 from tests.wire.server import Reply
 
 KEY = "canary-7f3a-secret"
 
 
-def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY) -> StepRun:
-    return StepRun(tmp_path, "RUNWAYML_API_SECRET", key, journal)
+def step_run(tmp_path: Path, journal: MemoryJournal | None = None, key: str | None = KEY,
+             poll_interval: float = FAST_POLL) -> StepRun:  # fmt: skip
+    return StepRun(tmp_path, "RUNWAYML_API_SECRET", key, journal, poll_interval)
 
 
 @pytest.fixture
 def fake(monkeypatch):
     server = FakeRunway(KEY).start()
     monkeypatch.setenv("RUNWAYML_BASE_URL", server.url)
-    monkeypatch.setattr(RunwayVideoProvider, "POLL_INTERVAL", 0.01)
     monkeypatch.setattr(remote, "BACKOFF", 0.01)
     yield server
     server.stop()
@@ -264,9 +264,8 @@ def test_throttled_for_a_while_is_one_note(fake, provider, tmp_path):
 
 def test_task_that_never_finishes_times_out_without_cancelling(fake, provider, tmp_path, monkeypatch):
     monkeypatch.setattr(RunwayVideoProvider, "TASK_TIMEOUT", 0.3)
-    monkeypatch.setattr(RunwayVideoProvider, "POLL_INTERVAL", 0.05)
     fake.plan("THROTTLED")
-    run = step_run(tmp_path)
+    run = step_run(tmp_path, poll_interval=0.05)
 
     with pytest.raises(ProviderTimeout):
         provider.generate(video_request(tmp_path), run.ctx)

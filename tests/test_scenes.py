@@ -81,12 +81,12 @@ def test_approving_pins_the_image_and_the_render_reuses_it(test_providers, tmp_p
     assert scenes.update_scene(sb, 1, image_prompt="A different lighthouse").scenes[0].image is None
 
 
-def test_uploading_ones_own_image_fits_and_pins_it(tmp_path, test_providers):
+def test_uploading_ones_own_image_fits_and_pins_it(tmp_path, test_providers, isolated_home):
     src = tmp_path / "mine.jpg"
     Image.new("RGB", (400, 400), (200, 30, 30)).save(src)
     sb = parse_storyboard(BOARD).with_providers(image="test-image", video="test-video", voice="test-voice")
     sb = scenes.upload_image(sb, 2, src, owner="cli")
-    path = Store().find(sb.scenes[1].image.removeprefix("sha256:"))
+    path = Store(isolated_home).find(sb.scenes[1].image.removeprefix("sha256:"))
     with Image.open(path) as img:
         assert img.size == sb.size
     render(sb, tmp_path / "out.mp4")

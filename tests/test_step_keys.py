@@ -2,8 +2,8 @@
 key every step exactly as they did before the plan became a graph, so no user's cache is invalidated.
 
 `tests/step_keys.json` was written from the runner as it was before the refactor (the real `Render.run`, with
-only its one cached-step call, then `Render._step`, now `LocalStepRunner.run`, replaced by a recorder that hands
-back fake outputs). Regenerate it only for a
+only its one cached-step call, then `Render._step`, now the executor's `run`, replaced by a recorder that hands
+back fake outputs: today a StepExecutor handed to the render). Regenerate it only for a
 deliberate key change: REELSMITH_WRITE_STEP_KEYS=1 python -m pytest tests/test_step_keys.py
 """
 
@@ -20,11 +20,11 @@ import pytest
 
 from pipeline.credentials import Credentials
 from pipeline.local_steps import LocalStepRunner
-from pipeline.owners import OwnedImages
 from pipeline.plan import plan_render
 from pipeline.runner import Render
+from pipeline.services import Services
 from pipeline.steps import APPROVED, key_for, plan_steps
-from pipeline.store import Asset, Store
+from pipeline.store import Asset
 from pipeline.storyboard import Storyboard, load_storyboard
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -81,23 +81,21 @@ def runner_keys(storyboard: Storyboard, tmp: Path) -> dict[str, str]:
     """Every step key the real runner builds for `storyboard`, as "scene:step" → key (scene "-" is render-wide)."""
     keys: dict[str, str] = {}
 
-    async def record(self: Any, scene: int | None, step: str, provider: str, media: str, key: str, produce: Any,
-                     limit: str | None = None, cost: Any = None, prompt: str | None = None) -> Asset:  # fmt: skip
-        keys[f"{'-' if scene is None else scene}:{step}"] = key
-        return _fake_asset(key, tmp, scene)
+    class Recorder(LocalStepRunner):
+        """The local executor with its one per-step call replaced: records the key, hands back a fake output."""
 
-    store = Store()
+        async def run(self, scene: int | None, step: str, provider: str, media: Any, key: str, produce: Any,
+                      limit: str | None = None, cost: Any = None, prompt: str | None = None) -> Asset:  # fmt: skip
+            keys[f"{'-' if scene is None else scene}:{step}"] = key
+            return _fake_asset(key, tmp, scene)
+
+    services = Services.for_home(tmp / "home", credentials=Credentials(KEYS))
     pinned = tmp / "pinned.png"
     pinned.write_bytes(PINNED_PNG)
-    store.put("pinned-for-key-test", pinned, {})
-    OwnedImages(store.home).record("cli", _pinned_sha256(), "uploaded")
-    original = LocalStepRunner.run
-    LocalStepRunner.run = record  # type: ignore[method-assign]
-    try:
-        render = Render(storyboard, tmp / "out.mp4", lambda event: None, store=store, credentials=Credentials(KEYS))
-        asyncio.run(render.run())
-    finally:
-        LocalStepRunner.run = original  # type: ignore[method-assign]
+    services.store.put("pinned-for-key-test", pinned, {})
+    services.owned_images.record("cli", _pinned_sha256(), "uploaded")
+    render = Render(storyboard, tmp / "out.mp4", lambda event: None, services=services, executor=Recorder)
+    asyncio.run(render.run())
     return dict(sorted(keys.items()))
 
 

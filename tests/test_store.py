@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def store(isolated_home):
-    with Store() as s:
+    with Store(isolated_home) as s:
         yield s
 
 

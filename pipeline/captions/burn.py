@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.cancel import CancelToken
 from pipeline.captions.render import CueFrame
 from pipeline.errors import MediaError
+from pipeline.media.budget import EncoderBudget
 from pipeline.media.ffmpeg import FrameEncoder, ffmpeg_exe, rgb_to_yuv420
 from pipeline.media.profile import EncodeProfile
 
@@ -83,7 +84,8 @@ def _blend(plane: np.ndarray, x: int, y: int, over: np.ndarray, alpha: np.ndarra
 
 
 def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue_frames: Sequence[CueFrame],
-              cancel: CancelToken | None = None, keyframes: Sequence[int] = ()) -> Path:  # fmt: skip
+              cancel: CancelToken | None = None, keyframes: Sequence[int] = (),
+              encoders: EncoderBudget | None = None) -> Path:  # fmt: skip
     """`segment` (in `profile`, `frames` long) with `cue_frames` drawn over it, encoded to `out`, with a keyframe
     at each of `keyframes` (a transition's cut points: the join copies the middle between them)."""
     w, h = profile.width, profile.height
@@ -95,7 +97,7 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
     assert decoder.stdout is not None
     written = 0
     try:
-        with FrameEncoder(out, profile, cancel, planar=True, keyframes=keyframes) as encoder:
+        with FrameEncoder(out, profile, cancel, planar=True, keyframes=keyframes, encoders=encoders) as encoder:
             while written < frames:
                 raw = decoder.stdout.read(size)
                 if len(raw) < size:

@@ -138,7 +138,8 @@ async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) ->
                                                        position=step.params["position"])]  # fmt: skip
         ctx.progress(0.2, "burning the captions in")
         out = burn_cues(segment.path, ctx.workdir / "captioned.mp4", frames, profile, drawn, ctx.cancel,
-                        cut_keyframes(frames, step.params.get("head", 0), step.params.get("tail", 0)))  # fmt: skip
+                        cut_keyframes(frames, step.params.get("head", 0), step.params.get("tail", 0)),
+                        ctx.encoders)  # fmt: skip
         return StepOutput(out, {"frames": frames, "cues": len(cues), "reencoded": True})
 
     return await run.cached_step(step, captioned_key(step, inputs), produce)

@@ -100,9 +100,9 @@ async def _execute_join(run: Any, step: Step, inputs: Mapping[str, Asset]) -> As
         ctx.progress(0.05, "joining the scenes")
         if pieces is not None:  # transitions: the segments' middles copied around each boundary's encoded piece
             return StepOutput(*join_with_pieces(segments, pieces, soundtrack.path, ctx.workdir / f"final.{fmt}",
-                                                profile, fmt, ctx.cancel))  # fmt: skip
+                                                profile, fmt, ctx.cancel, ctx.encoders))  # fmt: skip
         out = join_segments([s.path for s in segments], soundtrack.path, ctx.workdir / f"final.{fmt}", profile, fmt,
-                            ctx.cancel)  # fmt: skip
+                            ctx.cancel, ctx.encoders)  # fmt: skip
         return StepOutput(out, {"duration": sum(s.meta["frames"] for s in segments) / profile.fps})
 
     return await run.cached_step(step, key_for(step, inputs), produce)

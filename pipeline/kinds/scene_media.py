@@ -135,13 +135,14 @@ def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bo
             return StepOutput(clip.path, {"frames": frames, "reencoded": False})
         if clip_frames < frames:
             ctx.progress(0.1, "holding the last frame for the narration")
-            out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel)
+            out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel,
+                                  ctx.encoders)  # fmt: skip
             return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
     mark = render_watermark(ctx.workdir / "mark.png", profile.height) if watermark else None
     tag = render_label(ctx.workdir / "label.png", label, profile.height) if label else None
     ctx.progress(0.1, "encoding the segment")
     out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark,
-                   cut_keyframes(frames, *cuts), tag)  # fmt: skip
+                   cut_keyframes(frames, *cuts), tag, ctx.encoders)  # fmt: skip
     return StepOutput(out, {"frames": frames, "reencoded": True})
 
 

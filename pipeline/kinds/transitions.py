@@ -44,7 +44,8 @@ async def _execute_transition(run: Any, step: Step, inputs: Mapping[str, Asset])
 
     def produce(ctx: StepContext) -> StepOutput:
         ctx.progress(0.1, f"rendering a {kind.replace('_', ' ')} of {frames} frames")
-        piece = render_transition(a.path, b.path, kind, frames, profile, ctx.workdir / "transition.mp4", ctx.cancel)
+        piece = render_transition(a.path, b.path, kind, frames, profile, ctx.workdir / "transition.mp4", ctx.cancel,
+                                  ctx.encoders)  # fmt: skip
         return StepOutput(piece.path, {"frames": piece.frames, "a_from": piece.a_from, "b_to": piece.b_to,
                                        "duration": piece.frames / profile.fps})  # fmt: skip
 

@@ -6,7 +6,6 @@ Nothing needs a system ffmpeg. Every ffmpeg process in Reelsmith is started from
 from __future__ import annotations
 
 import functools
-import os
 import queue
 import subprocess
 import threading
@@ -19,6 +18,7 @@ import numpy as np
 
 from pipeline.errors import Cancelled, MediaError
 from pipeline.cancel import CancelToken
+from pipeline.media.budget import EncoderBudget, holding_budget  # noqa: F401 - re-exported
 from pipeline.media.profile import EncodeProfile
 
 
@@ -34,18 +34,16 @@ def run_ffmpeg(
     cancel: CancelToken | None = None,
     what: str = "ffmpeg",
     encodes: tuple[int, int] | None = None,
+    encoders: EncoderBudget | None = None,
 ) -> None:
     """Run ffmpeg with `args`; stop it promptly when `cancel` is set; raise MediaError with its last words.
 
-    `encodes=(width, height)` when the run encodes video, so it waits for room in the encoder memory budget.
+    `encodes=(width, height)` when the run encodes video, so it waits for room in the `encoders` memory budget
+    (the step context's: the process's one budget, sized by the engine's settings).
     """
-    if encodes is not None:
-        cost = EncoderBudget.cost_mb(*encodes)
-        ENCODERS.acquire(cost, cancel)
-        try:
+    if encodes is not None and encoders is not None:
+        with encoders.holding(EncoderBudget.cost_mb(*encodes), cancel):
             return run_ffmpeg(args, cancel, what)
-        finally:
-            ENCODERS.release(cost)
     _logged_run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args], cancel, what)
 
 
@@ -71,40 +69,6 @@ def _logged_run(cmd: list[str], cancel: CancelToken | None, what: str) -> str:
         tail = log.strip().splitlines()[-3:]
         raise MediaError(f"{what} failed: {' | '.join(tail) or f'exit code {proc.returncode}'}")
     return log
-
-
-class EncoderBudget:
-    """Limits how much memory x264 encoders may hold at once, process-wide.
-
-    An x264 encoder holds frames (lookahead, references, threads): with our settings (sliced threads, 5-frame
-    lookahead) measured ~217 MB at 1080p. Two or three at 720p fit the default budget; at 1080p they take turns,
-    which costs little time because one encoder already uses both cores. One larger than the budget runs alone.
-    """
-
-    def __init__(self, budget_mb: float):
-        self.budget_mb = budget_mb
-        self.used_mb = 0.0
-        self._cond = threading.Condition()
-
-    @staticmethod
-    def cost_mb(width: int, height: int) -> float:
-        return 25.0 + 85.0 * (width * height) / (1280 * 720)
-
-    def acquire(self, cost_mb: float, cancel: CancelToken | None = None) -> None:
-        with self._cond:
-            while self.used_mb > 0 and self.used_mb + cost_mb > self.budget_mb:
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled("render stopped")
-                self._cond.wait(timeout=0.1)
-            self.used_mb += cost_mb
-
-    def release(self, cost_mb: float) -> None:
-        with self._cond:
-            self.used_mb = max(0.0, self.used_mb - cost_mb)
-            self._cond.notify_all()
-
-
-ENCODERS = EncoderBudget(float(os.environ.get("REELSMITH_ENCODER_MEMORY_MB", "280")))
 
 
 # Every segment is converted with the same matrix and tagged the same, whatever its source.
@@ -165,6 +129,7 @@ class FrameEncoder:
     def __init__(
         self, path: Path, profile: EncodeProfile, cancel: CancelToken | None = None, planar: bool = False,
         keyframes: Sequence[int] = (),
+        encoders: EncoderBudget | None = None,
     ):
         self.path = path
         self.profile = profile
@@ -172,7 +137,9 @@ class FrameEncoder:
         self.frames = 0
         w, h = profile.width, profile.height
         self._cost = EncoderBudget.cost_mb(w, h)
-        ENCODERS.acquire(self._cost, cancel)
+        self._encoders = encoders  # the memory budget this encoder waits for room in (None: unbudgeted)
+        if encoders is not None:
+            encoders.acquire(self._cost, cancel)
         self._released = False
         source = ["-pix_fmt", "yuv420p"] if planar else ["-pix_fmt", "rgb24"]
         convert = [] if planar else ["-vf", TO_BT709]
@@ -246,7 +213,8 @@ class FrameEncoder:
     def _release(self) -> None:
         if not self._released:
             self._released = True
-            ENCODERS.release(self._cost)
+            if self._encoders is not None:
+                self._encoders.release(self._cost)
 
     def abort(self) -> None:
         if self._proc.poll() is None:

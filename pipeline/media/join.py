@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.errors import MediaError
-from pipeline.media.ffmpeg import run_ffmpeg
+from pipeline.media.ffmpeg import EncoderBudget, run_ffmpeg
 from pipeline.cancel import CancelToken
 from pipeline.media.profile import EncodeProfile
 
@@ -73,6 +73,7 @@ def join_segments(
     profile: EncodeProfile,
     fmt: Literal["mp4", "mov", "webm"] = "mp4",
     cancel: CancelToken | None = None,
+    encoders: EncoderBudget | None = None,
 ) -> Path:
     """Join the scenes' pictures (stream copy; VP9 transcode for webm) with the encoded sound track (copied)."""
     if not videos:
@@ -87,7 +88,8 @@ def join_segments(
     else:
         args += ["-c:v", "copy", "-movflags", "+faststart"]
     args += [str(out)]
-    run_ffmpeg(args, cancel, what="joining the scenes", encodes=(profile.width, profile.height) if fmt == "webm" else None)
+    encodes = (profile.width, profile.height) if fmt == "webm" else None  # stream copy otherwise: no encoder
+    run_ffmpeg(args, cancel, what="joining the scenes", encodes=encodes, encoders=encoders)
     return out
 
 

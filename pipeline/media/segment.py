@@ -16,11 +16,11 @@ import numpy as np
 
 from pipeline.errors import MediaError
 from pipeline.media.ffmpeg import (
-    ENCODERS,
     TO_BT709,
     EncoderBudget,
     FrameEncoder,
     decode_audio,
+    holding_budget,
     ffmpeg_exe,
     probe,
     run_ffmpeg,
@@ -68,7 +68,8 @@ def clip_in_profile(meta: dict, profile: EncodeProfile) -> bool:
 
 
 def hold_last_frame(
-    clip: Path, clip_frames: int, out: Path, frames: int, profile: EncodeProfile, cancel: CancelToken | None = None
+    clip: Path, clip_frames: int, out: Path, frames: int, profile: EncodeProfile, cancel: CancelToken | None = None,
+    encoders: EncoderBudget | None = None,
 ) -> Path:
     """Lengthen a clip that is already in the profile by holding its last frame, without re-encoding the clip.
 
@@ -78,9 +79,9 @@ def hold_last_frame(
     extra = frames - clip_frames
     if extra <= 0:
         raise MediaError(f"nothing to hold: the clip has {clip_frames} frames, the segment needs {frames}")
-    y, u, v = last_frame_planes(clip, profile.width, profile.height)
+    y, u, v = last_frame_planes(clip, profile.width, profile.height, encoders)
     tail = out.parent / "hold.mp4"
-    with FrameEncoder(tail, profile, cancel, planar=True) as encoder:
+    with FrameEncoder(tail, profile, cancel, planar=True, encoders=encoders) as encoder:
         for _ in range(extra):
             encoder.write_yuv(y, u, v)
     listing = out.parent / "hold.ffconcat"
@@ -90,19 +91,16 @@ def hold_last_frame(
     return out
 
 
-def last_frame_planes(clip: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def last_frame_planes(clip: Path, width: int, height: int, encoders: EncoderBudget | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The clip's final picture as its decoded Y, U, V planes (no colour conversion, so no drift)."""
     # Single-threaded: a frame-threaded decoder holds several frames (~90 MB at 1080p) for one picture.
-    cost = EncoderBudget.cost_mb(width, height) / 3
-    ENCODERS.acquire(cost)
-    try:
+    with holding_budget(encoders, EncoderBudget.cost_mb(width, height) / 3):
         raw = subprocess.run(
             [ffmpeg_exe(), "-v", "error", "-threads", "1", "-sseof", "-0.5", "-i", str(clip),
              "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
             capture_output=True,
         )  # fmt: skip
-    finally:
-        ENCODERS.release(cost)
     luma, chroma = width * height, (width // 2) * (height // 2)
     size = luma + 2 * chroma
     if raw.returncode != 0 or len(raw.stdout) < size:
@@ -121,6 +119,7 @@ def fit_clip(
     watermark: Path | None = None,
     keyframes: tuple[int, ...] = (),
     label: Path | None = None,
+    encoders: EncoderBudget | None = None,
 ) -> Path:
     """Re-encode a clip into the profile: cover-fit to size, constant fps, hold the last frame to `frames`; with
     GOPs starting at `keyframes` too (a transition's cut points); the watermark goes in the bottom-right corner,
@@ -144,7 +143,7 @@ def fit_clip(
     chain += f",{TO_BT709}[v]"
     args += ["-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames)]
     args += [*x264_args(profile), *force_keyframes_args(keyframes), "-movflags", "+faststart", str(out)]
-    run_ffmpeg(args, cancel, what=f"fitting {clip.name}", encodes=(w, h))
+    run_ffmpeg(args, cancel, what=f"fitting {clip.name}", encodes=(w, h), encoders=encoders)
     return out
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline.cancel import CancelToken
 from pipeline.errors import MediaError
+from pipeline.media.budget import EncoderBudget
 from pipeline.media.ffmpeg import force_keyframes_args, read_wav, run_ffmpeg, write_wav, x264_args
 from pipeline.media.join import VP9_ARGS
 from pipeline.media.mp4index import read_video_index
@@ -71,7 +72,7 @@ class TransitionPiece:
 
 def render_transition(
     a: Path, b: Path, kind: TransitionType, overlap: int, profile: EncodeProfile, out: Path,
-    cancel: CancelToken | None = None,
+    cancel: CancelToken | None = None, encoders: EncoderBudget | None = None,
 ) -> TransitionPiece:  # fmt: skip
     """Encode the boundary between segments `a` and `b`: a's tail crossfaded (or faded through black) into b's head
     over `overlap` frames, from a's last keyframe at or before the overlap to b's first keyframe at or after it."""
@@ -91,7 +92,7 @@ def render_transition(
     chain = _blend(kind, ia.frames - overlap - a_from, overlap, b_to, fps) + f",format={profile.pix_fmt}[v]"
     args = [*seek, "-i", str(a), "-i", str(b), "-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames),
             *x264_args(profile), "-movflags", "+faststart", str(out)]  # fmt: skip
-    run_ffmpeg(args, cancel, what="rendering a transition", encodes=(profile.width, profile.height))
+    run_ffmpeg(args, cancel, what="rendering a transition", encodes=(profile.width, profile.height), encoders=encoders)
     return TransitionPiece(out, a_from, b_to, frames)
 
 
@@ -156,7 +157,7 @@ def transition_listing(
 
 def join_with_transitions(
     segments: Sequence[Path], pieces: Sequence[TransitionPiece | None], soundtrack: Path, out: Path,
-    profile: EncodeProfile, fmt: str = "mp4", cancel: CancelToken | None = None,
+    profile: EncodeProfile, fmt: str = "mp4", cancel: CancelToken | None = None, encoders: EncoderBudget | None = None,
 ) -> Path:  # fmt: skip
     """Stream-copy the segments' middles and the transition pieces, in order, with the sound track (copied);
     webm transcodes the joined picture to VP9 as the plain join does."""
@@ -169,7 +170,7 @@ def join_with_transitions(
     else:
         args += ["-c:v", "copy", "-movflags", "+faststart"]
     run_ffmpeg([*args, str(out)], cancel, what="joining the scenes and their transitions",
-               encodes=(profile.width, profile.height) if fmt == "webm" else None)  # fmt: skip
+               encodes=(profile.width, profile.height) if fmt == "webm" else None, encoders=encoders)  # fmt: skip
     return out
 
 

@@ -162,6 +162,9 @@ class StepContext:
         scene: int | None = None,
         journal: Any = None,
         step_key: str | None = None,
+        poll_interval: float | None = None,
+        http_timeout: tuple[float, float] = (60.0, 10.0),
+        encoders: Any = None,
     ):
         self.workdir = workdir
         self.cancel = cancel
@@ -169,6 +172,12 @@ class StepContext:
         self.scene = scene  # 0-based scene index, for messages; None for render-wide steps
         self._journal = journal  # the durable remote-task journal (pipeline.journal), keyed by this step's key
         self.step_key = step_key
+        # From the render's settings (pipeline/services.py), never from the environment: seconds between polls of
+        # a remote task (None: the provider's own advice), an HTTP request's (read, connect) timeouts, and the
+        # process's x264 memory budget (pipeline.media.ffmpeg.EncoderBudget; None: this step encodes unbudgeted).
+        self.poll_interval = poll_interval
+        self.http_timeout = http_timeout
+        self.encoders = encoders
         self._last_fraction = 0.0
         self._on_progress = on_progress
         self._on_warning = on_warning

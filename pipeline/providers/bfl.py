@@ -90,7 +90,7 @@ class BflImageProvider(ImageProvider):
     max_concurrency = 4  # BFL allows 24 active tasks per key; a few at once is plenty for a storyboard
     key_concurrency = 24  # more active tasks on one key are refused (429), so renders on one key share them
 
-    POLL_INTERVAL = remote.poll_interval(0.5)  # an image takes a few seconds
+    POLL_INTERVAL = 0.5  # an image takes a few seconds (the engine's settings may set another: StepContext)
     TASK_TIMEOUT = 5 * 60.0
     REQUEST_TIMEOUT = 30.0
     CONNECT_TIMEOUT = 10.0

@@ -149,7 +149,7 @@ class MotionVideoProvider(VideoProvider):
         path = camera_path(move, frames)
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         ctx.progress(0.0, f"camera: {move.label}")
-        with FrameEncoder(out, profile, ctx.cancel, planar=True) as encoder:
+        with FrameEncoder(out, profile, ctx.cancel, planar=True, encoders=ctx.encoders) as encoder:
             for i, (zoom, cx, cy) in enumerate(path):
                 s = k / zoom
                 # Inverse map (frame pixel → source pixel), pixel centres aligned.

@@ -21,7 +21,6 @@ Remote tasks: `RemoteTask` is submit → journal → poll → deliver, once; Run
 from __future__ import annotations
 
 import email.utils
-import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -47,19 +46,9 @@ from pipeline.providers.base import StepContext, StepOutput
 
 T = TypeVar("T")
 
-# Connect fast, read patiently (image and speech endpoints answer in tens of seconds at worst).
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 ATTEMPTS = 3
 MAX_WAIT = 60.0  # never sleep longer than this for one retry, whatever Retry-After says
 BACKOFF = 1.0  # first back-off in seconds (doubled each time) when the provider gave no Retry-After
-
-
-def poll_interval(default: float) -> float:
-    """Seconds between polls of a remote task: the provider's advice, or REELSMITH_POLL_INTERVAL (tests, proxies)."""
-    try:
-        return float(os.environ.get("REELSMITH_POLL_INTERVAL") or default)
-    except ValueError:
-        return default
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -190,7 +179,8 @@ def download(
                               status=response.status_code, advice=expired_advice or "")  # fmt: skip
 
     def attempt() -> Path:
-        owner = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+        read, connect = ctx.http_timeout  # the engine's settings (pipeline/services.py)
+        owner = client or httpx.Client(timeout=httpx.Timeout(read, connect=connect), follow_redirects=True)
         try:
             with owner.stream("GET", url) as response:
                 if response.status_code in (403, 404, 410) and expired_advice is not None:
@@ -391,7 +381,9 @@ class RemoteTask(ABC):
     can_cancel: ClassVar[bool] = False
 
     def __init__(self, ctx: StepContext, *, interval: float, timeout: float) -> None:
-        self.ctx, self.interval, self.timeout = ctx, interval, timeout
+        """`interval`: the provider's advice between polls; the engine's settings may set another (a proxy, tests)."""
+        self.ctx, self.timeout = ctx, timeout
+        self.interval = ctx.poll_interval if ctx.poll_interval is not None else interval
 
     # The hooks -------------------------------------------------------------------------------------------------
 

@@ -182,7 +182,7 @@ class RunwayVideoProvider(VideoProvider):
     # Tier 1 runs 1-2 gen4_turbo tasks at once; more only wait THROTTLED at Runway, holding our slots meanwhile.
     max_concurrency = 2
 
-    POLL_INTERVAL = remote.poll_interval(5.0)  # Runway asks for no faster than every 5 s
+    POLL_INTERVAL = 5.0  # Runway asks for no faster than every 5 s (the engine's settings may set another)
     TASK_TIMEOUT = 30 * 60.0  # a THROTTLED queue can be long; the journal lets a later run pick the task up
     CONNECT_TIMEOUT = 10.0
     CREATE_TIMEOUT = 60.0  # up to 5 MB of image goes up with the submission
