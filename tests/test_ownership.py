@@ -93,5 +93,5 @@ def test_the_manifest_names_no_server_path(test_providers, tmp_path, isolated_ho
     for place in (str(tmp_path), str(isolated_home), "session-folder-xyz", "/media/"):
         assert place not in text, place
     refs = [ref for ref in manifest["scenes"][0]["steps"].values() if ref]
-    assert len(refs) == 5 and all("path" not in ref and ref["sha256"] for ref in refs)
+    assert len(refs) == 6 and all("path" not in ref and ref["sha256"] for ref in refs)
     assert Store(isolated_home).find(manifest["output"]["sha256"]) is not None, "the hash still finds the video on the server"
