@@ -228,3 +228,27 @@ def test_a_kind_that_cannot_sit_anywhere_is_refused_with_what_is_known(wrappers)
     with pytest.raises(ValueError, match="'segment' is wrapped by captioned, framed; unregister those first"):
         kinds.unregister("segment")
     assert kinds.names() == [*BUILT_IN[:5], "framed", *BUILT_IN[5:], *OPT_IN]
+
+
+# -- the README's "Adding a step kind" example, as printed ----------------------------------------------------
+
+
+def test_the_readme_example_is_a_whole_step_kind(test_providers, tmp_path):
+    """The README's example file, run as it is printed, adds a working kind: planned, rendered, in the manifest
+    (a developer following the README touches only the file it names)."""
+    import types
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# pipeline/kinds/still.py")
+    module = types.ModuleType("pipeline.kinds.still")
+    exec(compile(readme[start : readme.index("```", start)], "README.md", "exec"), module.__dict__)
+    try:
+        sb = validate_storyboard(storyboard_dict(scenes=1))
+        result = render(sb, tmp_path / "out.mp4", credentials=Credentials({}))
+        assert "still" in build_manifest(result)["scenes"][0]["steps"]
+        still = result.scenes[0].outputs["still"]
+        assert Image.open(still.path).format == "PNG"
+    finally:
+        kinds.unregister("still")
+    assert "still" not in kinds.names()
