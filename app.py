@@ -24,7 +24,7 @@ from pipeline.board import RenderBoard
 from pipeline.captions.files import caption_files
 from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
-from pipeline.errors import InputError, MediaError, RateLimitExceeded
+from pipeline.errors import InputError, MediaError
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
@@ -400,13 +400,13 @@ def render(
     owner = _owner(owner, request)
     storyboard = _with_providers(_parse(text), image, video, voice)
     client = _client(request)
-    _take_render_slot(owner, client, request)
     folder = _session_dir(request)
     recorder = ProjectRecorder(text, project_id=project)
     job = iter_render(storyboard, folder / f"{safe_stem(storyboard.title)}.{storyboard.output.format}",
                       credentials=_credentials(keys), budget=budget or None, require_budget=True, owner=owner,
                       client=client, paid_step_quota=_limits().paid_steps.bind(session=request.session_hash,
                                                                                client=client),
+                      render_quota=_limits().renders.bind(session=request.session_hash, client=client),
                       project=recorder, services=_services())  # fmt: skip
     # A closed tab or a Stop cancels this generator; leaving `job`'s iteration cancels the render (kept cached).
     yield from _stream(job, recorder, folder, request)
@@ -424,15 +424,6 @@ def _with_providers(storyboard: Storyboard, image: str | None, video: str | None
         return storyboard.with_providers(image=image, video=video, voice=voice)
     except InputError as exc:
         raise _needs_fixing(str(exc)) from None
-
-
-def _take_render_slot(owner: str, client: str | None, request: gr.Request) -> None:
-    """The host's hourly render limit for this session and address (a refusal is audited)."""
-    try:
-        _limits().renders.take(session=request.session_hash, client=client)
-    except RateLimitExceeded as exc:
-        _services().audit_log.refusal("render", str(exc), owner=owner, client=client)
-        raise gr.Error(str(exc), print_exception=False) from None
 
 
 def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Request | None) -> Iterator[RenderView]:

@@ -70,6 +70,15 @@ from pipeline.store import Asset, Store
 from pipeline.storyboard import Storyboard
 
 
+async def take_render_slot(quota: Quota, services: Services, owner: str, client: str | None) -> None:
+    """One of the host's hourly render slots (a refusal is audited, then raised)."""
+    try:
+        quota.take()
+    except RateLimitExceeded as exc:
+        await asyncio.to_thread(services.audit_log.refusal, "render", str(exc), owner=owner, client=client)
+        raise
+
+
 class Render:
     """One render of one storyboard. Use `iter_render` / `render` rather than this class directly."""
 
@@ -87,6 +96,7 @@ class Render:
         owner: str = "cli",
         client: str | None = None,
         paid_step_quota: Quota | None = None,
+        render_quota: Quota | None = None,
         require_budget: bool = False,
         project: ProjectRecorder | None = None,
         services: Services | None = None,
@@ -110,6 +120,9 @@ class Render:
         # The budget gate (and, for the studio and the API, a budget when paid work will run), reserve/settle, ledger.
         self.money = RenderSpending(self.render_id, self.credentials, budget, lambda: self.services.ledger,
                                     require_budget)  # fmt: skip
+        # The host's hourly render limit (the studio's), taken once the render passed its checks: a render refused
+        # for its input or its budget costs the person no slot.
+        self.render_quota = render_quota
         self.project = project  # records the render in its project (pipeline/projects.py); None: not recorded
         if project is not None and project.projects is None:
             project.projects = self.services.projects  # in the services' home, like everything else
@@ -142,6 +155,8 @@ class Render:
         resolve_track(self.storyboard.music.track, self.owner, self.store, self.owned_images)
         if self.money.gated:
             self._check_budget(plan)
+        if self.render_quota is not None:
+            await take_render_slot(self.render_quota, self.services, self.owner, self.client)
         self.emit(RenderStarted(self.render_id, self.storyboard.title, len(plan.scenes), list(self._graph.kind_names),
                                 plan.providers))  # fmt: skip
         for scene, message in voice_language_warnings(plan):  # a narration the voice cannot speak: warned, not refused
@@ -338,6 +353,7 @@ class RenderJob:
         owner: str = "cli",
         client: str | None = None,
         paid_step_quota: Quota | None = None,
+        render_quota: Quota | None = None,
         require_budget: bool = False,
         project: ProjectRecorder | None = None,
         services: Services | None = None,
@@ -349,7 +365,8 @@ class RenderJob:
         self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
                               render_id=render_id, credentials=credentials, budget=budget, owner=owner,
                               client=client, paid_step_quota=paid_step_quota, require_budget=require_budget,
-                              project=project, services=services, executor=executor)  # fmt: skip
+                              render_quota=render_quota, project=project, services=services,
+                              executor=executor)  # fmt: skip
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -431,6 +448,7 @@ def render(
     owner: str = "cli",
     client: str | None = None,
     paid_step_quota: Quota | None = None,
+    render_quota: Quota | None = None,
     require_budget: bool = False,
     project: ProjectRecorder | None = None,
     services: Services | None = None,
@@ -442,5 +460,6 @@ def render(
     """
     job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
                  credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota,
-                 require_budget=require_budget, project=project, services=services, executor=executor)  # fmt: skip
+                 render_quota=render_quota, require_budget=require_budget, project=project, services=services,
+                 executor=executor)  # fmt: skip
     return asyncio.run(job.run())

@@ -177,3 +177,32 @@ def test_the_studio_shows_a_refused_paid_step_as_an_error(tmp_path):
     finally:
         bfl.stop()
     assert [r["outcome"] for r in AuditLog(tmp_path / "home" / "audit.sqlite3").rows()] == ["done", "refused"]
+
+
+@pytest.mark.slow
+def test_a_render_refused_for_its_budget_costs_no_render_slot(tmp_path):
+    """The hourly render slot is taken once the render passed its checks: a person told to set a budget (or to fix
+    their storyboard) still has their renders."""
+    from gradio_client import Client
+
+    from tests.studio import running_studio
+    from tests.wire.bfl import FakeBfl
+
+    bfl = FakeBfl("canary-slot-bfl-77a1").start()
+    paid = "title: paid {n}\nimage: {{provider: bfl}}\nscenes:\n  - image_prompt: A blue kite {n}\n    duration: 2\n"
+    try:
+        env = {"REELSMITH_RENDERS_PER_HOUR": "1", "BFL_API_URL": bfl.url, "BFL_API_KEY": "canary-slot-bfl-77a1"}
+        with running_studio(tmp_path / "home", env=env) as url:
+            client = Client(url, verbose=False)
+            for n in (1, 2):  # no budget: refused before anything is paid, and no slot taken
+                job = client.submit(paid.format(n=n), "", "", "", api_name="/render")
+                list(job)
+                with pytest.raises(Exception, match=r"Set a budget of at least"):
+                    job.result()
+            client.predict(TINY.format(n=1), "draft", "motion", "piper", api_name="/render")  # the one slot
+            refused = client.submit(TINY.format(n=2), "draft", "motion", "piper", api_name="/render")
+            list(refused)
+            with pytest.raises(Exception, match=r"You started 1 render in the last hour"):
+                refused.result()
+    finally:
+        bfl.stop()
