@@ -26,7 +26,7 @@ from pipeline.media.music import RATE, MusicBed, load_music, music_source
 from pipeline.owners import CLI_OWNER, OwnedImages
 from pipeline.services import Services, services_for_call
 from pipeline.store import Store, file_sha256, step_key
-from pipeline.storyboard import Storyboard, validate_storyboard
+from pipeline.storyboard import Storyboard
 
 UPLOAD_VERSION = "1"
 # An uploaded bed longer than this is cut here (it loops with a crossfade like any bed): 5 min of 48 kHz stereo is
@@ -103,15 +103,6 @@ def upload_music(path: str | Path, owner: str, store: Store) -> str:
         store.remove_workdir(work)
     OwnedImages(store.home).record(owner, asset.sha256, "uploaded")
     return f"sha256:{asset.sha256}"
-
-
-def use_uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None,
-                       services: Services | None = None) -> Storyboard:  # fmt: skip
-    """The storyboard with `owner`'s own music file (uploaded, see `upload_music`) as its music track, stored in
-    the services' store (`store=` replaces it)."""
-    data = storyboard.model_dump(mode="json")
-    data["music"]["track"] = upload_music(path, owner, services_for_call(services, store=store).store)
-    return validate_storyboard(data)
 
 
 def uploaded_music(storyboard: Storyboard, path: str | Path, *, owner: str, store: Store | None = None,
