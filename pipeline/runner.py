@@ -344,29 +344,15 @@ class RenderJob:
         storyboard: Storyboard,
         output: str | Path,
         *,
-        store: Store | None = None,
         cancel: CancelToken | None = None,
-        render_id: str | None = None,
-        credentials: Credentials | None = None,
         scene_step: tuple[int, str] | None = None,
-        budget: float | None = None,
-        owner: str = "cli",
-        client: str | None = None,
-        paid_step_quota: Quota | None = None,
-        render_quota: Quota | None = None,
-        require_budget: bool = False,
-        project: ProjectRecorder | None = None,
-        services: Services | None = None,
-        executor: StepExecutorFactory = LocalStepRunner,
+        **options: Any,
     ):
+        """`options`: Render's keyword arguments (services, credentials, budget, owner, project, …)."""
         self.cancel_token = cancel or CancelToken()
         self.scene_step = scene_step  # (scene index, "image" | "video" | "voice"): that step alone
         self._events: queue.Queue[Any] = queue.Queue()
-        self._render = Render(storyboard, output, self._events.put, store=store, cancel=self.cancel_token,
-                              render_id=render_id, credentials=credentials, budget=budget, owner=owner,
-                              client=client, paid_step_quota=paid_step_quota, require_budget=require_budget,
-                              render_quota=render_quota, project=project, services=services,
-                              executor=executor)  # fmt: skip
+        self._render = Render(storyboard, output, self._events.put, cancel=self.cancel_token, **options)
         self.render_id = self._render.render_id
         self.result: Any = None  # RenderResult, or the Asset of a scene step
         self.error: BaseException | None = None
@@ -441,25 +427,12 @@ def render(
     output: str | Path,
     *,
     on_event: Callable[[Event], None] | None = None,
-    store: Store | None = None,
-    cancel: CancelToken | None = None,
-    credentials: Credentials | None = None,
-    budget: float | None = None,
-    owner: str = "cli",
-    client: str | None = None,
-    paid_step_quota: Quota | None = None,
-    render_quota: Quota | None = None,
-    require_budget: bool = False,
-    project: ProjectRecorder | None = None,
-    services: Services | None = None,
-    executor: StepExecutorFactory = LocalStepRunner,
+    **options: Any,
 ) -> RenderResult:
-    """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped).
+    """Render and return the result; raise the StudioError that stopped it (Cancelled when stopped). `options`:
+    Render's keyword arguments (services, credentials, budget, owner, cancel, project, …).
 
     `on_event` may be called from worker threads.
     """
-    job = Render(storyboard, output, on_event or (lambda event: None), store=store, cancel=cancel,
-                 credentials=credentials, budget=budget, owner=owner, client=client, paid_step_quota=paid_step_quota,
-                 render_quota=render_quota, require_budget=require_budget, project=project, services=services,
-                 executor=executor)  # fmt: skip
+    job = Render(storyboard, output, on_event or (lambda event: None), **options)
     return asyncio.run(job.run())
