@@ -6,8 +6,10 @@ The steps themselves, their inputs and their keys are in pipeline/steps.py (`pla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from pathlib import Path
+from typing import Any
 
 from pipeline.blocklist import Blocklist
 from pipeline.credentials import Credentials
@@ -50,6 +52,14 @@ class RenderPlan:
     @property
     def providers(self) -> dict[str, str]:
         return self.storyboard.providers
+
+    @cached_property
+    def boundaries(self) -> list[Any]:
+        """Each pair of neighbouring scenes' transition (pipeline/transition_plan.py Boundary), worked out once per
+        plan: the segment, mix, captions, transition and join planners of every scene read it."""
+        from pipeline.transition_plan import plan_boundaries
+
+        return plan_boundaries(self.storyboard, self.profile.fps)
 
 
 def encode_profile(storyboard: Storyboard) -> EncodeProfile:

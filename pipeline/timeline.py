@@ -20,7 +20,7 @@ import opentimelineio as otio
 
 from pipeline.media.segment import NARRATION_LEAD
 from pipeline.result import RenderResult
-from pipeline.transition_plan import Boundary, plan_boundaries, scene_starts
+from pipeline.transition_plan import Boundary, scene_starts
 
 _TRANSITION_TYPES = {"crossfade": otio.schema.TransitionTypes.SMPTE_Dissolve, "fade_black": "Custom_FadeThroughBlack"}
 
@@ -79,7 +79,7 @@ def build_timeline(result: RenderResult, music: Path | None = None,
     `captions`: (start, end, text) in seconds, as markers (a hook for captions)."""
     assert result.plan is not None, "a finished render carries its plan"
     fps = result.plan.profile.fps
-    boundaries = plan_boundaries(result.plan.storyboard, fps)
+    boundaries = result.plan.boundaries
     timeline = otio.schema.Timeline(name=result.plan.storyboard.title, global_start_time=_time(0, fps))
     picture = _picture_track(result, boundaries, fps)
     for start, end, text in captions:

@@ -65,13 +65,13 @@ def captioned_params(plan: "RenderPlan", scene: "ScenePlan") -> dict[str, Any] |
     settings = plan.storyboard.captions
     if scene.voice is None or not settings.burn_in:
         return None
-    from pipeline.transition_plan import plan_boundaries, scene_cuts
+    from pipeline.transition_plan import scene_cuts
 
     # head/tail: the neighbours' transition overlaps (none between cuts, so those keys are unchanged): the voice
     # starts after the head, and the burn-in puts keyframes at both cut points like the segment it replaces.
     return {"profile": plan.profile, "style": settings.style, "position": settings.position,
             "text": scene.voice.text,
-            **scene_cuts(plan_boundaries(plan.storyboard, plan.profile.fps), scene.index)}  # fmt: skip
+            **scene_cuts(plan.boundaries, scene.index)}  # fmt: skip
 
 
 def timing_sha256(voice: Asset, text: str) -> str:
@@ -147,10 +147,10 @@ async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) ->
 
 def video_caption_cues(plan: "RenderPlan", outputs: Mapping[str, Asset]) -> list[Cue]:
     """Every cue of the final video: each narrated scene's, placed by the frames of the segments before it."""
-    from pipeline.transition_plan import plan_boundaries, scene_starts
+    from pipeline.transition_plan import scene_starts
 
     profile, cues = plan.profile, []
-    boundaries = plan_boundaries(plan.storyboard, profile.fps)
+    boundaries = plan.boundaries
     lengths = [int(outputs[f"segment:{scene.index}"].meta["frames"]) for scene in plan.scenes]
     starts = scene_starts(lengths, boundaries)  # transitions overlap scenes, so a scene starts earlier
     for scene, frames, start_frame in zip(plan.scenes, lengths, starts):

@@ -20,7 +20,6 @@ from pipeline.transition_plan import (
     join_pieces,
     join_with_pieces,
     overlapped_mixes,
-    plan_boundaries,
     soundtrack_fields,
 )
 
@@ -54,7 +53,7 @@ def _media(planning: Planning) -> dict[str, Any]:
 
 def _overlaps(planning: Planning) -> tuple[int, ...] | None:
     """Frames each boundary overlaps its scenes by (pipeline.transition_plan); None when every one is a cut."""
-    overlaps = tuple(b.frames for b in plan_boundaries(planning.plan.storyboard, planning.plan.profile.fps))
+    overlaps = tuple(b.frames for b in planning.plan.boundaries)
     return overlaps if any(overlaps) else None
 
 

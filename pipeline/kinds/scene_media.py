@@ -28,7 +28,7 @@ from pipeline.plan import ScenePlan
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.store import Asset, step_key
 from pipeline.media.transitions import cut_keyframes, middle_is_copyable
-from pipeline.transition_plan import cut_fields, narration_lead, plan_boundaries, scene_cuts
+from pipeline.transition_plan import cut_fields, narration_lead, scene_cuts
 
 
 # `transition`: the key fields of a scene's overlaps with its neighbours (pipeline.transition_plan.cut_fields),
@@ -75,7 +75,7 @@ def _length(planning: Planning, scene: ScenePlan) -> dict[str, Any]:
     narration = planning.output_of("voice", scene.index)
     return {"duration": scene.duration, "fps": profile.fps, "profile": profile, "narration": narration,
             "max_seconds": planning.plan.storyboard.output.max_scene_seconds,
-            **scene_cuts(plan_boundaries(planning.plan.storyboard, profile.fps), scene.index)}  # fmt: skip
+            **scene_cuts(planning.plan.boundaries, scene.index)}  # fmt: skip
 
 
 def _plan_segment(planning: Planning, scene: ScenePlan | None) -> Step:

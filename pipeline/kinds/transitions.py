@@ -20,7 +20,7 @@ from pipeline.media.transitions import render_transition
 from pipeline.plan import ScenePlan
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.store import Asset
-from pipeline.transition_plan import plan_boundaries, transition_key_from_inputs
+from pipeline.transition_plan import transition_key_from_inputs
 
 
 def _plan_transition(planning: Planning, scene: ScenePlan | None) -> Step | None:
@@ -28,7 +28,7 @@ def _plan_transition(planning: Planning, scene: ScenePlan | None) -> Step | None
     if scene.index == 0:
         return None
     profile = planning.plan.profile
-    boundary = plan_boundaries(planning.plan.storyboard, profile.fps)[scene.index - 1]
+    boundary = planning.plan.boundaries[scene.index - 1]
     if not boundary.frames:
         return None
     before, after = planning.output_of("segment", scene.index - 1), planning.output_of("segment", scene.index)
