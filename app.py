@@ -138,9 +138,15 @@ def _client(request: gr.Request | None) -> str | None:
 
 
 # Each session's latest finished render, for "Report this video": the server's record, never a client-sent id.
-_LAST_RENDER: dict[str, str] = {}
+class LastRender(NamedTuple):
+    """A session's latest finished render: what "Report this video" names and what its stems are cut from."""
+
+    render_id: str
+    finished_sound: Any  # the finish step's Asset (pipeline/finish_step.py), or None
+
+
+_LAST_RENDER: dict[str, LastRender] = {}
 _REPORTED: dict[str, str] = {}  # session → the render it reported: one row per render, however often it is pressed
-_LAST_SOUND: dict[str, Any] = {}  # session → its last render's finished sound (stems are cut from it on demand)
 _LAST_RENDER_KEPT = 10_000  # sessions remembered (oldest forgotten first): a few hundred kB at most
 
 
@@ -478,14 +484,11 @@ def _remember_render(request: gr.Request | None, render_id: str, finished_sound:
     if request is None or not request.session_hash:
         return
     _LAST_RENDER.pop(request.session_hash, None)
-    _LAST_RENDER[request.session_hash] = render_id
-    if finished_sound is not None:
-        _LAST_SOUND[request.session_hash] = finished_sound
+    _LAST_RENDER[request.session_hash] = LastRender(render_id, finished_sound)
     while len(_LAST_RENDER) > _LAST_RENDER_KEPT:
         oldest = next(iter(_LAST_RENDER))
         del _LAST_RENDER[oldest]
         _REPORTED.pop(oldest, None)
-        _LAST_SOUND.pop(oldest, None)
 
 
 def _scene_step(text: str, number: float, step: str, keys: dict[str, str] | None, owner: str | None,
@@ -569,7 +572,8 @@ def upload_music(text: str, path: str | None, owner: str | None, request: gr.Req
 
 def sound_stems(request: gr.Request) -> str:
     """narration.wav, music.wav and mix.wav of this session's last render, in one zip."""
-    finished = _LAST_SOUND.get(request.session_hash or "")
+    last = _LAST_RENDER.get(request.session_hash or "")
+    finished = last.finished_sound if last else None
     if finished is None:
         raise gr.Error("Render a video first: the stems are its narration, music and mix.", print_exception=False)
     try:
@@ -581,7 +585,8 @@ def sound_stems(request: gr.Request) -> str:
 def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
     """Report this session's latest video to the host: the audit log records the render and the reason."""
     session = request.session_hash or ""
-    render_id = _LAST_RENDER.get(session)
+    last = _LAST_RENDER.get(session)
+    render_id = last.render_id if last else None
     if render_id is None:
         raise gr.Error("Nothing to report yet: this session has not finished a render.", print_exception=False)
     if _REPORTED.get(session) != render_id:
