@@ -97,7 +97,7 @@ def make_finished_sound(mixes: list[Asset], track: MusicTrack, params: Mapping[s
                         store: Store, stems_at: str) -> StepOutput:  # fmt: skip
     """The mix as the step's output; the narration and music stems stored under `stems_at`."""
     ctx.progress(0.05, "mixing the music under the narration")
-    narration = _concatenated([m.path for m in mixes], params["profile"], params.get("overlaps"), ctx.workdir)
+    narration = _concatenated([m.path for m in mixes], params["profile"], params.get("overlaps"))
     sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
                          loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
     del narration
@@ -113,18 +113,17 @@ def make_finished_sound(mixes: list[Asset], track: MusicTrack, params: Mapping[s
     return StepOutput(out, {"frames": frames, **_sound_facts(sound, track)})
 
 
-def _concatenated(mixes: list[Path], profile: EncodeProfile, overlaps: Sequence[int] | None = None,
-                  workdir: Path | None = None) -> np.ndarray:  # fmt: skip
+def _concatenated(mixes: list[Path], profile: EncodeProfile, overlaps: Sequence[int] | None = None) -> np.ndarray:
     """The scenes' PCM sample for sample (the narration timeline), each transition's overlap crossfaded."""
     if not mixes:
         raise MediaError("the finished sound needs at least one scene")
     if profile.audio_rate != RATE or profile.audio_channels != 2:
         raise MediaError(f"the finished sound is 48 kHz stereo; this profile's sound is {profile.audio_rate} Hz, "
                          f"{profile.audio_channels} channels")  # fmt: skip
-    if overlaps and any(overlaps) and workdir is not None:
-        from pipeline.transition_plan import lay_out_mixes
+    if overlaps and any(overlaps):
+        from pipeline.media.transitions import overlapped_pcm
 
-        return read_wav(lay_out_mixes(mixes, overlaps, profile, workdir / "laid-out.wav"))[0]
+        return overlapped_pcm(mixes, overlaps, profile)
     parts = []
     for path in mixes:
         pcm, rate = read_wav(path)

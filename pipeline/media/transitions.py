@@ -175,7 +175,13 @@ def join_with_transitions(
 
 
 def overlap_mixes(mixes: Sequence[Path], overlaps: Sequence[int], profile: EncodeProfile, out: Path) -> Path:
-    """The scenes' PCM mixes end to end, each boundary's `overlaps[i]` frames crossfaded (equal power)."""
+    """The scenes' PCM mixes end to end, each boundary's `overlaps[i]` frames crossfaded (equal power), as a WAV."""
+    write_wav(out, overlapped_pcm(mixes, overlaps, profile), profile.audio_rate)
+    return out
+
+
+def overlapped_pcm(mixes: Sequence[Path], overlaps: Sequence[int], profile: EncodeProfile) -> np.ndarray:
+    """The scenes' PCM mixes end to end, each boundary's `overlaps[i]` frames crossfaded (equal power): int16."""
     if len(overlaps) != len(mixes) - 1:
         raise MediaError(f"{len(mixes)} scenes need {len(mixes) - 1} overlaps, got {len(overlaps)}")
     parts = [read_wav(m)[0].astype(np.float32) for m in mixes]
@@ -194,8 +200,7 @@ def overlap_mixes(mixes: Sequence[Path], overlaps: Sequence[int], profile: Encod
         start = at - fade_in
         track[start : start + len(part)] += part * gain[:, None]
         at = start + len(part)
-    write_wav(out, np.clip(np.round(track), -32768, 32767).astype(np.int16), profile.audio_rate)
-    return out
+    return np.clip(np.round(track), -32768, 32767).astype(np.int16)
 
 
 def _quote(path: Path) -> str:
