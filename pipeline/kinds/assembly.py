@@ -58,7 +58,7 @@ def _overlaps(planning: Planning) -> tuple[int, ...] | None:
 
 
 def _plan_soundtrack(planning: Planning, scene: ScenePlan | None) -> Step:
-    # A step standing in for every mix at once (music, loudness) lays out the overlaps itself (lay_out_mixes).
+    # A step standing in for every mix at once (music, loudness) lays out the overlaps itself (overlapped_pcm).
     overlaps = _overlaps(planning) if len(planning.outputs_of("mix")) == len(planning.plan.scenes) else None
     return Step("soundtrack", "soundtrack", None, "ffmpeg", planning.outputs_of("mix"),
                 {**_media(planning), **({"overlaps": overlaps} if overlaps else {})})  # fmt: skip
