@@ -43,12 +43,39 @@ def _shows_preview(kind: str) -> bool:
     return known is not None and known.preview
 
 # Plain symbols present in every common font (emoji render as empty boxes where no emoji font is installed).
-_ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗", "skipped": "–"}
+_ICONS = {"queued": "○", "running": "◐", "cached": "↺", "done": "✓", "failed": "✗", "skipped": "–", "stopped": "■"}
+
+
+def _seconds(value: float) -> str:
+    """A length or a time taken as a person reads it: "12 s", "2 min 5 s"."""
+    whole = max(0, round(value))
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"
+
+
+def status_line(status: str, *, percent: int = 0, took: float | None = None, length: float | None = None,
+                saved: str = "", reason: str = "") -> str:
+    """The board's headline for a render state: Ready, Rendering… N%, Done in … · … video · saved to …,
+    Failed: <reason>, or Stopped."""
+    if status == "running":
+        return f"Rendering… {percent}%"
+    if status == "done":
+        parts = ["Done" + (f" in {_seconds(took)}" if took is not None else "")]
+        if length:
+            parts.append(f"{_seconds(length)} video")
+        if saved:
+            parts.append(f"saved to {saved}")
+        return " · ".join(parts)
+    if status == "failed":
+        return f"Failed: {reason.strip() or 'the render stopped with an error'}"
+    if status == "stopped":
+        return "Stopped — finished steps are kept"
+    return "Ready"
 
 
 @dataclass
 class StepState:
-    status: str = "queued"  # queued | running | cached | done | failed | skipped (not needed, e.g. no script)
+    # queued | running | cached | done | failed | skipped (not needed, e.g. no script) | stopped (cut off by Stop)
+    status: str = "queued"
     fraction: float = 0.0
     detail: str = ""
     seconds: float | None = None
@@ -70,6 +97,9 @@ class RenderBoard:
     final: str | None = None
     manifest: str | None = None
     error: str | None = None
+    took: float | None = None  # seconds the finished render took
+    length: float | None = None  # seconds of finished video
+    saved: str = ""  # where the video is kept, as the person finds it (the studio's project and file name)
 
     def apply(self, event: Event) -> bool:
         """Fold one event in; return True when something a person would see changed."""
@@ -101,16 +131,44 @@ class RenderBoard:
             self.warnings.append(f"{where}: {event.message}")
         elif isinstance(event, RenderFinished):
             self.status, self.final, self.manifest = "done", event.path, event.manifest
+            self.took, self.length = event.seconds, event.duration
             for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
                 for step in self.scene_kinds:
                     self.steps.setdefault((i, step), StepState(status="skipped"))
         elif isinstance(event, RenderFailed):
             self.status, self.error = "failed", event.reason
         elif isinstance(event, RenderCancelled):
-            self.status = "stopped"
+            self._stopped()
         else:
             return False
         return True
+
+    def stop(self) -> None:
+        """Stopped by the person (the page's Stop): the headline says so and what was running reads as stopped; a
+        render that already ended stays as it ended."""
+        if self.status not in ("done", "failed"):
+            self._stopped()
+
+    def _stopped(self) -> None:
+        self.status = "stopped"
+        for state in self.steps.values():
+            if state.status == "running":
+                state.status, state.detail = "stopped", ""
+
+    @property
+    def percent(self) -> int:
+        """How far the render is: the share of its steps that ended (a running step counts by its fraction)."""
+        total = self.scenes * len(self.scene_kinds) + len(self.render_kinds)
+        if total == 0:
+            return 0
+        ended = sum(1.0 if s.status in ("cached", "done", "failed", "skipped") else
+                    s.fraction if s.status == "running" else 0.0 for s in self.steps.values())  # fmt: skip
+        return min(99, int(100 * ended / total)) if self.status == "running" else 100
+
+    @property
+    def headline(self) -> str:
+        return status_line(self.status, percent=self.percent, took=self.took, length=self.length, saved=self.saved,
+                           reason=self.error or "; ".join(self.failures))  # fmt: skip
 
     def gallery(self) -> list[tuple[str, str]]:
         """Every scene's picture so far, in scene order, captioned."""
@@ -133,15 +191,15 @@ class RenderBoard:
         spare = len(self.scene_kinds) - len(self.render_kinds)  # render-wide cells sit under the last columns
         tail = ("<tr><th>All</th>" + (f"<td colspan='{spare}'></td>" if spare > 0 else "")
                 + "".join(self._cell(self.state(None, k), f"{step_title(k)} ") for k in self.render_kinds) + "</tr>")
-        status = {"waiting": "Ready", "running": "Rendering…", "done": "Done", "failed": "Failed",
-                  "stopped": "Stopped — finished steps are kept"}[self.status]  # fmt: skip
-        return (f"<div class='board'><p><b>{status}</b></p><table><tr><th></th>{head}</tr>{''.join(rows)}{tail}"
-                f"</table></div>")  # fmt: skip
+        status = html.escape(self.headline)
+        # The table sits in its own scroller: on a narrow screen it scrolls sideways instead of being cut off.
+        return (f"<div class='board board-{self.status}'><p class='board-status'><b>{status}</b></p>"
+                f"<div class='board-scroll'><table><tr><th></th>{head}</tr>{''.join(rows)}{tail}</table></div></div>")
 
     @staticmethod
     def _cell(state: StepState, label: str = "") -> str:
         text = {"running": f"{state.fraction:.0%}", "cached": "cached", "done": "done", "failed": "failed",
-                "queued": "queued", "skipped": "not needed"}[state.status]  # fmt: skip
+                "queued": "queued", "skipped": "not needed", "stopped": "stopped"}[state.status]  # fmt: skip
         title = f" title='{html.escape(state.detail, quote=True)}'" if state.detail else ""
         if state.status == "running" and state.detail:  # "queued at Runway", "retrying in 5 s"
             text += f"<br><small>{html.escape(state.detail[:40])}</small>"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pipeline.board import RenderBoard
+from pipeline.board import RenderBoard, status_line
 from pipeline.events import (
     RenderCancelled,
+    RenderFailed,
     RenderFinished,
     RenderStarted,
     StepCached,
@@ -63,3 +64,45 @@ def test_final_states():
     assert (board.status, board.final, board.manifest) == ("done", "/o.mp4", "/o.manifest.json")
     board.apply(RenderCancelled())
     assert "Stopped" in board.html()
+
+
+def test_the_headline_says_how_far_the_render_is():
+    board = RenderBoard()
+    assert board.headline == "Ready"
+    board.apply(RenderStarted("r", "t", 1, ["image", "voice", "join"], {}))
+    assert board.headline == "Rendering… 0%"
+    board.apply(StepFinished(0, "image", "draft", "/m/a.png", "image"))
+    board.apply(StepProgress(0, "voice", 0.5))
+    assert board.headline == "Rendering… 50%"  # 1.5 of 3 steps
+    assert "<b>Rendering… 50%</b>" in board.html()
+
+
+def test_done_says_time_taken_length_and_where():
+    board = RenderBoard()
+    board.apply(RenderStarted("r", "t", 1, [], {}))
+    board.saved = "project Lighthouse · Lighthouse.mp4"
+    board.apply(RenderFinished("/o.mp4", "/o.manifest.json", 31.2, 12.4, 3, 4))
+    assert board.headline == "Done in 12 s · 31 s video · saved to project Lighthouse · Lighthouse.mp4"
+    assert status_line("done", took=125, length=61) == "Done in 2 min 5 s · 1 min 1 s video"
+
+
+def test_a_failure_says_why_and_a_stop_says_stopped():
+    board = RenderBoard()
+    board.apply(RenderStarted("r", "t", 1, [], {}))
+    board.apply(RenderFailed("budget of $1.00 would be exceeded <by $2>", []))
+    assert board.headline == "Failed: budget of $1.00 would be exceeded <by $2>"
+    assert "Failed: budget of $1.00 would be exceeded &lt;by $2&gt;" in board.html()
+    board.stop()
+    assert board.status == "failed", "a failed render stays failed"
+
+    board = RenderBoard()
+    board.apply(RenderStarted("r", "t", 1, [], {}))
+    board.apply(StepProgress(0, "video", 0.68, "queued at Runway"))
+    board.stop()
+    assert board.headline.startswith("Stopped") and "68%" not in board.html()
+    assert board.state(0, "video").status == "stopped" and "■ stopped" in board.html()
+
+
+def test_the_table_scrolls_on_its_own_on_a_narrow_screen():
+    page = RenderBoard(scenes=1).html()
+    assert "<div class='board-scroll'><table>" in page
