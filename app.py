@@ -41,7 +41,7 @@ from pipeline.spending import budget_advice
 from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
 from pipeline.services import Services
-from pipeline.storyboard import Storyboard, parse_storyboard, read_storyboard_text
+from pipeline.storyboard import MAX_TRANSITION_SECONDS, Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
 
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
@@ -61,9 +61,23 @@ UPDATE_INTERVAL = 0.2  # seconds between progress-only refreshes of the page
 RESOLUTIONS = ["1280x720", "1920x1080", "720x1280", "640x360", "360x640"]
 PREFERENCES = ("style", "resolution", "image.provider", "video.provider", "voice.provider", "voice.voice_id")
 CSS = (
-    ".board table{border-collapse:collapse}.board td,.board th{padding:4px 10px;border:1px solid #8884}"
-    ".board td.running{background:#fff3c4}.board td.done{background:#d9f7d9}.board td.cached{background:#dcecff}"
-    ".board td.failed{background:#ffd6d6}"
+    # The board: every state's cell has its own text colour on its own background, in light and in dark mode
+    # (white theme text on pastel cells was unreadable in dark mode); the table scrolls sideways on a phone.
+    ".board .board-scroll{overflow-x:auto;max-width:100%}"
+    ".board table{border-collapse:collapse;margin:0}.board td,.board th{padding:4px 8px;border:1px solid #8884;"
+    "white-space:nowrap}.board .board-status{margin:0 0 6px;overflow-wrap:anywhere}"
+    ".board td.running{background:#fff3c4;color:#3d3000}.board td.done{background:#d9f7d9;color:#0f3d0f}"
+    ".board td.cached{background:#dcecff;color:#0d2b52}.board td.failed{background:#ffd6d6;color:#5c0000}"
+    ".board td.stopped{background:#e6e6e6;color:#222}"
+    ".board-failed .board-status{color:#a00000}.board-done .board-status{color:#17621b}"
+    ".dark .board td.running{background:#4a3d00;color:#fff3c4}.dark .board td.done{background:#14401a;color:#d9f7d9}"
+    ".dark .board td.cached{background:#123457;color:#dcecff}.dark .board td.failed{background:#5c1111;color:#ffd6d6}"
+    ".dark .board td.stopped{background:#3a3a3a;color:#eee}"
+    ".dark .board-failed .board-status{color:#ff9e9e}.dark .board-done .board-status{color:#9be59b}"
+    # A phone stacks the two columns: the render's (Render, Stop, board, video) comes first.
+    "@media (max-width:760px){#render-column{order:-1}}"
+    "#render-actions{flex-wrap:wrap;gap:8px}#render-actions button{white-space:nowrap;padding-left:6px;"
+    "padding-right:6px}"
     # Gradio fits the grid to the number of pictures (two scenes = two half-width tiles): keep thumbnails small.
     "#scene-gallery .grid-container{grid-template-columns:repeat(8,minmax(90px,1fr))!important}"
 )
@@ -404,7 +418,11 @@ def render(
     The engine refuses a render that costs money without a budget (0 here), and records it in its project: the
     open one while the title stays the same, else a new one."""
     owner = _owner(owner, request)
-    storyboard = _with_providers(_parse(text), image, video, voice)
+    try:
+        storyboard = _with_providers(_parse(text), image, video, voice)
+    except gr.Error as exc:  # the board says so too, not only the toast
+        yield _board_only(_session_board(request, RenderBoard(status="failed", error=str(exc.message))))
+        raise
     client = _client(request)
     folder = _session_dir(request)
     recorder = ProjectRecorder(text, project_id=project)
@@ -433,7 +451,7 @@ def _with_providers(storyboard: Storyboard, image: str | None, video: str | None
 
 
 def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Request | None) -> Iterator[RenderView]:
-    board = RenderBoard()
+    board = _session_board(request, RenderBoard())
     last = 0.0
     shown: tuple = ()
     sent = RenderView._make([None] * len(RenderView._fields))  # what the page shows already
@@ -441,7 +459,11 @@ def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Reque
         changed = board.apply(event)
         if isinstance(event, StepWarning):
             gr.Warning(without_paths(event.message))
+        if isinstance(event, RenderFinished):
+            board.saved = f"“{board.title}” in History ({Path(event.path).name})"
         if isinstance(event, RenderFailed):  # pre-flight and budget refusals arrive here too (the engine's rules)
+            board.error = without_paths(event.reason)
+            yield _board_only(board)
             raise _failed(event)
         if isinstance(event, RenderFinished) and job.result is not None and job.result.spent:
             gr.Info(f"Spent ${job.result.spent:.2f} on this render (ledger: python -m pipeline ledger)")
@@ -455,6 +477,35 @@ def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Reque
             sent = view
     if job.result is not None:
         _remember_render(request, job.render_id, job.result.finished_sound)
+
+
+# Each session's latest render board: Stop marks it stopped at once (the cancelled render sends no more updates).
+_BOARDS: dict[str, RenderBoard] = {}
+
+
+def _session_board(request: gr.Request | None, board: RenderBoard) -> RenderBoard:
+    """`board` as this session's latest (the oldest sessions' forgotten first)."""
+    key = _session_hash(request)
+    _BOARDS.pop(key, None)
+    _BOARDS[key] = board
+    while len(_BOARDS) > _LAST_RENDER_KEPT:
+        del _BOARDS[next(iter(_BOARDS))]
+    return board
+
+
+def _board_only(board: RenderBoard) -> RenderView:
+    """An update of the board alone (every other output as it is)."""
+    return RenderView(board.html(), *[gr.skip()] * (len(RenderView._fields) - 1))
+
+
+def stopped_board(request: gr.Request) -> Any:
+    """The board as Stop leaves it, within a moment: "Stopped", its running steps stopped (a render that had
+    already ended stays Done or Failed)."""
+    board = _BOARDS.get(_session_hash(request))
+    if board is None:
+        return gr.skip()
+    board.stop()
+    return board.html()
 
 
 def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | None:
@@ -660,13 +711,13 @@ def _settings_components() -> list[gr.components.Component]:
             gr.Dropdown([(p.label, n) for n, p in STYLE_PRESETS.items()], label="Style", scale=1),
             gr.Dropdown(RESOLUTIONS, label="Resolution", scale=1),
         ]
-    with gr.Accordion("Pipeline configuration", open=True):
+    with gr.Accordion("Providers", open=True), gr.Row():
         providers = [
             # A program that sends only the storyboard gets the storyboard's providers: a Dropdown without a value
             # would hand the API its first choice (bfl, runway, elevenlabs) and override them; None would make the
             # argument required.
             gr.Dropdown(_provider_choices(kind, credentials), value=AS_STORYBOARD,
-                        label=f"{kind.capitalize()} provider")
+                        label=f"{kind.capitalize()} provider", min_width=160)
             for kind in ("image", "video", "voice")
         ]
     with gr.Accordion("Advanced settings", open=False):
@@ -696,7 +747,8 @@ def _settings_components() -> list[gr.components.Component]:
 
 
 def _finishing_components() -> list[gr.components.Component]:
-    """The captions and the music and loudness settings (the last SETTING_FIELDS entries, in that order)."""
+    """The captions, the music and loudness and the transition settings (the last SETTING_FIELDS entries, in that
+    order)."""
     with gr.Accordion("Captions", open=False):
         with gr.Row():
             captions = [
@@ -716,7 +768,15 @@ def _finishing_components() -> list[gr.components.Component]:
                 gr.Slider(0, 40, step=1, label="Duck under narration (dB)"),
                 gr.Slider(-40, -5, step=0.5, label="Loudness target (LUFS; -14 for YouTube and Spotify)"),
             ]
-    return [*captions, *sound]
+    with gr.Accordion("Transitions between scenes", open=False):
+        with gr.Row():
+            transition = [
+                gr.Dropdown([("Cut", "cut"), ("Crossfade (the scenes dissolve)", "crossfade"),
+                             ("Fade through black", "fade_black")], label="Transition", elem_id="transition-type"),
+                gr.Slider(0.1, MAX_TRANSITION_SECONDS, step=0.1, label="Transition length (s; the video gets this "
+                          "much shorter per scene change)", elem_id="transition-seconds"),
+            ]  # fmt: skip
+    return [*captions, *sound, *transition]
 
 
 with gr.Blocks(title="Reelsmith studio") as demo:
@@ -729,101 +789,113 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     owner_token = gr.BrowserState("", storage_key="reelsmith-owner-token", secret=state_secret)
     owner_shadow = gr.State("")
 
-    gr.Markdown("# Reelsmith studio\nWrite a storyboard, press **Render**, watch every step, download the video.")
-    with gr.Row():
-        with gr.Column(scale=3):
-            summary = gr.Markdown()
-            scenes_table = gr.Dataframe(
-                headers=scene_ops.TABLE_HEADERS, datatype=["str", "str", "str", "str", "number", "str", "str"],
-                interactive=True, label="Scenes (edit cells; add rows at the end)", static_columns=[6],
-                # Fixed: the column menu can no longer add or delete a column (static_columns alone does not fix
-                # them in Gradio 6.31's table, whose menu checks column_count's "fixed").
-                column_count=(len(scene_ops.TABLE_HEADERS), "fixed"),
-                elem_id="scene-table",
-                show_row_numbers=True, max_height=420, column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
-            )  # fmt: skip
+    gr.Markdown("# Reelsmith studio\nWrite the storyboard on the left, press **Render** on the right, watch every "
+                "step, play and download the video.", elem_id="intro")  # fmt: skip
+    # Two columns: the storyboard (and, in tabs, step by step, history, keys) on the left; the render on the right,
+    # its buttons at the top. On a phone the columns stack with the render first (CSS `order`), so Render is near
+    # the top there too.
+    with gr.Row(equal_height=False, elem_id="studio"):
+        with gr.Column(scale=3, min_width=340, elem_id="editor-column"):
+            with gr.Tab("Storyboard"):
+                summary = gr.Markdown()
+                scenes_table = gr.Dataframe(
+                    headers=scene_ops.TABLE_HEADERS, datatype=["str", "str", "str", "str", "number", "str", "str"],
+                    interactive=True, label="Scenes (edit cells; add rows at the end)", static_columns=[6],
+                    # Fixed: the column menu can no longer add or delete a column (static_columns alone does not
+                    # fix them in Gradio 6.31's table, whose menu checks column_count's "fixed").
+                    column_count=(len(scene_ops.TABLE_HEADERS), "fixed"),
+                    elem_id="scene-table",
+                    show_row_numbers=True, max_height=420,
+                    column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
+                )  # fmt: skip
+                with gr.Row():
+                    scene_number = gr.Number(1, label="Scene", precision=0, minimum=1, scale=1, min_width=80)
+                    add_btn = gr.Button("Add scene after", size="sm", min_width=80)
+                    remove_btn = gr.Button("Remove", size="sm", min_width=80)
+                    up_btn = gr.Button("Move up", size="sm", min_width=80)
+                    down_btn = gr.Button("Move down", size="sm", min_width=80)
+                settings = _settings_components()
+                music_upload_btn = gr.UploadButton("Upload my music (the Music setting)", file_types=["audio"],
+                                                   size="sm")  # fmt: skip
+                with gr.Accordion("Storyboard as YAML (import / export)", open=False):
+                    storyboard_box = gr.Code(DEFAULT_STORYBOARD, language="yaml", label="Storyboard (YAML or JSON)",
+                                             lines=18)  # fmt: skip
+                    with gr.Row():
+                        import_btn = gr.UploadButton("Import YAML", file_types=[".yaml", ".yml", ".json"], size="sm")
+                        export_btn = gr.Button("Export YAML", size="sm")
+                        export_file = gr.File(label="Exported storyboard", interactive=False, height=60)
+                gr.Examples([[t] for t in EXAMPLES.values()], inputs=[storyboard_box], label="Examples",
+                            example_labels=list(EXAMPLES))  # fmt: skip
+
+            with gr.Tab("Step by step"):
+                gr.Markdown("Generate one scene's image, look at it, regenerate or upload your own, **approve** it, "
+                            "then make its clip and narration. Approved images are pinned: a full render reuses "
+                            "them.")  # fmt: skip
+                with gr.Row():
+                    step_scene = gr.Number(1, label="Scene", precision=0, minimum=1, min_width=80)
+                    new_seed = gr.Checkbox(False, label="New picture (new seed)")
+                    gen_image_btn = gr.Button("Generate image", variant="primary")
+                    upload_btn = gr.UploadButton("Upload my image", file_types=["image"])
+                    # Primary only once there is an image to approve (see the wiring).
+                    approve_btn = gr.Button("Approve image", variant="secondary", elem_id="approve-image")
+                    gen_video_btn = gr.Button("Generate clip")
+                    gen_voice_btn = gr.Button("Generate narration")
+                step_status = gr.Markdown()
+                with gr.Row():
+                    step_image = gr.Image(label="Scene image", type="filepath", interactive=False, height=300)
+                    step_clip = gr.Video(label="Scene clip", interactive=False, height=300)
+                    step_voice = gr.Audio(label="Scene narration", type="filepath", interactive=False)
+
+            with gr.Tab("History"):
+                with gr.Row():
+                    refresh_btn = gr.Button("Refresh", size="sm")
+                    open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
+                    open_btn = gr.Button("Open project", size="sm")
+                history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
+
+            with gr.Tab("Keys & providers"):
+                gr.Markdown("Paste your own keys to use paid providers. They stay in this session's server memory "
+                            "only: never written to disk, logs, files or your browser's storage, used only for your "
+                            "work.")  # fmt: skip
+                key_boxes = _key_boxes()
+                with gr.Row():
+                    keys_btn = gr.Button("Use these keys for this session", variant="primary")
+                    forget_btn = gr.Button("Forget my keys")
+                provider_view = gr.Markdown(provider_status({}))
+
+        with gr.Column(scale=2, min_width=340, elem_id="render-column"):
+            with gr.Row(elem_id="render-actions"):
+                render_btn = gr.Button("Render", variant="primary", scale=2, min_width=70, elem_id="render-button")
+                preview_btn = gr.Button("Free preview", scale=2, min_width=70)
+                stop_btn = gr.Button("Stop", variant="stop", scale=1, min_width=50)
+                validate_btn = gr.Button("Check", scale=1, min_width=50)
+            validation = gr.Markdown()
+            board_view = gr.HTML(RenderBoard().html(), label="Workflow", elem_id="board")
+            final_video = gr.Video(label="Final video", interactive=False, height=320)
             with gr.Row():
-                scene_number = gr.Number(1, label="Scene", precision=0, minimum=1, scale=1)
-                add_btn = gr.Button("Add scene after", size="sm")
-                remove_btn = gr.Button("Remove", size="sm")
-                up_btn = gr.Button("Move up", size="sm")
-                down_btn = gr.Button("Move down", size="sm")
-            with gr.Accordion("Storyboard as YAML (import / export)", open=False):
-                storyboard_box = gr.Code(DEFAULT_STORYBOARD, language="yaml", label="Storyboard (YAML or JSON)",
-                                         lines=18)  # fmt: skip
+                image_preview = gr.Image(label="Latest image", type="filepath", interactive=False, height=150,
+                                         min_width=100)  # fmt: skip
+                clip_preview = gr.Video(label="Latest clip", interactive=False, height=150, min_width=100)
+            voice_preview = gr.Audio(label="Latest narration", type="filepath", interactive=False)
+            scene_gallery = gr.Gallery(label="Scenes", columns=8, height=140, object_fit="contain",
+                                       allow_preview=True, interactive=False, elem_id="scene-gallery")  # fmt: skip
+            with gr.Accordion("Cost and budget", open=False):
                 with gr.Row():
-                    import_btn = gr.UploadButton("Import YAML", file_types=[".yaml", ".yml", ".json"], size="sm")
-                    export_btn = gr.Button("Export YAML", size="sm")
-                    export_file = gr.File(label="Exported storyboard", interactive=False, height=60)
-            gr.Examples([[t] for t in EXAMPLES.values()], inputs=[storyboard_box], label="Examples",
-                        example_labels=list(EXAMPLES))  # fmt: skip
-        with gr.Column(scale=2):
-            settings = _settings_components()
-            music_upload_btn = gr.UploadButton("Upload my music (the Music setting)", file_types=["audio"], size="sm")
-            with gr.Accordion("Cost", open=True):
-                with gr.Row():
-                    budget_box = gr.Number(0, label="Budget in USD (0: none; needed when paid steps will run)", minimum=0,
-                                           scale=2)  # fmt: skip
+                    budget_box = gr.Number(0, label="Budget in USD (0: none; needed when paid steps will run)",
+                                           minimum=0, scale=2)  # fmt: skip
                     estimate_btn = gr.Button("Estimate cost", scale=1)
                 cost_summary = gr.Markdown("Offline providers are free. Press **Estimate cost** to price a render.")
                 cost_table = gr.Dataframe(headers=COST_HEADERS, interactive=False, max_height=240, visible=True)
-            with gr.Row():
-                validate_btn = gr.Button("Validate")
-                render_btn = gr.Button("Render", variant="primary")
-                preview_btn = gr.Button("Preview (free, fast)")
-                stop_btn = gr.Button("Stop", variant="stop")
-            validation = gr.Markdown()
-            board_view = gr.HTML(RenderBoard().html(), label="Workflow")
-    with gr.Row():
-        image_preview = gr.Image(label="Latest image", type="filepath", interactive=False, height=320)
-        clip_preview = gr.Video(label="Latest clip", interactive=False, height=320)
-        voice_preview = gr.Audio(label="Latest narration", type="filepath", interactive=False)
-    scene_gallery = gr.Gallery(label="Scenes", columns=8, height=190, object_fit="contain", allow_preview=True,
-                               interactive=False, elem_id="scene-gallery")  # fmt: skip
-    with gr.Row():
-        final_video = gr.Video(label="Final video", interactive=False, height=480)
-        manifest_file = gr.File(label="Manifest", interactive=False)
-        captions_file = gr.File(label="Captions (SRT, WebVTT)", file_count="multiple", interactive=False)
-        with gr.Column(scale=0, min_width=200):
-            stems_btn = gr.Button("Sound stems (zip)", size="sm")
-            stems_file = gr.File(label="Narration, music, mix (48 kHz WAV)", interactive=False)
-    with gr.Row():
-        report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?", max_lines=3,
-                                   max_length=500, scale=4)  # fmt: skip
-        report_btn = gr.Button("Report this video", size="sm", scale=1)
-
-    with gr.Tab("Step by step"):
-        gr.Markdown("Generate one scene's image, look at it, regenerate or upload your own, **approve** it, then make "
-                    "its clip and narration. Approved images are pinned: a full render reuses them.")  # fmt: skip
-        with gr.Row():
-            step_scene = gr.Number(1, label="Scene", precision=0, minimum=1)
-            new_seed = gr.Checkbox(False, label="New picture (new seed)")
-            gen_image_btn = gr.Button("Generate image")
-            upload_btn = gr.UploadButton("Upload my image", file_types=["image"])
-            approve_btn = gr.Button("Approve image", variant="primary")
-            gen_video_btn = gr.Button("Generate clip")
-            gen_voice_btn = gr.Button("Generate narration")
-        step_status = gr.Markdown()
-        with gr.Row():
-            step_image = gr.Image(label="Scene image", type="filepath", interactive=False, height=300)
-            step_clip = gr.Video(label="Scene clip", interactive=False, height=300)
-            step_voice = gr.Audio(label="Scene narration", type="filepath", interactive=False)
-
-    with gr.Tab("History"):
-        with gr.Row():
-            refresh_btn = gr.Button("Refresh", size="sm")
-            open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
-            open_btn = gr.Button("Open project", size="sm")
-        history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
-
-    with gr.Tab("Keys & providers"):
-        gr.Markdown("Paste your own keys to use paid providers. They stay in this session's server memory only: "
-                    "never written to disk, logs, files or your browser's storage, used only for your work.")  # fmt: skip
-        key_boxes = _key_boxes()
-        with gr.Row():
-            keys_btn = gr.Button("Use these keys for this session", variant="primary")
-            forget_btn = gr.Button("Forget my keys")
-        provider_view = gr.Markdown(provider_status({}))
+            with gr.Accordion("Files: manifest, captions, sound stems", open=False):
+                manifest_file = gr.File(label="Manifest", interactive=False, height=60)
+                captions_file = gr.File(label="Captions (SRT, WebVTT)", file_count="multiple", interactive=False,
+                                        height=80)  # fmt: skip
+                stems_btn = gr.Button("Sound stems (zip)", size="sm")
+                stems_file = gr.File(label="Narration, music, mix (48 kHz WAV)", interactive=False, height=60)
+            with gr.Accordion("Report this video", open=False):
+                report_reason = gr.Textbox(label="Report this video to the host: what is wrong with it?",
+                                           max_lines=3, max_length=500)  # fmt: skip
+                report_btn = gr.Button("Report this video", size="sm")
 
     # -- wiring ----------------------------------------------------------------------------------------------
     # Renders and scene steps of every session share one pool of REELSMITH_CONCURRENT_RENDERS: a render waiting
@@ -888,6 +960,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     stop_btn.click(stop, None, None,
                    cancels=[render_event, preview_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip
+    stop_btn.click(stopped_board, None, [board_view], api_name=False, queue=False)  # "Stopped" at once
+    # "Approve image" becomes the main button once there is an image to approve.
+    gen_image_event.success(lambda: gr.update(variant="primary"), None, [approve_btn], api_name=False, queue=False)
 
     music_upload_btn.upload(upload_music, [storyboard_box, music_upload_btn, owner_shadow], [storyboard_box],
                             api_name="upload_music")  # fmt: skip

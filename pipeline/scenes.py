@@ -333,6 +333,7 @@ SETTING_FIELDS = (
     "output.format", "output.quality", "output.watermark",
     "captions.files", "captions.burn_in", "captions.style", "captions.position",
     "music.track", "music.volume_db", "music.duck_db", "output.loudness_lufs",
+    "transition.type", "transition.seconds",
 )  # fmt: skip
 
 
