@@ -99,12 +99,13 @@ class RenderBoard:
     error: str | None = None
     took: float | None = None  # seconds the finished render took
     length: float | None = None  # seconds of finished video
+    title: str = ""
     saved: str = ""  # where the video is kept, as the person finds it (the studio's project and file name)
 
     def apply(self, event: Event) -> bool:
         """Fold one event in; return True when something a person would see changed."""
         if isinstance(event, RenderStarted):
-            self.scenes, self.status = event.scenes, "running"
+            self.scenes, self.status, self.title = event.scenes, "running", event.title
             if event.steps:
                 self.scene_kinds = [k for k in event.steps if not is_render_wide(k)]
                 self.render_kinds = [k for k in event.steps if is_render_wide(k)]
