@@ -34,6 +34,7 @@ from pipeline.music_track import uploaded_music
 from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
 from pipeline.plan import plan_render
 from pipeline.preview import preview_storyboard
+from pipeline.history import EMPTY_HISTORY, HISTORY_HEADERS, history_cards, history_rows
 from pipeline.projects import ProjectRecorder, Projects
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
@@ -43,6 +44,7 @@ from pipeline.runner import iter_render, iter_scene_step
 from pipeline.services import Services
 from pipeline.storyboard import Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
+from pipeline.thumbnails import placeholder
 
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
 EXAMPLES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES_DIR.glob("*.yaml"))}
@@ -600,9 +602,6 @@ def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
 # History
 
 
-HISTORY_HEADERS = ["project", "title", "updated", "renders", "length (s)", "providers", "final video"]
-
-
 def _owner(owner: str | None, request: gr.Request | None) -> str:
     """Whose work: the browser's owner as verified on page load (kept in a gr.State, which only the server sets),
     or, for an API client without browser storage, a random owner of its session's. Never a client's choice."""
@@ -612,14 +611,29 @@ def _owner(owner: str | None, request: gr.Request | None) -> str:
 
 
 def history(owner: str | None, request: gr.Request) -> list[list[Any]]:
-    """This browser's (or API session's) projects, newest first."""
-    owner = _owner(owner, request)
-    return [
-        [p.id, p.title, p.updated.replace("T", " ")[:16], p.renders,
-         round(p.duration, 1) if p.duration else "", " · ".join(p.providers.values()),
-         "✓ open to play" if p.video and Path(p.video).exists() else "—"]  # fmt: skip
-        for p in Projects().history(owner)
-    ]
+    """This browser's (or API session's) projects, newest first (HISTORY_HEADERS)."""
+    return history_rows(Projects(), _owner(owner, request))
+
+
+def history_view(owner: str | None, request: gr.Request) -> tuple[Any, Any, Any, list[str]]:
+    """The History tab as a person sees it: a card per project (its video's thumbnail, length, cost, date), or
+    before the first render the empty state instead of an empty table; and the ids the cards open."""
+    projects = Projects()
+    cards = history_cards(projects, _owner(owner, request))
+    folder = _session_dir(request)
+    shown = [(_publish(c.thumbnail, folder) or _publish(str(placeholder(projects.home)), folder), c.caption)
+             for c in cards]  # fmt: skip
+    return (gr.update(value=shown, visible=bool(cards)), gr.update(visible=not cards),
+            gr.update(visible=bool(cards)), [c.project_id for c in cards])  # fmt: skip
+
+
+def open_picked(ids: list[str] | None, owner: str | None, evt: gr.SelectData,
+                request: gr.Request) -> tuple[str, str, str | None, str | None]:  # fmt: skip
+    """A history card clicked: its project opens in place (the ids are the server's, from history_view)."""
+    index = evt.index if isinstance(evt.index, int) else evt.index[0]
+    if not ids or not 0 <= index < len(ids):
+        raise gr.Error("That project is no longer in your history: refresh it.", print_exception=False)
+    return open_project(ids[index], owner, request)
 
 
 def pick_project(evt: gr.SelectData, rows: Any) -> str:
@@ -633,6 +647,7 @@ def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[
     if opened is None:
         raise gr.Error("No such project in your history.", print_exception=False)
     folder = _session_dir(request)
+    gr.Info("Opened: the storyboard is in the editor" + (", its video under Final video" if opened.video else ""))
     return opened.storyboard, opened.id, _publish(opened.video, folder), _publish(opened.manifest, folder)
 
 
@@ -810,11 +825,17 @@ with gr.Blocks(title="Reelsmith studio") as demo:
             step_voice = gr.Audio(label="Scene narration", type="filepath", interactive=False)
 
     with gr.Tab("History"):
-        with gr.Row():
-            refresh_btn = gr.Button("Refresh", size="sm")
-            open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
-            open_btn = gr.Button("Open project", size="sm")
-        history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
+        history_empty = gr.Markdown(EMPTY_HISTORY, elem_id="history-empty")
+        history_gallery = gr.Gallery(label="Your videos: click one to open it", columns=4, height="auto",
+                                     object_fit="cover", allow_preview=False, interactive=False, visible=False,
+                                     elem_id="history-gallery")  # fmt: skip
+        history_ids = gr.State([])  # the project each card opens, in the cards' order (the server's, not the page's)
+        with gr.Accordion("All projects as a table", open=False, visible=False) as history_details:
+            with gr.Row():
+                refresh_btn = gr.Button("Refresh", size="sm")
+                open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
+                open_btn = gr.Button("Open project", size="sm")
+            history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
 
     with gr.Tab("Keys & providers"):
         gr.Markdown("Paste your own keys to use paid providers. They stay in this session's server memory only: "
@@ -869,6 +890,11 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     )
 
     render_event.then(caption_downloads, [manifest_file], [captions_file], api_name=False)
+    # The history follows every render (finished, failed or stopped) by itself: its table, then its cards.
+    history_outputs = [history_gallery, history_empty, history_details, history_ids]
+    for finished in (render_event, preview_event):
+        finished.then(history, [owner_shadow], [history_table], api_name=False).then(
+            history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",
@@ -895,7 +921,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
 
     report_btn.click(report_video, [report_reason, owner_shadow], [report_reason], api_name="report_video")
 
-    refresh_btn.click(history, [owner_shadow], [history_table], api_name="history")
+    refresh_btn.click(history, [owner_shadow], [history_table], api_name="history").then(
+        history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
+    history_gallery.select(open_picked, [history_ids, owner_shadow],
+                           [storyboard_box, project_id, final_video, manifest_file], api_name=False)  # fmt: skip
     history_table.select(pick_project, [history_table], [open_id], api_name=False)
     open_btn.click(open_project, [open_id, owner_shadow], [storyboard_box, project_id, final_video, manifest_file],
                    api_name="open_project")  # fmt: skip
@@ -907,7 +936,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     demo.load(start_session, [storyboard_box, prefs, owner_token], [storyboard_box, owner_token, owner_shadow],
               api_name=False).then(
         form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden"
-    ).then(history, [owner_shadow], [history_table], api_name=False)
+    ).then(history, [owner_shadow], [history_table], api_name=False).then(
+        history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
 
 demo.queue(default_concurrency_limit=2)
 
