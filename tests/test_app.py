@@ -228,3 +228,83 @@ def test_a_music_path_from_the_studio_is_refused(studio):
     assert not job.status().success
     with pytest.raises(Exception, match="a file path is read only on the command line"):
         job.result()
+
+
+# -- the history as a person sees it (issue 15): handler-level, in-process, with the fast test providers ----------
+
+HISTORY_BOARD = """title: Harbour history
+image: {provider: test-image}
+video: {provider: test-video}
+voice: {provider: test-voice}
+scenes:
+  - {image_prompt: A harbour at dawn, audio_script: Good morning., duration: 2}
+"""
+
+
+def _history_request(name: str):
+    import gradio as gr
+
+    return gr.Request(session_hash=f"history-{name}-session", client=None)
+
+
+def test_the_history_shows_the_empty_state_then_a_card_with_the_videos_thumbnail(test_providers):
+    import app
+
+    owner, request = "web-history-card-owner", _history_request("card")
+    gallery, empty, details, ids = app.history_view(owner, request)
+    assert (gallery["visible"], empty["visible"], details["visible"], ids) == (False, True, False, [])
+    assert "No renders yet" in app.history_empty.value and "Render" in app.history_empty.value
+
+    list(app.render(HISTORY_BOARD, "", "", "", 0, {}, owner, "", request))
+    gallery, empty, details, ids = app.history_view(owner, request)
+    assert (gallery["visible"], empty["visible"], details["visible"]) == (True, False, True)
+    [(picture, caption)] = gallery["value"]
+    assert Path(picture).parent == app._session_dir(request), "shown from this session's own folder"
+    from PIL import Image
+
+    with Image.open(picture) as thumbnail:
+        assert thumbnail.format == "JPEG" and thumbnail.width == 320
+    assert caption.startswith("Harbour history — 2.0 s · free · ") and caption.endswith(" UTC")
+    [row] = app.history(owner, request)
+    assert ids == [row[0]] and row[-1] == 0.0, "the table (the /history API) has the cost too"
+
+
+def test_clicking_a_history_card_opens_its_project_in_place(test_providers):
+    import gradio as gr
+
+    import app
+
+    owner, request = "web-history-open-owner", _history_request("open")
+    list(app.render(HISTORY_BOARD, "", "", "", 0, {}, owner, "", request))
+    _, _, _, ids = app.history_view(owner, request)
+    click = gr.SelectData(app.history_gallery, {"index": 0, "value": None})
+    text, project, video, manifest = app.open_picked(ids, owner, click, request)
+    assert text == HISTORY_BOARD and project == ids[0] and Path(video).suffix == ".mp4"
+    # Someone else's session clicking the same card position opens nothing of this owner's.
+    with pytest.raises(gr.Error, match="No such project in your history"):
+        app.open_picked(ids, "web-history-someone-else", click, _history_request("other"))
+    with pytest.raises(gr.Error, match="no longer in your history"):
+        app.open_picked([], owner, click, request)
+
+
+def test_the_history_refreshes_by_itself_after_every_render_and_preview():
+    """The page chains history → history_view after the render and preview events (and the page load): no
+    Refresh needed. Read from the Blocks' own event graph, the one the browser runs."""
+    import app
+
+    deps = app.demo.config["dependencies"]
+    by_id = {d["id"]: d for d in deps}
+
+    def chained_outputs(api_name: str) -> set[int]:
+        [start] = [d["id"] for d in deps if d["api_name"] == api_name]
+        found, frontier = set(), {start}
+        while frontier:
+            frontier = {d["id"] for d in deps if d["trigger_after"] in frontier}
+            found |= {o for i in frontier for o in by_id[i]["outputs"]}
+        return found
+
+    for event in ("render", "render_preview", "history"):
+        outputs = chained_outputs(event)
+        assert app.history_gallery._id in outputs and app.history_empty._id in outputs, event
+    for event in ("render", "render_preview"):
+        assert app.history_table._id in chained_outputs(event), event
