@@ -31,11 +31,15 @@ from pipeline.filenames import safe_stem
 from pipeline.finish_step import stems_zip
 from pipeline.media.beds import MOODS
 from pipeline.music_track import uploaded_music
-from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
+from pipeline.owners import (STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, pinned_image, private_secret,
+                             server_secret)  # fmt: skip
 from pipeline.plan import plan_render
 from pipeline.preview import preview_storyboard
 from pipeline.history import EMPTY_HISTORY, HISTORY_HEADERS, history_cards, history_rows
 from pipeline.projects import ProjectRecorder, Projects
+from pipeline import provider_labels
+from pipeline.provider_labels import AS_STORYBOARD
+from pipeline.provider_settings import shown_settings
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
 from pipeline.spending import budget_advice
@@ -194,7 +198,10 @@ def form_from_text(text: str) -> list[Any]:
         storyboard = parse_storyboard(text or "")
     except InputError:
         return [gr.skip()] * (2 + len(scene_ops.SETTING_FIELDS))
-    return [scene_ops.scene_table(storyboard), _summary(storyboard), *scene_ops.settings_of(storyboard)]
+    shown = shown_settings(storyboard, scene_ops.SETTING_FIELDS)  # only the settings its providers use
+    return [scene_ops.scene_table(storyboard), _summary(storyboard),
+            *(gr.update(value=value, visible=visible)
+              for value, visible in zip(scene_ops.settings_of(storyboard), shown))]  # fmt: skip
 
 
 def _summary(storyboard: Storyboard) -> str:
@@ -261,18 +268,10 @@ def export_yaml(text: str, request: gr.Request) -> str:
 # Keys, providers, preferences
 
 
-def _usability(kind: str, credentials: Credentials) -> list[tuple[str, bool, str]]:
-    """(name, usable now, why) for each provider of a step kind."""
-    return [(name, *registry.get(kind, name).usable(credentials)) for name in registry.names(kind)]
-
-
-AS_STORYBOARD = ""  # the provider argument that keeps what the storyboard says (the API's default)
-
-
 def _provider_choices(kind: str, credentials: Credentials) -> list[tuple[str, str]]:
-    return [("as the storyboard says", AS_STORYBOARD)] + [
-        (f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name)
-        for name, usable, why in _usability(kind, credentials)]  # fmt: skip
+    """Each provider as a creator knows it ("Flux (Black Forest Labs) — needs a Black Forest Labs API key"); the
+    value stays its registry name (pipeline/provider_labels.py)."""
+    return provider_labels.provider_choices(kind, credentials)
 
 
 def _provider_dropdowns(credentials: Credentials) -> list[Any]:
@@ -281,10 +280,7 @@ def _provider_dropdowns(credentials: Credentials) -> list[Any]:
 
 def provider_status(keys: dict[str, str] | None) -> str:
     """Which providers can run now: offline ones always, paid ones when a key (server or yours) is present."""
-    credentials = _credentials(keys)
-    return "\n".join(f"- **{kind}**: " + ", ".join(f"{'✓' if usable else '✗'} {name} ({why})"
-                                                   for name, usable, why in _usability(kind, credentials))
-                     for kind in ("image", "video", "voice"))  # fmt: skip
+    return provider_labels.provider_status(_credentials(keys))
 
 
 def _key_boxes() -> list[gr.Textbox]:
@@ -301,7 +297,7 @@ def use_keys(keys: dict[str, str] | None, *values: str) -> list[Any]:
     for name, value in zip(key_vars(), values):
         if value and value.strip():
             merged[name] = value.strip()
-    gr.Info(f"Keys kept for this session only: {', '.join(k for k in merged) or 'none'}")
+    gr.Info(f"Kept for this session only: {', '.join(provider_labels.key_titles(list(merged))) or 'no keys'}")
     return [merged, *[""] * len(values), provider_status(merged), *_provider_dropdowns(_credentials(merged))]
 
 
@@ -512,9 +508,11 @@ def _scene_events(job: Any, index: int, step: str, folder: Path, request: gr.Req
         if isinstance(event, StepWarning):
             gr.Warning(without_paths(event.message))
         elif isinstance(event, StepCached):
-            notes.append(f"{event.step}: reused ({event.provider}), nothing ran")
+            notes.append(f"{event.step}: reused ({provider_labels.shown_as(event.step, event.provider)}), "
+                         "nothing ran")  # fmt: skip
         elif isinstance(event, StepFinished):
-            notes.append(f"{event.step}: made by {event.provider} in {event.seconds:.1f} s")
+            notes.append(f"{event.step}: made by {provider_labels.shown_as(event.step, event.provider)} in "
+                         f"{event.seconds:.1f} s")  # fmt: skip
         elif isinstance(event, RenderFailed):
             raise _failed(event)
         elif isinstance(event, SceneStepDone):
@@ -544,12 +542,40 @@ def generate_voice(text: str, number: float, keys: dict[str, str] | None, owner:
 
 
 def approve_image(text: str, number: float, keys: dict[str, str] | None, owner: str | None,
-                  request: gr.Request) -> tuple[str, str]:  # fmt: skip
-    """Pin the image this scene's settings made: renders and clips use exactly it from now on."""
+                  request: gr.Request) -> tuple[str, str, str | None]:  # fmt: skip
+    """Pin the image this scene's settings made: renders and clips use exactly it from now on. Shows the pinned
+    picture itself (not its hash)."""
     owner = _owner(owner, request)
     new = _edit(text, lambda sb: scene_ops.approval(sb, int(number or 1), owner=owner, credentials=_credentials(keys),
                                                     services=_services()))  # fmt: skip
-    return new, f"Scene {int(number or 1)}: image approved and pinned"
+    return new, f"Scene {int(number or 1)}: this image is approved and pinned", _approved_picture(new, number, owner,
+                                                                                                  request)  # fmt: skip
+
+
+def _approved_picture(text: str, number: float, owner: str, request: gr.Request | None) -> str | None:
+    """The scene's approved picture, when this owner may see it: a pin to someone else's image (a pasted
+    storyboard) shows nothing, as it renders nothing (pipeline.owners.pinned_image)."""
+    try:
+        scene = parse_storyboard(text or "").scenes[int(number or 1) - 1]
+    except (InputError, IndexError, ValueError):
+        return None
+    sha = (scene.image or "").removeprefix("sha256:") or None
+    asset = pinned_image(_services().store, _services().owned_images, owner, sha)
+    return _publish(str(asset.path), _session_dir(request)) if asset is not None else None
+
+
+def show_scene_step(text: str, number: float, owner: str | None, request: gr.Request) -> tuple[str | None, str]:
+    """Step by step, another scene chosen: its approved picture, or an empty frame and what to do first."""
+    n = int(number or 1)
+    picture = _approved_picture(text, n, _owner(owner, request), request)
+    if picture:
+        return picture, f"Scene {n}: its approved image (renders use exactly it)"
+    return None, f"Scene {n}: no image yet — **Generate image** or **Upload my image**, then approve it"
+
+
+def approve_allowed(picture: str | None) -> Any:
+    """"Approve image" waits for a picture to approve (then becomes the main action)."""
+    return gr.update(interactive=bool(picture), variant="primary" if picture else "secondary")
 
 
 def upload_image(text: str, number: float, path: str | None, owner: str | None,
@@ -815,7 +841,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
             new_seed = gr.Checkbox(False, label="New picture (new seed)")
             gen_image_btn = gr.Button("Generate image")
             upload_btn = gr.UploadButton("Upload my image", file_types=["image"])
-            approve_btn = gr.Button("Approve image", variant="primary")
+            approve_btn = gr.Button("Approve image", variant="secondary", interactive=False)
             gen_video_btn = gr.Button("Generate clip")
             gen_voice_btn = gr.Button("Generate narration")
         step_status = gr.Markdown()
@@ -899,8 +925,11 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",
                                           **render_pool)  # fmt: skip
-    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys, owner_shadow], [storyboard_box, step_status],
-                      api_name="approve_image")  # fmt: skip
+    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys, owner_shadow],
+                      [storyboard_box, step_status, step_image], api_name="approve_image")  # fmt: skip
+    step_image.change(approve_allowed, [step_image], [approve_btn], api_name=False, show_progress="hidden")
+    step_scene.change(show_scene_step, [storyboard_box, step_scene, owner_shadow], [step_image, step_status],
+                      api_name=False, show_progress="hidden")  # fmt: skip
     upload_btn.upload(upload_image, [storyboard_box, step_scene, upload_btn, owner_shadow],
                       [storyboard_box, step_image, step_status],
                       api_name="upload_image")  # fmt: skip

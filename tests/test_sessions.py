@@ -99,7 +99,7 @@ def test_a_pin_to_another_sessions_image_is_refused_like_an_unknown_hash(studio)
     alice, bob = _client(url), _client(url)
     text = BOARD.format(title="pinned", prompt="A private garden at noon")
     alice.predict(text, 1, False, api_name="/generate_image")
-    pinned, status = alice.predict(text, 1, api_name="/approve_image")
+    pinned, status, _ = alice.predict(text, 1, api_name="/approve_image")
     assert "image: sha256:" in pinned and "approved" in status
     image_hash = pinned.split("image: sha256:")[1].split()[0]
     unknown = pinned.replace(image_hash, "0" * 64)
