@@ -31,10 +31,15 @@ from pipeline.filenames import safe_stem
 from pipeline.finish_step import stems_zip
 from pipeline.media.beds import MOODS
 from pipeline.music_track import uploaded_music
-from pipeline.owners import STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, private_secret, server_secret
+from pipeline.owners import (STUDIO_PREFIX, API_PREFIX, SessionIds, owner_or_new, pinned_image, private_secret,
+                             server_secret)  # fmt: skip
 from pipeline.plan import plan_render
 from pipeline.preview import preview_storyboard
+from pipeline.history import EMPTY_HISTORY, HISTORY_HEADERS, history_cards, history_rows
 from pipeline.projects import ProjectRecorder, Projects
+from pipeline import provider_labels
+from pipeline.provider_labels import AS_STORYBOARD
+from pipeline.provider_settings import shown_settings
 from pipeline.providers import registry
 from pipeline.ratelimit import StudioLimits
 from pipeline.spending import budget_advice
@@ -43,6 +48,7 @@ from pipeline.runner import iter_render, iter_scene_step
 from pipeline.services import Services
 from pipeline.storyboard import MAX_TRANSITION_SECONDS, Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
+from pipeline.thumbnails import placeholder
 
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
 EXAMPLES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES_DIR.glob("*.yaml"))}
@@ -206,7 +212,10 @@ def form_from_text(text: str) -> list[Any]:
         storyboard = parse_storyboard(text or "")
     except InputError:
         return [gr.skip()] * (2 + len(scene_ops.SETTING_FIELDS))
-    return [scene_ops.scene_table(storyboard), _summary(storyboard), *scene_ops.settings_of(storyboard)]
+    shown = shown_settings(storyboard, scene_ops.SETTING_FIELDS)  # only the settings its providers use
+    return [scene_ops.scene_table(storyboard), _summary(storyboard),
+            *(gr.update(value=value, visible=visible)
+              for value, visible in zip(scene_ops.settings_of(storyboard), shown))]  # fmt: skip
 
 
 def _summary(storyboard: Storyboard) -> str:
@@ -273,18 +282,10 @@ def export_yaml(text: str, request: gr.Request) -> str:
 # Keys, providers, preferences
 
 
-def _usability(kind: str, credentials: Credentials) -> list[tuple[str, bool, str]]:
-    """(name, usable now, why) for each provider of a step kind."""
-    return [(name, *registry.get(kind, name).usable(credentials)) for name in registry.names(kind)]
-
-
-AS_STORYBOARD = ""  # the provider argument that keeps what the storyboard says (the API's default)
-
-
 def _provider_choices(kind: str, credentials: Credentials) -> list[tuple[str, str]]:
-    return [("as the storyboard says", AS_STORYBOARD)] + [
-        (f"{name} — {why}" if usable else f"{name} — {why} (not usable now)", name)
-        for name, usable, why in _usability(kind, credentials)]  # fmt: skip
+    """Each provider as a creator knows it ("Flux (Black Forest Labs) — needs a Black Forest Labs API key"); the
+    value stays its registry name (pipeline/provider_labels.py)."""
+    return provider_labels.provider_choices(kind, credentials)
 
 
 def _provider_dropdowns(credentials: Credentials) -> list[Any]:
@@ -293,10 +294,7 @@ def _provider_dropdowns(credentials: Credentials) -> list[Any]:
 
 def provider_status(keys: dict[str, str] | None) -> str:
     """Which providers can run now: offline ones always, paid ones when a key (server or yours) is present."""
-    credentials = _credentials(keys)
-    return "\n".join(f"- **{kind}**: " + ", ".join(f"{'✓' if usable else '✗'} {name} ({why})"
-                                                   for name, usable, why in _usability(kind, credentials))
-                     for kind in ("image", "video", "voice"))  # fmt: skip
+    return provider_labels.provider_status(_credentials(keys))
 
 
 def _key_boxes() -> list[gr.Textbox]:
@@ -313,7 +311,7 @@ def use_keys(keys: dict[str, str] | None, *values: str) -> list[Any]:
     for name, value in zip(key_vars(), values):
         if value and value.strip():
             merged[name] = value.strip()
-    gr.Info(f"Keys kept for this session only: {', '.join(k for k in merged) or 'none'}")
+    gr.Info(f"Kept for this session only: {', '.join(provider_labels.key_titles(list(merged))) or 'no keys'}")
     return [merged, *[""] * len(values), provider_status(merged), *_provider_dropdowns(_credentials(merged))]
 
 
@@ -561,9 +559,11 @@ def _scene_events(job: Any, index: int, step: str, folder: Path, request: gr.Req
         if isinstance(event, StepWarning):
             gr.Warning(without_paths(event.message))
         elif isinstance(event, StepCached):
-            notes.append(f"{event.step}: reused ({event.provider}), nothing ran")
+            notes.append(f"{event.step}: reused ({provider_labels.shown_as(event.step, event.provider)}), "
+                         "nothing ran")  # fmt: skip
         elif isinstance(event, StepFinished):
-            notes.append(f"{event.step}: made by {event.provider} in {event.seconds:.1f} s")
+            notes.append(f"{event.step}: made by {provider_labels.shown_as(event.step, event.provider)} in "
+                         f"{event.seconds:.1f} s")  # fmt: skip
         elif isinstance(event, RenderFailed):
             raise _failed(event)
         elif isinstance(event, SceneStepDone):
@@ -593,12 +593,40 @@ def generate_voice(text: str, number: float, keys: dict[str, str] | None, owner:
 
 
 def approve_image(text: str, number: float, keys: dict[str, str] | None, owner: str | None,
-                  request: gr.Request) -> tuple[str, str]:  # fmt: skip
-    """Pin the image this scene's settings made: renders and clips use exactly it from now on."""
+                  request: gr.Request) -> tuple[str, str, str | None]:  # fmt: skip
+    """Pin the image this scene's settings made: renders and clips use exactly it from now on. Shows the pinned
+    picture itself (not its hash)."""
     owner = _owner(owner, request)
     new = _edit(text, lambda sb: scene_ops.approval(sb, int(number or 1), owner=owner, credentials=_credentials(keys),
                                                     services=_services()))  # fmt: skip
-    return new, f"Scene {int(number or 1)}: image approved and pinned"
+    return new, f"Scene {int(number or 1)}: this image is approved and pinned", _approved_picture(new, number, owner,
+                                                                                                  request)  # fmt: skip
+
+
+def _approved_picture(text: str, number: float, owner: str, request: gr.Request | None) -> str | None:
+    """The scene's approved picture, when this owner may see it: a pin to someone else's image (a pasted
+    storyboard) shows nothing, as it renders nothing (pipeline.owners.pinned_image)."""
+    try:
+        scene = parse_storyboard(text or "").scenes[int(number or 1) - 1]
+    except (InputError, IndexError, ValueError):
+        return None
+    sha = (scene.image or "").removeprefix("sha256:") or None
+    asset = pinned_image(_services().store, _services().owned_images, owner, sha)
+    return _publish(str(asset.path), _session_dir(request)) if asset is not None else None
+
+
+def show_scene_step(text: str, number: float, owner: str | None, request: gr.Request) -> tuple[str | None, str]:
+    """Step by step, another scene chosen: its approved picture, or an empty frame and what to do first."""
+    n = int(number or 1)
+    picture = _approved_picture(text, n, _owner(owner, request), request)
+    if picture:
+        return picture, f"Scene {n}: its approved image (renders use exactly it)"
+    return None, f"Scene {n}: no image yet — **Generate image** or **Upload my image**, then approve it"
+
+
+def approve_allowed(picture: str | None) -> Any:
+    """"Approve image" waits for a picture to approve (then becomes the main action)."""
+    return gr.update(interactive=bool(picture), variant="primary" if picture else "secondary")
 
 
 def upload_image(text: str, number: float, path: str | None, owner: str | None,
@@ -651,9 +679,6 @@ def report_video(reason: str, owner: str | None, request: gr.Request) -> str:
 # History
 
 
-HISTORY_HEADERS = ["project", "title", "updated", "renders", "length (s)", "providers", "final video"]
-
-
 def _owner(owner: str | None, request: gr.Request | None) -> str:
     """Whose work: the browser's owner as verified on page load (kept in a gr.State, which only the server sets),
     or, for an API client without browser storage, a random owner of its session's. Never a client's choice."""
@@ -663,14 +688,29 @@ def _owner(owner: str | None, request: gr.Request | None) -> str:
 
 
 def history(owner: str | None, request: gr.Request) -> list[list[Any]]:
-    """This browser's (or API session's) projects, newest first."""
-    owner = _owner(owner, request)
-    return [
-        [p.id, p.title, p.updated.replace("T", " ")[:16], p.renders,
-         round(p.duration, 1) if p.duration else "", " · ".join(p.providers.values()),
-         "✓ open to play" if p.video and Path(p.video).exists() else "—"]  # fmt: skip
-        for p in Projects().history(owner)
-    ]
+    """This browser's (or API session's) projects, newest first (HISTORY_HEADERS)."""
+    return history_rows(Projects(), _owner(owner, request))
+
+
+def history_view(owner: str | None, request: gr.Request) -> tuple[Any, Any, Any, list[str]]:
+    """The History tab as a person sees it: a card per project (its video's thumbnail, length, cost, date), or
+    before the first render the empty state instead of an empty table; and the ids the cards open."""
+    projects = Projects()
+    cards = history_cards(projects, _owner(owner, request))
+    folder = _session_dir(request)
+    shown = [(_publish(c.thumbnail, folder) or _publish(str(placeholder(projects.home)), folder), c.caption)
+             for c in cards]  # fmt: skip
+    return (gr.update(value=shown, visible=bool(cards)), gr.update(visible=not cards),
+            gr.update(visible=bool(cards)), [c.project_id for c in cards])  # fmt: skip
+
+
+def open_picked(ids: list[str] | None, owner: str | None, evt: gr.SelectData,
+                request: gr.Request) -> tuple[str, str, str | None, str | None]:  # fmt: skip
+    """A history card clicked: its project opens in place (the ids are the server's, from history_view)."""
+    index = evt.index if isinstance(evt.index, int) else evt.index[0]
+    if not ids or not 0 <= index < len(ids):
+        raise gr.Error("That project is no longer in your history: refresh it.", print_exception=False)
+    return open_project(ids[index], owner, request)
 
 
 def pick_project(evt: gr.SelectData, rows: Any) -> str:
@@ -684,6 +724,7 @@ def open_project(project: str, owner: str | None, request: gr.Request) -> tuple[
     if opened is None:
         raise gr.Error("No such project in your history.", print_exception=False)
     folder = _session_dir(request)
+    gr.Info("Opened: the storyboard is in the editor" + (", its video under Final video" if opened.video else ""))
     return opened.storyboard, opened.id, _publish(opened.video, folder), _publish(opened.manifest, folder)
 
 
@@ -836,8 +877,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                     new_seed = gr.Checkbox(False, label="New picture (new seed)")
                     gen_image_btn = gr.Button("Generate image", variant="primary")
                     upload_btn = gr.UploadButton("Upload my image", file_types=["image"])
-                    # Primary only once there is an image to approve (see the wiring).
-                    approve_btn = gr.Button("Approve image", variant="secondary", elem_id="approve-image")
+                    # Usable, and the main action, only once there is an image to approve (approve_allowed).
+                    approve_btn = gr.Button("Approve image", variant="secondary", interactive=False,
+                                            elem_id="approve-image")
                     gen_video_btn = gr.Button("Generate clip")
                     gen_voice_btn = gr.Button("Generate narration")
                 step_status = gr.Markdown()
@@ -847,11 +889,17 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                     step_voice = gr.Audio(label="Scene narration", type="filepath", interactive=False)
 
             with gr.Tab("History"):
-                with gr.Row():
-                    refresh_btn = gr.Button("Refresh", size="sm")
-                    open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
-                    open_btn = gr.Button("Open project", size="sm")
-                history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
+                history_empty = gr.Markdown(EMPTY_HISTORY, elem_id="history-empty")
+                history_gallery = gr.Gallery(label="Your videos: click one to open it", columns=3, height="auto",
+                                             object_fit="cover", allow_preview=False, interactive=False,
+                                             visible=False, elem_id="history-gallery")  # fmt: skip
+                history_ids = gr.State([])  # the project each card opens, in the cards' order (the server's)
+                with gr.Accordion("All projects as a table", open=False, visible=False) as history_details:
+                    with gr.Row():
+                        refresh_btn = gr.Button("Refresh", size="sm")
+                        open_id = gr.Textbox(label="Project id", max_lines=1, scale=2)
+                        open_btn = gr.Button("Open project", size="sm")
+                    history_table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, label="Your projects")
 
             with gr.Tab("Keys & providers"):
                 gr.Markdown("Paste your own keys to use paid providers. They stay in this session's server memory "
@@ -941,12 +989,20 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     )
 
     render_event.then(caption_downloads, [manifest_file], [captions_file], api_name=False)
+    # The history follows every render (finished, failed or stopped) by itself: its table, then its cards.
+    history_outputs = [history_gallery, history_empty, history_details, history_ids]
+    for finished in (render_event, preview_event):
+        finished.then(history, [owner_shadow], [history_table], api_name=False).then(
+            history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",
                                           **render_pool)  # fmt: skip
-    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys, owner_shadow], [storyboard_box, step_status],
-                      api_name="approve_image")  # fmt: skip
+    approve_btn.click(approve_image, [storyboard_box, step_scene, session_keys, owner_shadow],
+                      [storyboard_box, step_status, step_image], api_name="approve_image")  # fmt: skip
+    step_image.change(approve_allowed, [step_image], [approve_btn], api_name=False, show_progress="hidden")
+    step_scene.change(show_scene_step, [storyboard_box, step_scene, owner_shadow], [step_image, step_status],
+                      api_name=False, show_progress="hidden")  # fmt: skip
     upload_btn.upload(upload_image, [storyboard_box, step_scene, upload_btn, owner_shadow],
                       [storyboard_box, step_image, step_status],
                       api_name="upload_image")  # fmt: skip
@@ -961,8 +1017,6 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                    cancels=[render_event, preview_event, gen_image_event, gen_video_event, gen_voice_event],
                    api_name="stop")  # fmt: skip
     stop_btn.click(stopped_board, None, [board_view], api_name=False, queue=False)  # "Stopped" at once
-    # "Approve image" becomes the main button once there is an image to approve.
-    gen_image_event.success(lambda: gr.update(variant="primary"), None, [approve_btn], api_name=False, queue=False)
 
     music_upload_btn.upload(upload_music, [storyboard_box, music_upload_btn, owner_shadow], [storyboard_box],
                             api_name="upload_music")  # fmt: skip
@@ -970,7 +1024,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
 
     report_btn.click(report_video, [report_reason, owner_shadow], [report_reason], api_name="report_video")
 
-    refresh_btn.click(history, [owner_shadow], [history_table], api_name="history")
+    refresh_btn.click(history, [owner_shadow], [history_table], api_name="history").then(
+        history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
+    history_gallery.select(open_picked, [history_ids, owner_shadow],
+                           [storyboard_box, project_id, final_video, manifest_file], api_name=False)  # fmt: skip
     history_table.select(pick_project, [history_table], [open_id], api_name=False)
     open_btn.click(open_project, [open_id, owner_shadow], [storyboard_box, project_id, final_video, manifest_file],
                    api_name="open_project")  # fmt: skip
@@ -982,7 +1039,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     demo.load(start_session, [storyboard_box, prefs, owner_token], [storyboard_box, owner_token, owner_shadow],
               api_name=False).then(
         form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden"
-    ).then(history, [owner_shadow], [history_table], api_name=False)
+    ).then(history, [owner_shadow], [history_table], api_name=False).then(
+        history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
 
 demo.queue(default_concurrency_limit=2)
 

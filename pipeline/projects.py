@@ -15,6 +15,10 @@ the CLI, the studio and the API:
   the budget, a provider or media error) or "stopped" (a person's Stop, Ctrl-C, a page that went away). A stopped
   render records no video: its finished steps are in the cache, not in a final file. The history lists a
   project's newest "done" render and counts every render.
+- what it cost: each render row keeps what it paid providers (a failed or stopped render may have paid for steps
+  before it ended); the history shows a project's total.
+- a thumbnail of a finished render's video, cut as it is recorded (pipeline/thumbnails.py), under its owner's own
+  folder; the history cuts one for a finished render that has none.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pipeline.db import Database, utc_now
 from pipeline.errors import Cancelled
+from pipeline.thumbnails import cut_thumbnail, thumbnail_path
 
 if TYPE_CHECKING:
     from pipeline.result import RenderResult
@@ -53,10 +58,14 @@ CREATE TABLE IF NOT EXISTS renders (
     providers TEXT NOT NULL,
     video TEXT,
     manifest TEXT,
-    storyboard TEXT NOT NULL
+    storyboard TEXT NOT NULL,
+    spent REAL NOT NULL DEFAULT 0,
+    thumbnail TEXT
 );
 CREATE INDEX IF NOT EXISTS renders_project ON renders (project_id, created);
 """
+# Columns added since the first release, for files made before them (ALTER TABLE keeps every existing row).
+_ADDED_COLUMNS = {"spent": "REAL NOT NULL DEFAULT 0", "thumbnail": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,9 @@ class ProjectRow:
     providers: dict[str, str]
     video: str | None
     manifest: str | None
+    spent: float = 0.0  # USD paid for every render of the project (failed and stopped ones too)
+    render_id: str | None = None  # the newest finished render's id
+    thumbnail: str | None = None  # its thumbnail's file (see Projects.thumbnail)
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,12 @@ def _existing(path: str | None) -> str | None:
 class Projects:
     def __init__(self, path: Path | None = None):
         self.db = Database("projects.sqlite3", _SCHEMA, durable=False, path=path)
+        self.home = self.db.path.parent  # thumbnails live beside the file (pipeline/thumbnails.py)
+        with self.db.transaction() as db:
+            have = {row["name"] for row in db.execute("PRAGMA table_info(renders)")}
+            for name, declaration in _ADDED_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE renders ADD COLUMN {name} {declaration}")
 
     def save(self, owner: str, title: str, storyboard: str, project_id: str | None = None) -> str:
         """Create or update a project's storyboard; returns its id. Another owner's id is never updated."""
@@ -116,11 +134,15 @@ class Projects:
         duration: float | None = None,
         video: str | None = None,
         manifest: str | None = None,
+        spent: float = 0.0,
+        thumbnail: str | None = None,
     ) -> None:
         with self.db.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO renders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (render_id, project_id, utc_now(), status, duration, json.dumps(providers), video, manifest, storyboard),
+                "INSERT OR REPLACE INTO renders (render_id, project_id, created, status, duration, providers, video,"
+                " manifest, storyboard, spent, thumbnail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (render_id, project_id, utc_now(), status, duration, json.dumps(providers), video, manifest, storyboard,
+                 round(spent or 0.0, 6), thumbnail),
             )
             db.execute("UPDATE projects SET updated = ? WHERE id = ?", (utc_now(), project_id))
 
@@ -130,7 +152,8 @@ class Projects:
             f"""
             SELECT p.id, p.title, p.updated,
                    (SELECT COUNT(*) FROM renders r WHERE r.project_id = p.id) AS renders,
-                   r.duration, r.providers, r.video, r.manifest
+                   (SELECT COALESCE(SUM(spent), 0) FROM renders r WHERE r.project_id = p.id) AS spent,
+                   r.duration, r.providers, r.video, r.manifest, r.render_id, r.thumbnail
             FROM projects p
             LEFT JOIN renders r ON r.render_id = (
                 SELECT render_id FROM renders WHERE project_id = p.id AND status = 'done'
@@ -142,13 +165,28 @@ class Projects:
         )
         return [
             ProjectRow(r["id"], r["title"], r["updated"], r["renders"], r["duration"],
-                       json.loads(r["providers"]) if r["providers"] else {}, r["video"], r["manifest"])  # fmt: skip
+                       json.loads(r["providers"]) if r["providers"] else {}, r["video"], r["manifest"],
+                       r["spent"], r["render_id"], r["thumbnail"])  # fmt: skip
             for r in rows
         ]
 
     def history(self, owner: str, limit: int = 100) -> list[ProjectRow]:
         """The owner's projects, newest first, each with its newest finished render (if any)."""
         return self._rows("p.owner = ?", (owner,), limit)
+
+    def thumbnail(self, owner: str, row: ProjectRow) -> str | None:
+        """The thumbnail of `row` (one of `owner`'s history rows): its file, cut now (and remembered) when its
+        finished render has none yet; None while the project has no video. Only `owner`'s folder is written."""
+        if row.thumbnail and Path(row.thumbnail).exists():
+            return row.thumbnail
+        if not row.render_id or not _existing(row.video):
+            return None
+        cut = cut_thumbnail(Path(str(row.video)), thumbnail_path(self.home, owner, row.render_id), row.duration)
+        if cut is not None:
+            with self.db.transaction() as db:
+                db.execute("UPDATE renders SET thumbnail = ? WHERE render_id = ? AND project_id IN "
+                           "(SELECT id FROM projects WHERE owner = ?)", (str(cut), row.render_id, owner))  # fmt: skip
+        return str(cut) if cut else None
 
     def get(self, owner: str, project_id: str) -> ProjectRow | None:
         return next(iter(self._rows("p.owner = ? AND p.id = ?", (owner, project_id), 1)), None)
@@ -195,6 +233,7 @@ class ProjectRecorder:
         self.source = source  # the file the storyboard was read from (the CLI), naming and finding its project
         self.projects = projects
         self.project_id: str | None = None
+        self.owner: str | None = None
 
     def title(self, storyboard: "Storyboard") -> str:
         return f"{storyboard.title} ({self.source.name})" if self.source is not None else storyboard.title
@@ -204,6 +243,7 @@ class ProjectRecorder:
         if self.projects is None:
             self.projects = Projects()
         title = self.title(storyboard)
+        self.owner = owner
         self.project_id = self.projects.save(owner, title, self.storyboard_text, self._continued(owner, title))
         return self.project_id
 
@@ -218,28 +258,39 @@ class ProjectRecorder:
             return existing.id if existing else None
         return None
 
-    def finish(self, render_id: str, storyboard: "Storyboard", status: str,
-               result: "RenderResult | None" = None) -> None:  # fmt: skip
-        """Add the render's row: done (with its video and manifest), failed or stopped."""
+    def finish(self, render_id: str, storyboard: "Storyboard", status: str, result: "RenderResult | None" = None,
+               spent: float = 0.0) -> None:  # fmt: skip
+        """Add the render's row: done (with its video, manifest and thumbnail), failed or stopped; `spent`: what
+        it paid providers (a finished render's own figure wins)."""
         assert self.projects is not None and self.project_id is not None, "started first"
         done = result if status == "done" else None
         video = done.final.path if done is not None and done.final is not None else None
+        thumbnail = None
+        if video is not None and self.owner is not None:
+            thumbnail = cut_thumbnail(Path(video), thumbnail_path(self.projects.home, self.owner, render_id),
+                                      done.duration if done else None)  # fmt: skip
         self.projects.record_render(self.project_id, render_id, status=status, storyboard=self.storyboard_text,
                                     providers=storyboard.providers, duration=done.duration if done else None,
                                     video=str(video) if video else None,
-                                    manifest=str(Path(done.manifest).resolve()) if done else None)  # fmt: skip
+                                    manifest=str(Path(done.manifest).resolve()) if done else None,
+                                    spent=done.spent if done else spent,
+                                    thumbnail=str(thumbnail) if thumbnail else None)  # fmt: skip
 
     @contextmanager
-    def recording(self, render_id: str, owner: str, storyboard: "Storyboard") -> Iterator[RenderOutcome]:
-        """Around a whole render: the project at the start, the outcome at the end (the error still raises)."""
+    def recording(self, render_id: str, owner: str, storyboard: "Storyboard",
+                  spent: Callable[[], float] | None = None) -> Iterator[RenderOutcome]:  # fmt: skip
+        """Around a whole render: the project at the start, the outcome at the end (the error still raises).
+        `spent()`: what the render has paid so far, asked when it ends."""
         self.start(owner, storyboard)
         outcome = RenderOutcome()
+        paid = spent or (lambda: 0.0)
         try:
             yield outcome
         except (Cancelled, asyncio.CancelledError, KeyboardInterrupt):
-            self.finish(render_id, storyboard, "stopped")
+            self.finish(render_id, storyboard, "stopped", spent=paid())
             raise
         except BaseException:
-            self.finish(render_id, storyboard, "failed")
+            self.finish(render_id, storyboard, "failed", spent=paid())
             raise
-        self.finish(render_id, storyboard, "done" if outcome.result is not None else "failed", outcome.result)
+        self.finish(render_id, storyboard, "done" if outcome.result is not None else "failed", outcome.result,
+                    spent=paid())  # fmt: skip

@@ -141,7 +141,8 @@ class Render:
         """The render, recorded in its project (when it has one) as it starts and when it ends."""
         if self.project is None:
             return await self._run()
-        with self.project.recording(self.render_id, self.owner, self.storyboard) as outcome:
+        with self.project.recording(self.render_id, self.owner, self.storyboard,
+                                    spent=lambda: self.spent) as outcome:
             outcome.result = await self._run()
         return outcome.result
 

@@ -72,18 +72,19 @@ def test_generate_image_then_video_reuses_the_approved_image(studio):
     client, home = studio
     text = "title: steps\nscenes:\n  - image_prompt: A red lighthouse on a rock\n    duration: 2\n"
     image, status, text = client.predict(text, 1, False, api_name="/generate_image")
-    assert Path(image).suffix == ".png" and "made by draft" in status
+    assert Path(image).suffix == ".png" and "made by offline sketch" in status
     images_before = media_files(home, ".png")
-    text, status = client.predict(text, 1, api_name="/approve_image")
+    text, status, approved = client.predict(text, 1, api_name="/approve_image")
     assert "image: sha256:" in text and "approved" in status
+    assert Path(approved).read_bytes() == Path(image).read_bytes(), "the approved picture is shown, not its hash"
     clip, status = client.predict(text, 1, api_name="/generate_video")
-    assert "image: reused (approved), nothing ran" in status and "video: made by motion" in status
+    assert "image: reused (approved), nothing ran" in status and "video: made by offline camera move" in status
     assert media_files(home, ".png") == images_before, "no second image was made"
     report = ffprobe(Path(clip))
     assert streams(report, "video")[0]["codec_name"] == "h264"
     # A new seed is a new picture, and it is no longer approved.
     _, status, text2 = client.predict(text, 1, True, api_name="/generate_image")
-    assert "image: sha256:" not in text2 and "seed:" in text2 and "made by draft" in status
+    assert "image: sha256:" not in text2 and "seed:" in text2 and "made by offline sketch" in status
 
 
 def test_a_second_session_cannot_read_the_first_ones_files(studio, launched_studio):
@@ -228,3 +229,137 @@ def test_a_music_path_from_the_studio_is_refused(studio):
     assert not job.status().success
     with pytest.raises(Exception, match="a file path is read only on the command line"):
         job.result()
+
+
+# -- the history as a person sees it (issue 15): handler-level, in-process, with the fast test providers ----------
+
+HISTORY_BOARD = """title: Harbour history
+image: {provider: test-image}
+video: {provider: test-video}
+voice: {provider: test-voice}
+scenes:
+  - {image_prompt: A harbour at dawn, audio_script: Good morning., duration: 2}
+"""
+
+
+def _history_request(name: str):
+    import gradio as gr
+
+    return gr.Request(session_hash=f"history-{name}-session", client=None)
+
+
+def test_the_history_shows_the_empty_state_then_a_card_with_the_videos_thumbnail(test_providers):
+    import app
+
+    owner, request = "web-history-card-owner", _history_request("card")
+    gallery, empty, details, ids = app.history_view(owner, request)
+    assert (gallery["visible"], empty["visible"], details["visible"], ids) == (False, True, False, [])
+    assert "No renders yet" in app.history_empty.value and "Render" in app.history_empty.value
+
+    list(app.render(HISTORY_BOARD, "", "", "", 0, {}, owner, "", request))
+    gallery, empty, details, ids = app.history_view(owner, request)
+    assert (gallery["visible"], empty["visible"], details["visible"]) == (True, False, True)
+    [(picture, caption)] = gallery["value"]
+    assert Path(picture).parent == app._session_dir(request), "shown from this session's own folder"
+    from PIL import Image
+
+    with Image.open(picture) as thumbnail:
+        assert thumbnail.format == "JPEG" and thumbnail.width == 320
+    assert caption.startswith("Harbour history — 2.0 s · free · ") and caption.endswith(" UTC")
+    [row] = app.history(owner, request)
+    assert ids == [row[0]] and row[-1] == 0.0, "the table (the /history API) has the cost too"
+
+
+def test_clicking_a_history_card_opens_its_project_in_place(test_providers):
+    import gradio as gr
+
+    import app
+
+    owner, request = "web-history-open-owner", _history_request("open")
+    list(app.render(HISTORY_BOARD, "", "", "", 0, {}, owner, "", request))
+    _, _, _, ids = app.history_view(owner, request)
+    click = gr.SelectData(app.history_gallery, {"index": 0, "value": None})
+    text, project, video, manifest = app.open_picked(ids, owner, click, request)
+    assert text == HISTORY_BOARD and project == ids[0] and Path(video).suffix == ".mp4"
+    # Someone else's session clicking the same card position opens nothing of this owner's.
+    with pytest.raises(gr.Error, match="No such project in your history"):
+        app.open_picked(ids, "web-history-someone-else", click, _history_request("other"))
+    with pytest.raises(gr.Error, match="no longer in your history"):
+        app.open_picked([], owner, click, request)
+
+
+def test_the_history_refreshes_by_itself_after_every_render_and_preview():
+    """The page chains history → history_view after the render and preview events (and the page load): no
+    Refresh needed. Read from the Blocks' own event graph, the one the browser runs."""
+    import app
+
+    deps = app.demo.config["dependencies"]
+    by_id = {d["id"]: d for d in deps}
+
+    def chained_outputs(api_name: str) -> set[int]:
+        [start] = [d["id"] for d in deps if d["api_name"] == api_name]
+        found, frontier = set(), {start}
+        while frontier:
+            frontier = {d["id"] for d in deps if d["trigger_after"] in frontier}
+            found |= {o for i in frontier for o in by_id[i]["outputs"]}
+        return found
+
+    for event in ("render", "render_preview", "history"):
+        outputs = chained_outputs(event)
+        assert app.history_gallery._id in outputs and app.history_empty._id in outputs, event
+    for event in ("render", "render_preview"):
+        assert app.history_table._id in chained_outputs(event), event
+
+
+# -- words a creator uses (issue 15): handler-level ------------------------------------------------------------
+
+
+def test_the_form_hides_the_settings_the_storyboards_providers_ignore():
+    import app
+    from pipeline.scenes import SETTING_FIELDS
+
+    def visible(text: str) -> dict[str, bool]:
+        updates = app.form_from_text(text)[2:]
+        return {field: update["visible"] for field, update in zip(SETTING_FIELDS, updates)}
+
+    offline = visible("title: t\nscenes:\n  - image_prompt: a harbour\n")
+    assert not any(offline[f] for f in ("image.steps", "image.guidance", "image.model", "voice.stability",
+                                        "voice.similarity_boost", "video.content_moderation.public_figure_threshold"))
+    assert offline["title"] and offline["image.seed"] and offline["image.provider"]
+    paid = visible("title: t\nimage: {provider: bfl, model: flux-dev}\nvoice: {provider: elevenlabs}\n"
+                   "scenes:\n  - image_prompt: a harbour\n")  # fmt: skip
+    assert paid["image.steps"] and paid["image.guidance"] and paid["voice.stability"]
+    assert app.form_from_text("title: t\nimage: {provider: bfl}\nscenes:\n  - image_prompt: a\n")[5]["value"] == "bfl"
+
+
+def test_the_key_boxes_and_provider_dropdowns_speak_a_creators_words():
+    import app
+
+    labels = [box.label for box in app.key_boxes]
+    assert labels[:4] == ["Runway API key (video clips)", "ElevenLabs API key (narration)",
+                          "Black Forest Labs API key (images)", "Hugging Face token (images)"]  # fmt: skip
+    assert [box.info for box in app.key_boxes][:2] == ["RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY"], "small print"
+    image_dropdown = app.settings[3]
+    assert ("offline sketch — free, runs on this server", "draft") in image_dropdown.choices
+
+
+def test_approve_waits_for_a_picture_and_an_approved_scene_shows_its_picture(test_providers):
+    import gradio as gr
+
+    import app
+
+    assert app.approve_btn.interactive is False and app.approve_btn.variant == "secondary"
+    assert app.approve_allowed(None) == {"__type__": "update", "interactive": False, "variant": "secondary"}
+    assert app.approve_allowed("x.png")["interactive"] is True
+    owner, request = "web-approve-owner", gr.Request(session_hash="approve-session", client=None)
+    text = HISTORY_BOARD + "  - {image_prompt: A lighthouse at dusk, duration: 2}\n"
+    picture, status = app.show_scene_step(text, 1, owner, request)
+    assert picture is None and "no image yet" in status
+    *_, (made, _, text) = list(app.generate_image(text, 1, False, {}, owner, request))
+    text, status, approved = app.approve_image(text, 1, {}, owner, request)
+    assert Path(approved).read_bytes() == Path(made).read_bytes() and "approved" in status
+    shown, status = app.show_scene_step(text, 1, owner, request)
+    assert Path(shown).read_bytes() == Path(made).read_bytes() and "approved image" in status
+    assert app.show_scene_step(text, 2, owner, request)[0] is None, "scene 2 has none"
+    # Someone else's session pasting this storyboard sees no picture for the pin (it is not theirs).
+    assert app.show_scene_step(text, 1, "web-someone-else", gr.Request(session_hash="other", client=None))[0] is None

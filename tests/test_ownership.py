@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -95,3 +96,22 @@ def test_the_manifest_names_no_server_path(test_providers, tmp_path, isolated_ho
     refs = [ref for ref in manifest["scenes"][0]["steps"].values() if ref]
     assert len(refs) == 6 and all("path" not in ref and ref["sha256"] for ref in refs)
     assert Store(isolated_home).find(manifest["output"]["sha256"]) is not None, "the hash still finds the video on the server"
+
+
+def test_a_thumbnail_is_its_owners_alone(test_providers, tmp_path, isolated_home):
+    """Issue 15: history thumbnails live in a folder per owner; the same video rendered by two owners gives each a
+    file of their own, and no owner's history lists (or reopens) a project, or a thumbnail, of another's."""
+    from pipeline.history import history_cards
+    from pipeline.projects import ProjectRecorder, Projects
+    from pipeline.thumbnails import owner_folder
+
+    for owner in ("web-alice", "web-bob"):
+        render(_storyboard(), tmp_path / f"{owner}.mp4", owner=owner, project=ProjectRecorder(BOARD))
+    projects = Projects()
+    cards = {owner: history_cards(projects, owner) for owner in ("web-alice", "web-bob")}
+    for owner, mine in cards.items():
+        [card] = mine
+        assert card.thumbnail and Path(card.thumbnail).parent == owner_folder(isolated_home, owner)
+    assert cards["web-alice"][0].thumbnail != cards["web-bob"][0].thumbnail
+    assert projects.get("web-bob", cards["web-alice"][0].project_id) is None
+    assert projects.reopen("web-bob", cards["web-alice"][0].project_id) is None

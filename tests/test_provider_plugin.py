@@ -126,18 +126,21 @@ def test_the_studio_offers_it_with_a_key_box_of_its_own(acme):
 
     import app
 
-    assert ("acme — needs ACME_API_KEY (not usable now)", "acme") in app._provider_choices("voice", Credentials())
-    assert ("acme — session key", "acme") in app._provider_choices("voice", Credentials({"ACME_API_KEY": KEY}))
+    # Named by its own label, its key by its label too (the environment variable only in the key box's small print).
+    assert ("Acme Voices — needs your Acme Voices API key (not usable now)", "acme") in app._provider_choices(
+        "voice", Credentials())  # fmt: skip
+    assert ("Acme Voices — paid, your Acme Voices API key", "acme") in app._provider_choices(
+        "voice", Credentials({"ACME_API_KEY": KEY}))  # fmt: skip
     with gr.Blocks():
         boxes = app._key_boxes()
     box = next(b for b in boxes if b.info == "ACME_API_KEY")
-    assert box.label == "Acme Voices — narration" and box.type == "password"
+    assert box.label == "Acme Voices API key (narration)" and box.type == "password"
     assert [b.info for b in boxes] == list(key_vars())
     # The key pasted in its box (the last one) is this session's key for acme, and the panel says so.
     session, *rest = app.use_keys({}, *[""] * (len(boxes) - 1), KEY)
     assert session == {"ACME_API_KEY": KEY} and rest[: len(boxes)] == [""] * len(boxes)
-    assert "✓ acme (session key)" in rest[len(boxes)]
-    assert "✗ acme (needs ACME_API_KEY)" in app.provider_status({})
+    assert "✓ Acme Voices (paid, your Acme Voices API key)" in rest[len(boxes)]
+    assert "✗ Acme Voices (needs your Acme Voices API key)" in app.provider_status({})
 
 
 def test_its_variables_are_cleared_for_every_test_and_its_base_url_is_read_per_call(acme, monkeypatch):

@@ -168,7 +168,7 @@ def test_the_studio_shows_a_refused_paid_step_as_an_error(tmp_path):
         with running_studio(tmp_path / "home", env=env) as url:
             client = Client(url, verbose=False)
             image, status, _ = client.predict(board.format(what="green door"), 1, False, api_name="/generate_image")
-            assert "made by bfl" in status
+            assert "made by Flux (Black Forest Labs)" in status
             refused = client.submit(board.format(what="yellow door"), 1, False, api_name="/generate_image")
             list(refused)
             with pytest.raises(Exception, match=r"You started 1 paid step in the last hour \(limit 1 per hour\)"):

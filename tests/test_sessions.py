@@ -99,7 +99,7 @@ def test_a_pin_to_another_sessions_image_is_refused_like_an_unknown_hash(studio)
     alice, bob = _client(url), _client(url)
     text = BOARD.format(title="pinned", prompt="A private garden at noon")
     alice.predict(text, 1, False, api_name="/generate_image")
-    pinned, status = alice.predict(text, 1, api_name="/approve_image")
+    pinned, status, _ = alice.predict(text, 1, api_name="/approve_image")
     assert "image: sha256:" in pinned and "approved" in status
     image_hash = pinned.split("image: sha256:")[1].split()[0]
     unknown = pinned.replace(image_hash, "0" * 64)
@@ -129,6 +129,7 @@ def test_the_studio_never_lists_or_opens_cli_projects(studio):
     assert done.returncode == 0, done.stderr
     cli_project = Projects(home / "projects.sqlite3").history("cli")[0]
     assert cli_project.video, "the CLI's render is in its history, with its video"
+    assert cli_project.thumbnail and Path(cli_project.thumbnail).is_file(), "and its thumbnail"
 
     client = _client(url)
     assert client.predict(api_name="/history")["data"] == []
@@ -152,6 +153,9 @@ def test_the_studio_never_lists_or_opens_cli_projects(studio):
         opened = _call(http, "open_project", [cli_project.id, "cli"], session_hash)
     assert "event: complete" in listed and cli_project.id not in listed and "from the command line" not in listed
     assert "event: error" in opened and "event: complete" not in opened, opened
+    # Nor is the CLI's thumbnail (under REELSMITH_HOME) served to anyone by its path.
+    with httpx.Client(base_url=url, timeout=60) as http:
+        assert http.get(f"gradio_api/file={cli_project.thumbnail}").status_code == 403
 
 
 def test_a_forged_owner_token_gets_a_fresh_owner_and_an_empty_history(studio, monkeypatch):
@@ -175,6 +179,8 @@ def test_a_forged_owner_token_gets_a_fresh_owner_and_an_empty_history(studio, mo
         _, token, owner = app.start_session(app.DEFAULT_STORYBOARD, {}, forged)
         assert owner not in (honest_owner, "cli") and verify_owner(token, app.SERVER_SECRET) == owner, forged
         assert app.history(owner, request) == []
+        gallery, empty, _, ids = app.history_view(owner, request)
+        assert (gallery["value"], gallery["visible"], empty["visible"], ids) == ([], False, True, []), forged
         with pytest.raises(gr.Error):
             app.open_project(cli_project, owner, request)
     # Even a session state holding "cli" is no studio owner: it falls back to the session's random owner.
@@ -182,3 +188,4 @@ def test_a_forged_owner_token_gets_a_fresh_owner_and_an_empty_history(studio, mo
     # The honest browser's own token still opens its history.
     _, _, owner = app.start_session(app.DEFAULT_STORYBOARD, {}, honest_token)
     assert owner == honest_owner and [row[1] for row in app.history(owner, request)] == ["honest"]
+    assert [caption.split(" — ")[0] for _, caption in app.history_view(owner, request)[0]["value"]] == ["honest"]

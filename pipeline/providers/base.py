@@ -270,6 +270,13 @@ class Provider(ABC):
     kind: ClassVar[StepKind]
     name: ClassVar[str]
     label: ClassVar[str] = ""
+    # How a creator knows it, in the studio's dropdowns and status lines: what it is, by the name its maker uses
+    # ("Flux (Black Forest Labs)", "offline sketch"). Its own module says it; storyboards, the API and the CLI keep
+    # using `name`. Blank: `label`, else `name`.
+    display_name: ClassVar[str] = ""
+    # What its key is called where a person gets one ("Runway API key", "Hugging Face token"). Blank: "<label> API
+    # key". The environment variable (`key_env_var`) is for the server's operator and follows in small print.
+    key_name: ClassVar[str] = ""
     # Bump when the same inputs would now give a different output: it is part of every cache key.
     version: ClassVar[str] = "1"
     default_model: ClassVar[str | None] = None
@@ -297,6 +304,16 @@ class Provider(ABC):
     # The provider's own limit on requests (or tasks) at once per API key, where going past it is refused rather
     # than queued at the provider: enforced across every render in the process that uses the same key.
     key_concurrency: ClassVar[int | None] = None
+
+    @classmethod
+    def shown_as(cls) -> str:
+        """The provider as the studio shows it (see `display_name`)."""
+        return cls.display_name or cls.label or cls.name
+
+    @classmethod
+    def key_title(cls) -> str:
+        """Its key as the studio names it (see `key_name`)."""
+        return cls.key_name or f"{cls.label or cls.name} API key"
 
     def base_url(self) -> str | None:
         """The API's address now: `base_url_env_var` when set, else `default_base_url` (read per call, never at
@@ -421,7 +438,7 @@ class Registry:
         for cls in self.all():
             if not isinstance(cls.key_env_var, str) or not cls.key_env_var:
                 continue  # none, or decided per instance (a test fake's property): not a key the server reads
-            uses = f"{cls.label or cls.name} — {KEY_PURPOSE.get(cls.kind, cls.kind)}"
+            uses = f"{cls.key_title()} ({KEY_PURPOSE.get(cls.kind, cls.kind)})"
             known = fields.get(cls.key_env_var)
             fields[cls.key_env_var] = KeyField(cls.key_env_var, (*known.uses, uses) if known else (uses,))
         return list(fields.values())
@@ -443,7 +460,7 @@ class Registry:
 
 @dataclass(frozen=True)
 class KeyField:
-    """A key variable and what uses it: ("RUNWAYML_API_SECRET", ("Runway — video clips",))."""
+    """A key variable and what uses it: ("RUNWAYML_API_SECRET", ("Runway API key (video clips)",))."""
 
     env_var: str
     uses: tuple[str, ...]

@@ -73,6 +73,8 @@ ERRORS = remote.ErrorMap(
 class BflImageProvider(ImageProvider):
     name = "bfl"
     label = LABEL
+    display_name = "Flux (Black Forest Labs)"
+    key_name = "Black Forest Labs API key"
     version = "1"
     default_model = "flux-pro-1.1"
     models = MODELS

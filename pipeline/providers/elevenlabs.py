@@ -150,6 +150,7 @@ def translate(exc: BaseException, *, key: str, voice: str) -> ProviderError | No
 class ElevenLabsVoiceProvider(VoiceProvider):
     name = "elevenlabs"
     label = LABEL
+    display_name = "ElevenLabs"
     version = "1"
     default_model = "eleven_multilingual_v2"
     models = tuple(CHARACTER_LIMITS)

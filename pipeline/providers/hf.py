@@ -96,6 +96,8 @@ def translate(exc: BaseException, *, key: str) -> ProviderError | None:
 class HuggingFaceImageProvider(ImageProvider):
     name = "hf"
     label = LABEL
+    display_name = "FLUX.1 on Hugging Face"
+    key_name = "Hugging Face token"
     version = "1"
     default_model = SCHNELL
     models = MODELS

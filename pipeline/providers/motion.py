@@ -116,6 +116,7 @@ def _load_cover(path, width: int, height: int, max_zoom: float) -> np.ndarray:
 class MotionVideoProvider(VideoProvider):
     name = "motion"
     label = "Camera-motion renderer (offline)"
+    display_name = "offline camera move"
     version = "2"
     default_model = "motion-v1"
     models = ("motion-v1",)

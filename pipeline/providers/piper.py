@@ -82,6 +82,7 @@ def _load_voice(path: Path):
 class PiperVoiceProvider(VoiceProvider):
     name = "piper"
     label = "Piper neural voice (offline)"
+    display_name = "Piper (offline voice)"
     version = "1"
     default_model = "en_US-joe-medium"
     models = ("en_US-joe-medium",)

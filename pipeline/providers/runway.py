@@ -166,6 +166,7 @@ def task_failure(task: Any) -> tuple[ProviderError, bool]:
 class RunwayVideoProvider(VideoProvider):
     name = "runway"
     label = LABEL
+    display_name = "Runway gen4_turbo"
     version = "1"
     default_model = "gen4_turbo"
     models = ("gen4_turbo",)

@@ -30,6 +30,7 @@ from pipeline.providers.draft.frame import render
 class DraftImageProvider(ImageProvider):
     name = "draft"
     label = "Draft renderer (offline)"
+    display_name = "offline sketch"
     version = "5"  # 5: a small slate near the top instead of a subtitle-like band at the bottom
     default_model = "draft-v1"
     models = ("draft-v1",)
