@@ -33,7 +33,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from pipeline.errors import BudgetExceeded, BudgetRequired, InputError, Problem, ProviderFailed
+from pipeline.errors import BudgetExceeded, BudgetRequired, InputError, MissingKey, Problem, ProviderFailed
 from pipeline.providers import remote
 from pipeline.providers.base import Price, Prices
 from pipeline.script_storyboard import scene_duration
@@ -220,7 +220,11 @@ def idea_to_storyboard(idea: str, *, services: "Services", credentials: "Credent
         raise BudgetRequired(f"Drafting from an idea costs up to ${estimate.max_usd:.4f} at Hugging Face. Set a "
                              f"budget of at least ${estimate.max_usd:.2f} to confirm, or start from a script (free).")
     credentials = credentials if credentials is not None else services.credentials
-    token = credentials.require(KEY_ENV_VAR, LABEL)
+    token = credentials.get(KEY_ENV_VAR)
+    if not token:
+        raise MissingKey(f"no API key ({KEY_ENV_VAR} is not set)", provider=LABEL,
+                         advice=f"set {KEY_ENV_VAR} on the server or paste your own Hugging Face token in the studio's "
+                         "Keys panel, or start from a script (free)")  # fmt: skip
     session = _Session(services, credentials, model, budget, quota)
     messages = _messages(idea)
     with _client(token, timeout) as client:

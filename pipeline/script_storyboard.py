@@ -28,12 +28,14 @@ from typing import Any
 
 from pipeline.captions.timing import split_sentences
 from pipeline.errors import InputError, Problem
+from pipeline.media.segment import NARRATION_LEAD, NARRATION_TAIL
 from pipeline.storyboard import MAX_SCENE_SECONDS, MAX_SCENES, MIN_SCENE_SECONDS, Storyboard, validate_storyboard
 
 # A scene's planned speech: about this long when sentences allow, never longer than MAX_SPEECH_SECONDS.
 COMFORTABLE_SECONDS = 6.5
-# Seconds of picture beyond the planned speech, before rounding up to whole seconds.
-MARGIN_SECONDS = 0.25
+# Seconds of picture beyond the planned speech, before rounding up to whole seconds: the quiet the render keeps
+# before and after a narration (a scene shorter than that is stretched).
+MARGIN_SECONDS = NARRATION_LEAD + NARRATION_TAIL
 MAX_SPEECH_SECONDS = MAX_SCENE_SECONDS - MARGIN_SECONDS
 MAX_SCRIPT_CHARS = 30_000  # ~30 minutes of speech, three times what MAX_SCENES scenes hold: refused unread
 IMAGE_PROMPT_CHARS = 300
@@ -273,3 +275,52 @@ def script_to_storyboard(script: str, *, title: str | None = None, style: str | 
     data.update({key: value for key, value in (("style", style), ("resolution", resolution)) if value})
     data["voice"] = {**(data.get("voice") or {}), "provider": voice_provider}
     return validate_storyboard(data)
+
+
+def draft_yaml(storyboard: Storyboard) -> str:
+    """A drafted storyboard as short YAML to edit: the fields that differ from the defaults, and the few a person
+    changes first (title, style, resolution, voice) even when they are the defaults."""
+    import yaml
+
+    data = storyboard.model_dump(mode="json", exclude_defaults=True)
+    shown = {"title": storyboard.title, "style": storyboard.style, "resolution": storyboard.resolution,
+             "voice": {"provider": storyboard.voice.provider, **data.pop("voice", {})}}  # fmt: skip
+    data = {**shown, **{k: v for k, v in data.items() if k not in shown}}
+    data["scenes"] = data.pop("scenes")  # last: the long part
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+
+
+def read_script(path: Any) -> str:
+    """A script file's text (UTF-8), read no further than the limit; '-' reads standard input."""
+    import sys
+    from pathlib import Path
+
+    limit = MAX_SCRIPT_CHARS * 4 + 1  # bytes: four per character at most in UTF-8
+    try:
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(limit)
+        else:
+            with open(Path(path), "rb") as f:
+                raw = f.read(limit)
+    except FileNotFoundError:
+        raise InputError([Problem("--from-script", f"{path}: no such file")]) from None
+    except OSError as exc:
+        raise InputError([Problem("--from-script", f"cannot read {path}: {exc.strerror or exc}")]) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("--from-script", f"{path} is not UTF-8 text (byte {exc.start + 1})")]) from None
+
+
+def language_warnings(storyboard: Storyboard) -> list[str]:
+    """The pre-flight language warning (pipeline/captions/language.py) for a drafted storyboard: the first
+    scene's, and how many more scenes it applies to."""
+    from pipeline.captions.language import voice_language_warnings
+    from pipeline.plan import plan_render
+
+    try:
+        warnings = [message for _, message in voice_language_warnings(plan_render(storyboard))]
+    except InputError:
+        return []  # a storyboard pre-flight refuses (a paid provider without a key) says so when it is rendered
+    more = f" (and {len(warnings) - 1} more scenes)" if len(warnings) > 1 else ""
+    return [warnings[0] + more] if warnings else []
