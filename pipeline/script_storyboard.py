@@ -67,7 +67,7 @@ class SpeechRate:
     clause_seconds: float
     sentence_gap: float
     wide_chars: float = 3.5
-    digit_chars: float = 3.0
+    digit_chars: float = 6.0
 
     def sentence(self, text: str) -> float:
         wide = len(_WIDE.findall(text))
@@ -84,16 +84,18 @@ class SpeechRate:
         return sum(self.sentence(s) for s in sentences) + self.sentence_gap * (len(sentences) - 1)
 
 
-# Measured with `nice python bench/speech_rate.py --runs 3` on the bundled en_US-joe-medium voice: the least-squares
-# fit over the examples' 28 sentences is 0.38 s + 23 chars/s + 0.40 s per clause mark; these constants are slower
-# (the slowest of 84 spoken sentences took 0.94 of its plan), so a scene's narration fits the seconds planned for it.
-PIPER_SENTENCE_SECONDS = 0.45
+# Measured with `nice python bench/speech_rate.py --runs 3` on the bundled en_US-joe-medium voice (the examples'
+# sentences and a few with numbers): 15.0 chars/s over all, least squares 0.70 s + characters / 21.5 a sentence.
+# Clause marks add pauses, and numbers run long ("1887": "one thousand eight hundred eighty seven"), so the plan
+# counts them, and is slower than the fit: of 66 spoken sentences the slowest took 0.93 of its plan, the mean 0.75.
+PIPER_SENTENCE_SECONDS = 0.55
 PIPER_CHARS_PER_SECOND = 18.0
 PIPER_CLAUSE_SECONDS = 0.3
+PIPER_DIGIT_CHARS = 9.0
 PIPER_SENTENCE_GAP = 0.28  # pipeline.providers.piper.SENTENCE_PAUSE (not imported: that module loads onnxruntime)
 RATES = {
     "piper": SpeechRate("piper", PIPER_SENTENCE_SECONDS, PIPER_CHARS_PER_SECOND, PIPER_CLAUSE_SECONDS,
-                        PIPER_SENTENCE_GAP),  # fmt: skip
+                        PIPER_SENTENCE_GAP, digit_chars=PIPER_DIGIT_CHARS),  # fmt: skip
     # ElevenLabs' voices average ~150 words a minute (~15 characters a second) and read a whole narration in one
     # request, pausing briefly at sentence ends; it cannot be timed offline, so this is its average, with room.
     "elevenlabs": SpeechRate("elevenlabs", 0.3, 14.0, 0.2, 0.3),
