@@ -89,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("projects", help="list saved projects (studio and CLI), newest first")
     p.add_argument("--owner", default="cli", help="whose projects (the CLI saves as 'cli')")
 
+    _storyboard_parser(sub)
+    sub.add_parser("schema", help="print the storyboard's JSON Schema")
+    sub.add_parser("providers", help="list the providers by step")
+    return parser
+
+
+def _storyboard_parser(sub: Any) -> None:
+    """`storyboard --from-script FILE | --from-idea TEXT -o STORYBOARD.yaml`."""
     p = sub.add_parser("storyboard", help="draft a storyboard to edit and render: from a script you wrote (free, "
                        "offline, instant) or from an idea (a language model at Hugging Face; needs HF_TOKEN)")
     source = p.add_mutually_exclusive_group(required=True)
@@ -101,10 +109,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--voice-provider", metavar="NAME", help="the narrator (default piper); scenes are timed to it")
     p.add_argument("--model", help="--from-idea: the Hugging Face chat model (default Qwen/Qwen2.5-72B-Instruct)")
     p.add_argument("--budget", type=float, metavar="USD", help="--from-idea: never spend more than this")
-
-    sub.add_parser("schema", help="print the storyboard's JSON Schema")
-    sub.add_parser("providers", help="list the providers by step")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
