@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from pipeline.errors import BudgetExceeded, BudgetRequired, InputError, MissingKey, Problem, ProviderFailed
 from pipeline.providers import remote
 from pipeline.providers.base import Price, Prices
-from pipeline.script_storyboard import scene_duration
+from pipeline.script_storyboard import Draft, scene_duration, settings_of
 from pipeline.storyboard import MAX_SCENE_SECONDS, MAX_SCENES, Storyboard, storyboard_schema, validate_storyboard
 
 if TYPE_CHECKING:
@@ -169,6 +169,12 @@ class IdeaDraft:
     render_id: str
     model: str
 
+    @property
+    def draft(self) -> Draft:
+        """As the studio shows it (YAML, a note with the cost and any language warning)."""
+        calls = f"{self.calls} call{'s' if self.calls > 1 else ''}"
+        return Draft(self.storyboard, f"Drafted by {self.model} for ${self.usd:.4f} ({calls})")
+
 
 @dataclass
 class _Session:
@@ -208,10 +214,10 @@ class _Session:
 
 def idea_to_storyboard(idea: str, *, services: "Services", credentials: "Credentials | None" = None,
                        model: str | None = None, budget: float | None = None, require_budget: bool = False,
-                       quota: "Quota | None" = None, base: dict[str, Any] | None = None,
+                       quota: "Quota | None" = None, base: dict[str, Any] | str | None = None,
                        timeout: float = REQUEST_TIMEOUT) -> IdeaDraft:  # fmt: skip
-    """Draft a storyboard for `idea` (see the module's docstring). `base`: a storyboard as a dict whose settings
-    (resolution, voice, providers, captions, music) the draft keeps; `credentials`: the caller's keys (the
+    """Draft a storyboard for `idea` (see the module's docstring). `base`: a storyboard as a dict or text whose
+    settings (resolution, voice, providers, captions, music) the draft keeps; `credentials`: the caller's keys (the
     server's when None). Raises InputError, BudgetRequired/BudgetExceeded, RateLimitExceeded, ProviderError."""
     idea = _check_idea(idea)
     model = (model or "").strip() or DEFAULT_MODEL
@@ -226,16 +232,17 @@ def idea_to_storyboard(idea: str, *, services: "Services", credentials: "Credent
                          advice=f"set {KEY_ENV_VAR} on the server or paste your own Hugging Face token in the studio's "
                          "Keys panel, or start from a script (free)")  # fmt: skip
     session = _Session(services, credentials, model, budget, quota)
+    settings = settings_of(base)
     messages = _messages(idea)
     with _client(token, timeout) as client:
         answer = _ask(client, session, estimate, messages, token)
         try:
-            storyboard = _storyboard(answer, base)
+            storyboard = _storyboard(answer, settings)
         except _Unusable as first:
             messages = [*messages, {"role": "assistant", "content": first.content},
                         {"role": "user", "content": REPAIR_PROMPT.format(problems=first.problems)}]  # fmt: skip
             try:
-                storyboard = _storyboard(_ask(client, session, estimate, messages, token), base)
+                storyboard = _storyboard(_ask(client, session, estimate, messages, token), settings)
             except _Unusable as second:
                 raise ProviderFailed(f"the model's answer was not a valid storyboard, twice: {second.problems}",
                                      provider=LABEL, advice="try again, say the idea differently, choose another "
@@ -302,7 +309,7 @@ def _refusal(answer: Any) -> str | None:
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
-def _storyboard(answer: Any, base: dict[str, Any] | None) -> Storyboard:
+def _storyboard(answer: Any, base: dict[str, Any]) -> Storyboard:
     """The answer as a storyboard over `base`'s settings, each scene long enough for its narration."""
     content = _content(answer) or ""
     if not content.strip():
@@ -315,10 +322,10 @@ def _storyboard(answer: Any, base: dict[str, Any] | None) -> Storyboard:
                                  f"{_short(content, None, 80)!r}") from None  # fmt: skip
     if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
         raise _Unusable(content, "it needs an object with `title`, `style` and a list of `scenes`")
-    voice = ((base or {}).get("voice") or {}).get("provider") or "piper"
+    voice = (base.get("voice") or {}).get("provider") or "piper"
     scenes = [_scene(s, voice) for s in data["scenes"]]
     drafted = {k: v for k, v in data.items() if k in ("title", "style")}
-    merged = {**{k: v for k, v in (base or {}).items() if k != "scenes"}, **drafted, "scenes": scenes}
+    merged = {**base, **drafted, "scenes": scenes}
     try:
         return validate_storyboard(merged)
     except InputError as exc:

@@ -43,7 +43,7 @@ TITLE_CHARS = 60
 
 # Scene → camera move: a cycle in the motion provider's words (pipeline/providers/motion.py), no two neighbours
 # alike; the first scene pushes in, the last pulls back to close.
-CAMERA_MOVES = ("Slow pan right", "Slow zoom out", "Gentle pan left", "Slow tilt up", "Slow zoom in",
+CAMERA_MOVES = ("Slow pan right", "Gentle pan left", "Slow zoom out", "Slow tilt up", "Slow zoom in",
                 "Gentle pan down", "Slow pan left", "Gentle zoom out")  # fmt: skip
 FIRST_MOVE, LAST_MOVE, SHORT_MOVE = "Slow zoom in", "Slow zoom out to reveal the scene", "Fast zoom in"
 
@@ -250,7 +250,10 @@ def camera_move(index: int, count: int, seconds: int) -> str:
         return FIRST_MOVE
     if seconds <= MIN_SCENE_SECONDS + 1:
         return SHORT_MOVE if index % 2 else "Fast pan right"
-    return CAMERA_MOVES[(index - 1) % len(CAMERA_MOVES)]
+    move = CAMERA_MOVES[(index - 1) % len(CAMERA_MOVES)]
+    if index == count - 2 and "zoom out" in move:  # the last scene zooms out
+        move = CAMERA_MOVES[index % len(CAMERA_MOVES)]
+    return move
 
 
 def title_of(script: str) -> str:
@@ -258,13 +261,27 @@ def title_of(script: str) -> str:
     return first if len(first) <= TITLE_CHARS else first[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
+def settings_of(base: dict[str, Any] | str | None) -> dict[str, Any]:
+    """A storyboard's settings without its scenes, from a dict or from storyboard text (the studio's editor: text
+    that does not parse gives the defaults, it is about to be replaced anyway)."""
+    if isinstance(base, str):
+        from pipeline.storyboard import parse_storyboard
+
+        try:
+            base = parse_storyboard(base).model_dump(mode="json") if base.strip() else None
+        except InputError:
+            base = None
+    return {key: value for key, value in (base or {}).items() if key != "scenes"}
+
+
 def script_to_storyboard(script: str, *, title: str | None = None, style: str | None = None,
                          voice_provider: str | None = None, resolution: str | None = None,
-                         base: dict[str, Any] | None = None) -> Storyboard:  # fmt: skip
-    """A storyboard whose scenes narrate `script` in order. `base` (a storyboard as a dict, such as the one open
-    in the studio) supplies every setting not given here, its scenes are replaced; `voice_provider` (else the
-    base's, else piper) sets the speaking rate scenes are timed for. Validated like any storyboard (InputError)."""
-    data = {key: value for key, value in (base or {}).items() if key != "scenes"}
+                         base: dict[str, Any] | str | None = None) -> Storyboard:  # fmt: skip
+    """A storyboard whose scenes narrate `script` in order. `base` (a storyboard as a dict or text, such as the
+    one open in the studio) supplies every setting not given here, its scenes are replaced; `voice_provider` (else
+    the base's, else piper) sets the speaking rate scenes are timed for. Validated like any storyboard
+    (InputError)."""
+    data = settings_of(base)
     voice_provider = voice_provider or (data.get("voice") or {}).get("provider") or "piper"
     narrations = plan_narrations(script, voice_provider)
     count = len(narrations)
@@ -277,6 +294,34 @@ def script_to_storyboard(script: str, *, title: str | None = None, style: str | 
     data.update({key: value for key, value in (("style", style), ("resolution", resolution)) if value})
     data["voice"] = {**(data.get("voice") or {}), "provider": voice_provider}
     return validate_storyboard(data)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A drafted storyboard as the studio shows it: its YAML for the editor, and a note with any warnings."""
+
+    storyboard: Storyboard
+    lead: str  # what made it: "From your script", "Drafted by … for $…"
+
+    @property
+    def yaml(self) -> str:
+        return draft_yaml(self.storyboard)
+
+    @property
+    def warnings(self) -> list[str]:
+        return language_warnings(self.storyboard)
+
+    @property
+    def note(self) -> str:
+        sb = self.storyboard
+        said = (f"{self.lead}: {len(sb.scenes)} scenes, {sum(s.duration for s in sb.scenes)} s, timed for the "
+                f"{sb.voice.provider} voice. Edit them in the table, then **Render**.")  # fmt: skip
+        return said + "".join(f"\n\n⚠ {warning}" for warning in self.warnings)
+
+
+def draft_from_script(script: str, *, current: str | None = None, **options: Any) -> Draft:
+    """The studio's Start from a script: `script_to_storyboard` over the settings of the storyboard open now."""
+    return Draft(script_to_storyboard(script, base=current, **options), "From your script")
 
 
 def draft_yaml(storyboard: Storyboard) -> str:

@@ -130,7 +130,10 @@ def test_camera_moves_vary_in_the_motion_providers_words():
 
     moves = [s.video_prompt for s in storyboard.scenes]
     labels = [parse_camera_move(m).label for m in moves]
-    assert all(a != b for a, b in zip(moves, moves[1:])), "no two neighbouring scenes move alike"
+    assert all(a != b for a, b in zip(labels, labels[1:])), "no two neighbouring scenes move alike"
+    for count in range(2, 12):  # whatever the length, the closing zoom out follows another move
+        closing = [parse_camera_move(s.video_prompt).label for s in script_to_storyboard(sentences(count * 4)).scenes]
+        assert all(a != b for a, b in zip(closing, closing[1:])), closing
     assert len(set(labels)) >= 5
     assert "gentle push-in" not in labels, "every move is one the provider understands, not its default"
     assert labels[0] == "slow push in" and labels[-1] == "slow zoom out"
