@@ -52,6 +52,7 @@ _CLAUSE_END = re.compile(r"[,;:—–，；：、](\s*)")  # after a clause mark
 _SPACES = re.compile(r"(\s+)")
 _WIDE = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _CONTROL_OK = {"\n", "\r", "\t"}
+_INVISIBLE = {"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"}  # zero-width spaces, joiners, marks on nothing
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ class _Piece:
 
 
 def _check_script(script: Any) -> str:
-    if not isinstance(script, str) or not script.strip():
+    if not isinstance(script, str) or not any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE
+                                              for ch in script):  # fmt: skip
         raise InputError([Problem("script", "is empty: paste the narration, a sentence or more")])
     if len(script) > MAX_SCRIPT_CHARS:
         raise InputError([Problem("script", f"is {len(script):,} characters; a storyboard of {MAX_SCENES} scenes "

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.providers.motion import parse_camera_move
@@ -101,7 +103,7 @@ def test_any_language_gets_the_preflight_warning():
     assert language_warnings(script_to_storyboard("山后的太阳慢慢落下。", voice_provider="elevenlabs")) == []
 
 
-@pytest.mark.parametrize("script", ["", "   \n\n \t", None])
+@pytest.mark.parametrize("script", ["", "   \n\n \t", None, "\u200b\u200d "])
 def test_an_empty_script_is_refused(script):
     with pytest.raises(InputError) as caught:
         script_to_storyboard(script)
@@ -205,3 +207,16 @@ def test_a_pasted_paragraph_renders_to_a_narrated_captioned_video(small_render, 
         assert rendered["frames"] == planned.duration * fps, "no scene was stretched for its narration"
     cues = " ".join(event.plaintext for event in pysubs2.load(str(result.output.with_suffix(".srt"))))
     assert normalised(cues.replace("\n", " ")) == normalised(STORY)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(list("ab .,;!?\n\t—1漢。 ") + ["\u200b", "é", "Ω"]), max_size=400)
+       | st.text(max_size=200))
+def test_whatever_is_pasted_is_a_storyboard_or_a_clear_refusal(script):
+    try:
+        storyboard = script_to_storyboard(script)
+    except InputError as exc:
+        assert str(exc).startswith(("script: ", "Scene ")), str(exc)
+        return
+    assert "".join("".join(s.audio_script for s in storyboard.scenes).split()) == "".join(script.split())
+    assert all(MIN_SCENE_SECONDS <= s.duration <= MAX_SCENE_SECONDS for s in storyboard.scenes)
