@@ -24,7 +24,8 @@ from pipeline.board import RenderBoard
 from pipeline.captions.files import caption_files
 from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
-from pipeline.errors import InputError, MediaError
+from pipeline.errors import InputError, MediaError, StudioError
+from pipeline.idea_storyboard import idea_to_storyboard
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
@@ -45,6 +46,7 @@ from pipeline.ratelimit import StudioLimits
 from pipeline.spending import budget_advice
 from pipeline.redact import without_paths
 from pipeline.runner import iter_render, iter_scene_step
+from pipeline.script_storyboard import draft_from_script
 from pipeline.services import Services
 from pipeline.storyboard import MAX_TRANSITION_SECONDS, Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
@@ -276,6 +278,36 @@ def export_yaml(text: str, request: gr.Request) -> str:
     path = _session_dir(request) / f"{safe_stem(storyboard.title, fallback='storyboard')}.yaml"
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Start from a script or an idea (pipeline/script_storyboard.py, pipeline/idea_storyboard.py)
+
+
+def storyboard_from_script(script: str, text: str) -> tuple[str, str]:
+    """Start from a script: the narration cut into scenes timed to the voice (free, offline), over the open
+    storyboard's settings; the YAML goes to the editor."""
+    try:
+        draft = draft_from_script(script or "", current=text)
+    except InputError as exc:
+        raise gr.Error(f"The script needs fixing:\n{exc}", print_exception=False) from None
+    return draft.yaml, draft.note
+
+
+def storyboard_from_idea(idea: str, text: str, budget: float | None, keys: dict[str, str] | None,
+                         request: gr.Request) -> tuple[str, str]:  # fmt: skip
+    """Start from an idea: a storyboard drafted by a language model at Hugging Face (paid: needs a token and a
+    budget, counted by the host's hourly limit on paid steps); the YAML goes to the editor."""
+    client = _client(request)
+    try:
+        drafted = idea_to_storyboard(idea or "", services=_services(), credentials=_credentials(keys), base=text,
+                                     budget=budget or None, require_budget=True,
+                                     quota=_limits().paid_steps.bind(session=request.session_hash, client=client))
+    except InputError as exc:
+        raise gr.Error(f"The idea needs fixing:\n{exc}", print_exception=False) from None
+    except StudioError as exc:
+        raise gr.Error(without_paths(str(exc)), print_exception=False) from None
+    return drafted.draft.yaml, drafted.draft.note
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -867,6 +899,16 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                         export_file = gr.File(label="Exported storyboard", interactive=False, height=60)
                 gr.Examples([[t] for t in EXAMPLES.values()], inputs=[storyboard_box], label="Examples",
                             example_labels=list(EXAMPLES))  # fmt: skip
+                with gr.Accordion("Start from a script or an idea", open=True, elem_id="start-from"):
+                    with gr.Tab("Start from a script"):
+                        script_box = gr.Textbox(label="Your narration: paragraphs and sentences become timed scenes",
+                                                lines=5, max_lines=20, max_length=30_000, elem_id="script-box")
+                        script_btn = gr.Button("Make scenes from my script (free)", size="sm")
+                    with gr.Tab("Start from an idea"):
+                        idea_box = gr.Textbox(label="What is the video about? A language model drafts the scenes",
+                                              lines=2, max_length=2000, elem_id="idea-box")  # fmt: skip
+                        idea_btn = gr.Button("Draft scenes from my idea (Hugging Face token and budget)", size="sm")
+                    draft_note = gr.Markdown()
 
             with gr.Tab("Step by step"):
                 gr.Markdown("Generate one scene's image, look at it, regenerate or upload your own, **approve** it, "
@@ -1035,6 +1077,11 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     keys_btn.click(use_keys, [session_keys, *key_boxes], [session_keys, *key_boxes, provider_view, *provider_boxes],
                    api_name="set_keys")  # fmt: skip
     forget_btn.click(forget_keys, None, [session_keys, provider_view, *provider_boxes], api_name="forget_keys")
+
+    script_btn.click(storyboard_from_script, [script_box, storyboard_box], [storyboard_box, draft_note],
+                     api_name="storyboard_from_script")  # fmt: skip
+    idea_btn.click(storyboard_from_idea, [idea_box, storyboard_box, budget_box, session_keys],
+                   [storyboard_box, draft_note], api_name="storyboard_from_idea")  # fmt: skip
 
     demo.load(start_session, [storyboard_box, prefs, owner_token], [storyboard_box, owner_token, owner_shadow],
               api_name=False).then(

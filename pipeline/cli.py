@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline render|validate|estimate|ledger|audit|scene|projects|schema|providers`.
+"""Command line: `python -m pipeline render|validate|estimate|ledger|audit|scene|projects|storyboard|schema|providers`.
 
 Exit codes: 0 done, 1 a provider or media step failed (the message names scene, step and reason) or the machine
 cannot do the work (REELSMITH_HOME not writable or full), 2 bad input (the storyboard or an option such as `-o`),
@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from pipeline.errors import Cancelled, InputError, Problem, StudioError
 from pipeline.owners import CLI_OWNER
 from pipeline.services import Services
+from pipeline.styles import STYLE_PRESETS as STYLE_NAMES
 from pipeline.events import (
     Event,
     RenderCancelled,
@@ -88,16 +89,33 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("projects", help="list saved projects (studio and CLI), newest first")
     p.add_argument("--owner", default="cli", help="whose projects (the CLI saves as 'cli')")
 
+    _storyboard_parser(sub)
     sub.add_parser("schema", help="print the storyboard's JSON Schema")
     sub.add_parser("providers", help="list the providers by step")
     return parser
+
+
+def _storyboard_parser(sub: Any) -> None:
+    """`storyboard --from-script FILE | --from-idea TEXT -o STORYBOARD.yaml`."""
+    p = sub.add_parser("storyboard", help="draft a storyboard to edit and render: from a script you wrote (free, "
+                       "offline, instant) or from an idea (a language model at Hugging Face; needs HF_TOKEN)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-script", type=Path, metavar="FILE", help="the narration, as plain text ('-': "
+                        "standard input); cut into scenes at paragraphs and sentences, timed to the voice")
+    source.add_argument("--from-idea", metavar="TEXT", help="what the video is about, in a sentence or two")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the storyboard file to write (.yaml or .json)")
+    p.add_argument("--title", help="the video's title (default: from the script's first sentence, or the model's)")
+    p.add_argument("--style", choices=sorted(STYLE_NAMES), help="the pictures' style (default photorealistic)")
+    p.add_argument("--voice-provider", metavar="NAME", help="the narrator (default piper); scenes are timed to it")
+    p.add_argument("--model", help="--from-idea: the Hugging Face chat model (default Qwen/Qwen2.5-72B-Instruct)")
+    p.add_argument("--budget", type=float, metavar="USD", help="--from-idea: never spend more than this")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     services = Services.from_env()  # the one read of the environment: settings and the server's keys
     try:
-        if args.command in ("render", "estimate", "ledger", "scene", "projects"):
+        if args.command in ("render", "estimate", "ledger", "scene", "projects", "storyboard"):
             _check_home(services.home)
         if args.command == "schema":
             from pipeline.storyboard import storyboard_schema
@@ -118,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scene(args, services)
         if args.command == "projects":
             return _projects(args.owner, services)
+        if args.command == "storyboard":
+            return _draft(args, services)
         return _render(args, services)
     except InputError as exc:
         _print_problems(exc)
@@ -252,6 +272,40 @@ def _scene_edit(args: argparse.Namespace, services: Services) -> int:
     what = {"approve": f"image approved ({scene.image})", "upload": f"your image pinned ({scene.image})",
             "reroll": f"new seed {scene.seed}, its image to be approved again"}[args.action]  # fmt: skip
     print(f"updated {args.storyboard}: scene {args.scene} {what}")
+    return EXIT_OK
+
+
+def _draft(args: argparse.Namespace, services: Services) -> int:
+    """`storyboard --from-script FILE` / `--from-idea TEXT`: a storyboard written to `-o`, ready to edit."""
+    from pipeline.script_storyboard import draft_yaml, language_warnings, read_script, script_to_storyboard
+
+    if args.output.suffix.lower() not in (".yaml", ".yml", ".json") or args.output.is_dir():
+        raise InputError([Problem("-o", f"{args.output} is not a .yaml or .json file name")])
+    base = {"voice": {"provider": args.voice_provider}} if args.voice_provider else None
+    if args.from_script is not None:
+        storyboard = script_to_storyboard(read_script(args.from_script), title=args.title, style=args.style,
+                                          voice_provider=args.voice_provider)  # fmt: skip
+        paid = ""
+    else:
+        from pipeline.idea_storyboard import estimate_idea, idea_to_storyboard
+
+        print(f"note: {estimate_idea(args.from_idea, args.model).summary()}", file=sys.stderr)
+        draft = idea_to_storyboard(args.from_idea, services=services, model=args.model, budget=args.budget,
+                                   base=base)  # fmt: skip
+        storyboard = draft.storyboard
+        if args.title or args.style:
+            storyboard = storyboard.model_copy(update={k: v for k, v in (("title", args.title),
+                                                                        ("style", args.style)) if v})  # fmt: skip
+        paid = f"; drafted by {draft.model} for ${draft.usd:.4f} ({draft.calls} call{'s' * (draft.calls > 1)})"
+    for warning in language_warnings(storyboard):
+        print(f"warning: {warning}", file=sys.stderr)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    text = storyboard.model_dump_json(indent=2) if args.output.suffix.lower() == ".json" else draft_yaml(storyboard)
+    args.output.touch(exist_ok=True)
+    _write_atomically(args.output, text)
+    seconds = sum(s.duration for s in storyboard.scenes)
+    print(f"wrote {args.output}: '{storyboard.title}', {len(storyboard.scenes)} scenes, {seconds} s{paid}")
+    print(f"next: edit it, then `python -m pipeline render {args.output} -o video.mp4`")
     return EXIT_OK
 
 

@@ -38,7 +38,7 @@ class Keys(Protocol):
     def require(self, name: str, provider: str) -> str: ...
 
 StepKind = Literal["image", "video", "voice"]
-Unit = Literal["image", "second", "character"]
+Unit = Literal["image", "second", "character", "token"]  # token: a language model's (pipeline/idea_storyboard.py)
 # What a paid step of each kind is billed by: one image, the clip's requested seconds, the script's characters.
 BILLING_UNITS: dict[str, Unit] = {"image": "image", "video": "second", "voice": "character"}
 # What a key of each kind of provider pays for, as the studio's key boxes say it.

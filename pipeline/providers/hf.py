@@ -76,18 +76,19 @@ ERRORS = remote.ErrorMap(
 )  # fmt: skip
 
 
-def translate(exc: BaseException, *, key: str) -> ProviderError | None:
-    """huggingface_hub exceptions as our errors, through HF's error map (httpx2 failures: the map itself)."""
+def translate(exc: BaseException, *, key: str, errors: remote.ErrorMap = ERRORS) -> ProviderError | None:
+    """huggingface_hub exceptions as our errors, through an HF error map (this provider's, or the chat's in
+    pipeline/idea_storyboard.py); httpx2 failures: the map itself."""
     from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
 
     if isinstance(exc, InferenceTimeoutError):
-        return ERRORS.named("timeout", name=type(exc).__name__)
+        return errors.named("timeout", name=type(exc).__name__)
     if isinstance(exc, HfHubHTTPError) and getattr(exc, "response", None) is not None:
         said, estimate = _server_words(exc.response)
-        return ERRORS.answer(exc.response.status_code, said or getattr(exc, "server_message", None) or "",
+        return errors.answer(exc.response.status_code, said or getattr(exc, "server_message", None) or "",
                              headers=exc.response.headers, wait=estimate, secret=key)  # fmt: skip
     if isinstance(exc, OSError) and type(exc).__name__ == "UnidentifiedImageError":
-        return ProviderFailed("the answer was not an image", provider=LABEL,
+        return ProviderFailed("the answer was not an image", provider=errors.provider,
                               advice="check that the model (or HF_INFERENCE_URL) makes images")  # fmt: skip
     return None
 
