@@ -21,7 +21,6 @@ import gradio as gr
 from pipeline import scenes as scene_ops
 from pipeline.audit import client_fingerprint
 from pipeline.board import RenderBoard
-from pipeline.captions.files import caption_files
 from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
 from pipeline.errors import InputError, MediaError, StudioError
@@ -417,7 +416,8 @@ def estimate(text: str, image: str | None, video: str | None, voice: str | None,
 
 class RenderView(NamedTuple):
     """The render's outputs by name, in the order the `render` event lists its components (API clients read
-    them by position: board, image, clip, voice, final, manifest, gallery; the project id is the page's state)."""
+    them by position: board, image, clip, voice, final, manifest, gallery; the project id is the page's state;
+    then the caption files, SRT and WebVTT, appended last so the earlier positions stay where they were)."""
 
     board: Any
     image: Any
@@ -427,6 +427,7 @@ class RenderView(NamedTuple):
     manifest: Any
     gallery: Any
     project: Any
+    captions: Any
 
 
 RENDER_FILES = ("image", "clip", "voice", "final", "manifest")  # the RenderView fields that are files to publish
@@ -502,7 +503,7 @@ def _stream(job: Any, recorder: ProjectRecorder, folder: Path, request: gr.Reque
         if changed and (previews != shown or now - last >= UPDATE_INTERVAL or board.final):
             shown, last = previews, now
             view = RenderView(board.html(), *previews, board.final, board.manifest, tuple(board.gallery()),
-                              recorder.project_id or "")  # fmt: skip
+                              recorder.project_id or "", tuple(board.captions) or None)  # fmt: skip
             yield _changes(_published(view, folder), view, sent, final=bool(board.final))
             sent = view
     if job.result is not None:
@@ -538,17 +539,12 @@ def stopped_board(request: gr.Request) -> Any:
     return board.html()
 
 
-def caption_downloads(manifest: str | None, request: gr.Request) -> list[str] | None:
-    """The .srt and .vtt beside the render's manifest, in this session's own folder (the page gives a name only)."""
-    if not manifest:
-        return None
-    return [str(f) for f in caption_files(_session_dir(request) / Path(manifest).name)] or None
-
-
 def _published(view: RenderView, folder: Path) -> RenderView:
     """The view with its files linked into the session's folder (the only place the page may read them)."""
     files = {name: _publish(getattr(view, name), folder) for name in RENDER_FILES}
-    return view._replace(**files, gallery=[(_publish(path, folder), caption) for path, caption in view.gallery])
+    captions = [_publish(path, folder) for path in view.captions] if view.captions else None
+    return view._replace(**files, gallery=[(_publish(path, folder), caption) for path, caption in view.gallery],
+                         captions=captions)  # fmt: skip
 
 
 def _changes(published: RenderView, view: RenderView, sent: RenderView, *, final: bool) -> RenderView:
@@ -1013,7 +1009,8 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     estimate_btn.click(estimate, [storyboard_box, *provider_boxes, session_keys, owner_shadow], [cost_table, cost_summary],
                        api_name="estimate_cost")  # fmt: skip
     render_view = RenderView(board=board_view, image=image_preview, clip=clip_preview, voice=voice_preview,
-                             final=final_video, manifest=manifest_file, gallery=scene_gallery, project=project_id)
+                             final=final_video, manifest=manifest_file, gallery=scene_gallery, project=project_id,
+                             captions=captions_file)  # fmt: skip
     render_event = render_btn.click(
         render,
         [storyboard_box, *provider_boxes, budget_box, session_keys, owner_shadow, project_id],
@@ -1030,7 +1027,6 @@ with gr.Blocks(title="Reelsmith studio") as demo:
         **render_pool,
     )
 
-    render_event.then(caption_downloads, [manifest_file], [captions_file], api_name=False)
     # The history follows every render (finished, failed or stopped) by itself: its table, then its cards.
     history_outputs = [history_gallery, history_empty, history_details, history_ids]
     for finished in (render_event, preview_event):

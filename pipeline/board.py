@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from pipeline.captions.files import caption_files
 from pipeline.events import (
     Event,
     RenderCancelled,
@@ -96,6 +98,7 @@ class RenderBoard:
     status: str = "waiting"
     final: str | None = None
     manifest: str | None = None
+    captions: list[str] = field(default_factory=list)  # the finished video's SRT and WebVTT files, when written
     error: str | None = None
     took: float | None = None  # seconds the finished render took
     length: float | None = None  # seconds of finished video
@@ -133,6 +136,7 @@ class RenderBoard:
         elif isinstance(event, RenderFinished):
             self.status, self.final, self.manifest = "done", event.path, event.manifest
             self.took, self.length = event.seconds, event.duration
+            self.captions = [str(f) for f in caption_files(Path(event.manifest))]  # named by the manifest
             for i in range(self.scenes):  # what never ran was not needed (a scene without narration)
                 for step in self.scene_kinds:
                     self.steps.setdefault((i, step), StepState(status="skipped"))

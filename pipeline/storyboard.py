@@ -306,7 +306,8 @@ def _transitions_fit(scenes: list[Scene], default: TransitionSettings | None) ->
     for i, scene in enumerate(scenes):
         incoming, outgoing = (overlap(i - 1) if i else 0.0), overlap(i)
         if incoming + outgoing > scene.duration:
-            raise ValueError(f"scenes[{i}] lasts {scene.duration} seconds but its transitions overlap it by "
+            # "scenes[i].duration: …": _problem places it on that scene's field ("Scene i+1, duration (…): …")
+            raise ValueError(f"scenes[{i}].duration: lasts {scene.duration} seconds but its transitions overlap it by "
                              f"{incoming + outgoing:g} seconds (in {incoming:g} + out {outgoing:g}); shorten the "
                              "transition's seconds or lengthen the scene")  # fmt: skip
     return scenes
@@ -819,6 +820,9 @@ def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
     return model, info
 
 
+_SCENE_FIELD = re.compile(r"^(scenes\[\d+\](?:\.\w+)?): ")
+
+
 def _problem(err: dict[str, Any], line: int | None) -> Problem:
     """One pydantic error as a person reads it; it quotes the value only through _quote (a short preview)."""
     loc = tuple(err["loc"])
@@ -872,6 +876,11 @@ def _problem(err: dict[str, Any], line: int | None) -> Problem:
         msg = f"is {len(value)} characters; the maximum is {ctx.get('max_length')}"
     elif kind == "value_error":
         msg = _truncate(str(ctx.get("error", err["msg"])), 300)
+        # A check over the whole scene list that found one scene's field at fault says so ("scenes[1].duration:
+        # …"): the problem is placed there, so it reads "Scene 2, duration (scenes[1].duration): …".
+        placed = _SCENE_FIELD.match(msg) if path == "scenes" else None
+        if placed is not None:
+            path, msg = placed.group(1), msg[placed.end():]
     else:
         msg = _truncate(err["msg"], 300)
     return Problem(path, msg, line)

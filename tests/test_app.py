@@ -37,12 +37,30 @@ def test_render_streams_updates_and_returns_a_playable_video(studio):
     assert job.status().success, job.status()
     assert len(updates) >= 3, "progress streams while rendering"
     assert any(u[1] for u in updates[:-1]), "an image preview arrives before the end"
-    board, image, clip, voice, final, manifest, gallery = job.result()
+    board, image, clip, voice, final, manifest, gallery, captions = job.result()
     assert len(gallery) == 1 and gallery[0]["caption"] == "Scene 1"
     assert "Done" in board
     report = ffprobe(Path(final))
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
     assert Path(manifest).name.endswith(".manifest.json")
+
+
+def test_render_returns_the_caption_files_with_the_narrations_words(studio):
+    """Issue 13: the SRT and WebVTT are outputs of `/render` itself (appended after the gallery), not only files
+    on the server's disk; their cue text, joined, is the narration."""
+    client, _ = studio
+    words = "The tide comes in slowly. Then the harbour wakes."
+    text = f"title: captions api\nscenes:\n  - image_prompt: A harbour at dawn\n    audio_script: {words}\n    duration: 2\n"
+    *_, manifest, gallery, captions = client.predict(text, api_name="/render")
+    files = {Path(f).suffix: Path(f).read_text(encoding="utf-8") for f in captions}
+    assert sorted(files) == [".srt", ".vtt"]
+    assert files[".vtt"].startswith("WEBVTT")
+    for body in files.values():
+        cue_text = [line for line in body.splitlines() if line and "-->" not in line and not line.isdigit()
+                    and line != "WEBVTT"]  # fmt: skip
+        assert " ".join(cue_text).split() == words.split()
+    assert {Path(f).name for f in captions} == {Path(manifest).name.replace(".manifest.json", ext)
+                                                for ext in (".srt", ".vtt")}  # fmt: skip
 
 
 def test_a_client_that_sends_only_the_storyboard_gets_the_storyboards_providers(studio):
@@ -53,7 +71,7 @@ def test_a_client_that_sends_only_the_storyboard_gets_the_storyboards_providers(
             "    audio_script: Morning.\n    duration: 2\n")
     table, summary = client.predict(text, api_name="/estimate_cost")
     assert "Estimate: $0.00" in summary, summary
-    board, image, clip, voice, final, manifest, gallery = client.predict(text, api_name="/render")
+    board, image, clip, voice, final, manifest, gallery, captions = client.predict(text, api_name="/render")
     assert "Done" in board
     assert json.loads(Path(manifest).read_text())["providers"] == {"image": "draft", "video": "motion",
                                                                    "voice": "piper"}  # fmt: skip
@@ -144,7 +162,7 @@ def test_cancelling_a_render_stops_it_and_the_next_run_reuses_cached_steps(studi
     clips_after_stop = len(media_files(home, ".mp4"))
 
     again = client.submit(text, "draft", "motion", "piper", api_name="/render")
-    board, image, clip, voice, final, manifest, gallery = again.result(timeout=240)
+    board, image, clip, voice, final, manifest, gallery, captions = again.result(timeout=240)
     stats = json.loads(Path(manifest).read_text())["stats"]
     assert stats["cached"].get("video", 0) >= 1, stats
     assert stats["executed"].get("image", 0) < 4, stats
@@ -209,7 +227,7 @@ def test_uploaded_music_plays_under_the_render_and_its_stems_download_as_a_zip(s
     text = "title: music\nscenes:\n  - image_prompt: A harbour at dawn\n    audio_script: Morning.\n    duration: 2\n"
     text = client.predict(text, handle_file(str(song)), api_name="/upload_music")
     assert "track: sha256:" in text
-    board, image, clip, voice, final, manifest, gallery = client.predict(text, api_name="/render")
+    board, image, clip, voice, final, manifest, gallery, captions = client.predict(text, api_name="/render")
     assert "Done" in board
     stems = Path(client.predict(api_name="/sound_stems"))
     with zipfile.ZipFile(stems) as z:

@@ -145,7 +145,7 @@ def test_report_video_records_this_sessions_latest_render(launched_studio):
     with pytest.raises(Exception, match="Nothing to report yet: this session has not finished a render"):
         mine.predict("it is offensive", api_name="/report_video")
     text = "title: reported\nscenes:\n  - image_prompt: A plain grey wall\n    duration: 2\n"
-    *_, manifest, _gallery = mine.predict(text, "draft", "motion", "piper", api_name="/render")
+    *_, manifest, _gallery, _captions = mine.predict(text, "draft", "motion", "piper", api_name="/render")
     render_id = json.loads(open(manifest).read())["render_id"]
 
     assert mine.predict("  it shows   something it should not " + "x" * 600, api_name="/report_video") == ""

@@ -476,7 +476,7 @@ def test_the_piper_voice_warns_per_scene_and_names_a_voice_that_can_speak_it():
                        {"image_prompt": "c"}]}  # fmt: skip
     (warning,) = voice_language_warnings(plan_render(validate_storyboard(data), Credentials({})))
     assert warning[0] == 1
-    assert "scenes[1].audio_script looks like Chinese" in warning[1] and "English only" in warning[1]
+    assert warning[1].startswith("Scene 2, narration (scenes[1].audio_script): looks like Chinese") and "English only" in warning[1]
     assert "elevenlabs" in warning[1] and "eleven_multilingual_v2" in warning[1]
     paid = validate_storyboard({**data, "voice": {"provider": "elevenlabs"}})
     assert voice_language_warnings(plan_render(paid, Credentials({"ELEVENLABS_API_KEY": "k"}))) == []

@@ -45,7 +45,7 @@ def test_validate_ok_and_bad(tmp_path):
     res = run("validate", str(chinese))
     assert res.returncode == 0 and res.stdout.startswith("ok: ")  # a warning, not a problem
     (warning,) = res.stderr.splitlines()
-    assert warning.startswith("warning: scenes[1].audio_script looks like Chinese") and "elevenlabs" in warning
+    assert warning.startswith("warning: Scene 2, narration (scenes[1].audio_script): looks like Chinese") and "elevenlabs" in warning
 
 
 @pytest.mark.slow

@@ -141,7 +141,7 @@ def test_the_studio_uses_a_sessions_own_keys_only_for_that_session(fakes, tmp_pa
         updates = list(job)
         assert job.status().success, job.status()
         assert len(updates) >= 3
-        board, image, clip, voice, final, manifest, gallery = job.result()
+        board, image, clip, voice, final, manifest, gallery, captions = job.result()
         _check_video(Path(final))
         assert _counts(fakes) == (3, 3, 3) and len(gallery) == 3
     _no_canary([home, Path(final).parent, Path(tempfile.gettempdir()) / "reelsmith-sessions"], [log.read_text()])

@@ -194,7 +194,7 @@ def test_the_studio_previews_through_render_preview(launched_studio):
 
     client = Client(launched_studio[0], verbose=False)
     text = PAID.replace("duration: 8", "duration: 2")
-    board, image, clip, voice, final, manifest, gallery = client.predict(text, api_name="/render_preview")
+    board, image, clip, voice, final, manifest, gallery, captions = client.predict(text, api_name="/render_preview")
     assert "Done" in board
     (video,) = streams(ffprobe(Path(final)), "video")
     assert (video["width"], video["height"]) == (640, 360)

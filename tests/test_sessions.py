@@ -87,7 +87,7 @@ def test_nothing_a_render_returns_names_the_session_or_a_server_folder(studio):
 
     client = _client(url)
     job = client.submit(text, "draft", "motion", "piper", api_name="/render")
-    board, image, clip, voice, final, manifest_file, gallery = job.result(timeout=240)
+    board, image, clip, voice, final, manifest_file, gallery, captions = job.result(timeout=240)
     for path in (image, clip, voice, final, manifest_file, *(g["image"] for g in gallery)):
         _assert_tells_nothing(Path(path).name, client.session_hash, home)
     _assert_tells_nothing(Path(manifest_file).read_text(), client.session_hash, home)

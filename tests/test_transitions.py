@@ -52,7 +52,7 @@ def test_a_transition_longer_than_its_scene_allows_is_refused_naming_the_scene()
     with pytest.raises(InputError) as info:
         parse_storyboard(STORY.replace("seconds: 1}", "seconds: 2.8}"))
     message = str(info.value)
-    assert "scenes[1] lasts 3 seconds" in message and "in 0.5 + out 2.8" in message
+    assert message.startswith("Scene 2, duration (scenes[1].duration): lasts 3 seconds") and "in 0.5 + out 2.8" in message
 
 
 def test_unknown_transition_type_lists_the_allowed_ones():

@@ -14,6 +14,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from pipeline.errors import Problem
+
 if TYPE_CHECKING:
     from pipeline.plan import RenderPlan
 
@@ -81,8 +83,9 @@ def voice_language_warnings(plan: "RenderPlan") -> list[tuple[int, str]]:
             continue
         language = narration_language(scene.voice.text)
         if language is not None and language != speaks:
-            warnings.append((scene.index, (
-                f"scenes[{scene.index}].audio_script looks like {language}, but the {provider.label or provider.name} "
-                f"speaks {speaks} only and would read it as {speaks} gibberish; choose a voice that speaks it: "
-                f"voice.provider: elevenlabs (model eleven_multilingual_v2, needs an ElevenLabs key)")))  # fmt: skip
+            # Problem words the place the person's way: "Scene 2, narration (scenes[1].audio_script): …"
+            warnings.append((scene.index, str(Problem(f"scenes[{scene.index}].audio_script", (
+                f"looks like {language}, but the {provider.label or provider.name} speaks {speaks} only and would "
+                f"read it as {speaks} gibberish; choose a voice that speaks it: voice.provider: elevenlabs (model "
+                f"eleven_multilingual_v2, needs an ElevenLabs key)")))))  # fmt: skip
     return warnings
