@@ -4,6 +4,7 @@ gradio_client against the launched app (the idea against tests/wire/hf_chat.py),
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -46,8 +47,9 @@ def test_a_pasted_paragraph_becomes_a_narrated_captioned_video(studio, tmp_path)
     assert " ".join(s.audio_script for s in storyboard.scenes) == PARAGRAPH
     assert (storyboard.resolution, storyboard.voice.voice_id) == ("640x360", "joe"), "the open settings stay"
     assert note.startswith(f"From your script: {len(storyboard.scenes)} scenes, ")
-    board, image, clip, voice, final, manifest, gallery = client.predict(text, "draft", "motion", "piper",
-                                                                         api_name="/render")  # fmt: skip
+    board, image, clip, voice, final, manifest, gallery, captions = client.predict(
+        text, "draft", "motion", "piper", api_name="/render")  # fmt: skip
+    assert sorted(Path(c).suffix for c in captions) == [".srt", ".vtt"], "captions come with the video"
     report = ffprobe(final["video"] if isinstance(final, dict) else final)
     assert len(streams(report, "video")) == 1 and len(streams(report, "audio")) == 1
     scenes = json.loads(open(manifest, encoding="utf-8").read())["scenes"]
