@@ -69,15 +69,20 @@ CSS = (
     ".board td.running{background:#fff3c4;color:#3d3000}.board td.done{background:#d9f7d9;color:#0f3d0f}"
     ".board td.cached{background:#dcecff;color:#0d2b52}.board td.failed{background:#ffd6d6;color:#5c0000}"
     ".board td.stopped{background:#e6e6e6;color:#222}"
-    ".board-failed .board-status{color:#a00000}.board-done .board-status{color:#17621b}"
+    ".board-failed .board-status b{color:#a00000}.board-done .board-status b{color:#17621b}"
     ".dark .board td.running{background:#4a3d00;color:#fff3c4}.dark .board td.done{background:#14401a;color:#d9f7d9}"
     ".dark .board td.cached{background:#123457;color:#dcecff}.dark .board td.failed{background:#5c1111;color:#ffd6d6}"
     ".dark .board td.stopped{background:#3a3a3a;color:#eee}"
-    ".dark .board-failed .board-status{color:#ff9e9e}.dark .board-done .board-status{color:#9be59b}"
+    ".dark .board-failed .board-status b{color:#ff9e9e}.dark .board-done .board-status b{color:#9be59b}"
     # A phone stacks the two columns: the render's (Render, Stop, board, video) comes first.
     "@media (max-width:760px){#render-column{order:-1}}"
     "#render-actions{flex-wrap:wrap;gap:8px}#render-actions button{white-space:nowrap;padding-left:6px;"
-    "padding-right:6px}"
+    "padding-right:6px}@media (max-width:480px){#render-actions>button{flex:1 1 40%!important}}"
+    # Gradio lays checkboxes out with no minimum width: on a phone their labels were cut to "Subti…".
+    ".wide-check{min-width:min(200px,100%)!important}"
+    # A failed render: the board says "Failed: <reason>" and a toast says it too; Gradio's own "Error" badge over
+    # every output (the board's text included) would hide the reason and mark the previews as broken.
+    "#render-column .wrap:has(> .error){display:none!important}"
     # Gradio fits the grid to the number of pictures (two scenes = two half-width tiles): keep thumbnails small.
     "#scene-gallery .grid-container{grid-template-columns:repeat(8,minmax(90px,1fr))!important}"
 )
@@ -752,8 +757,8 @@ def _finishing_components() -> list[gr.components.Component]:
     with gr.Accordion("Captions", open=False):
         with gr.Row():
             captions = [
-                gr.Checkbox(label="Subtitle files (.srt, .vtt)"),
-                gr.Checkbox(label="Burn captions into the video"),
+                gr.Checkbox(label="Subtitle files (.srt, .vtt)", elem_classes=["wide-check"]),
+                gr.Checkbox(label="Burn captions into the video", elem_classes=["wide-check"]),
                 gr.Dropdown([("Boxed", "boxed"), ("Outlined", "outline"), ("Karaoke (spoken word highlighted)",
                                                                            "karaoke")], label="Caption style"),
                 gr.Dropdown([("Bottom", "bottom"), ("Middle", "middle"), ("Top", "top")], label="Caption position"),
