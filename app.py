@@ -69,6 +69,8 @@ CSS = (
     ".board td.running{background:#fff3c4;color:#3d3000}.board td.done{background:#d9f7d9;color:#0f3d0f}"
     ".board td.cached{background:#dcecff;color:#0d2b52}.board td.failed{background:#ffd6d6;color:#5c0000}"
     ".board td.stopped{background:#e6e6e6;color:#222}"
+    # Scrolled sideways on a phone, the scene names stay in view.
+    ".board tr>th:first-child{position:sticky;left:0;z-index:1;background:var(--block-background-fill)}"
     ".board-failed .board-status b{color:#a00000}.board-done .board-status b{color:#17621b}"
     ".dark .board td.running{background:#4a3d00;color:#fff3c4}.dark .board td.done{background:#14401a;color:#d9f7d9}"
     ".dark .board td.cached{background:#123457;color:#dcecff}.dark .board td.failed{background:#5c1111;color:#ffd6d6}"
