@@ -381,6 +381,21 @@ def test_the_table_cannot_lose_a_column_and_a_bad_cell_reverts(browser, launched
 
 
 
+def test_approve_image_becomes_the_main_button_once_there_is_an_image(browser, launched_studio):
+    url, _ = launched_studio
+    page, errors = _open(browser, url, LAPTOP)
+    page.get_by_role("tab", name="Step by step").click()
+    approve = page.locator("#approve-image")
+    approve.wait_for()
+    assert "primary" not in approve.get_attribute("class")
+    page.get_by_role("button", name="Generate image").click()
+    page.wait_for_function("() => document.querySelector('#approve-image').className.includes('primary')",
+                           timeout=60_000)  # fmt: skip
+    assert page.locator("img[src*='.png']").count() >= 1, "the scene's image is shown"
+    assert errors == []
+    page.close()
+
+
 def test_preferences_are_remembered_in_the_browser(browser, launched_studio):
     url, _ = launched_studio
     context = browser.new_context()
