@@ -813,7 +813,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                     column_count=(len(scene_ops.TABLE_HEADERS), "fixed"),
                     elem_id="scene-table",
                     show_row_numbers=True, max_height=420,
-                    column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
+                    column_widths=["25%", "16%", "25%", "9%", "11%", "7%", "7%"],
                 )  # fmt: skip
                 with gr.Row():
                     scene_number = gr.Number(1, label="Scene", precision=0, minimum=1, scale=1, min_width=80)
