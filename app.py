@@ -236,8 +236,16 @@ def text_from_table(text: str, rows: Any) -> tuple[Any, Any]:
         return gr.skip(), scene_ops.scene_table(storyboard)
 
 
-def text_from_settings(text: str, *values: Any) -> str:
-    return _edit(text, lambda sb: scene_ops.settings_changes(sb, values))
+def text_from_settings(text: str, *values: Any) -> list[Any]:
+    """A setting written into the storyboard; a refused one (a transition longer than its scenes) leaves the
+    storyboard as it was and puts the storyboard's values back in the settings, with the reason."""
+    try:
+        return [scene_ops.edit(text or "", lambda sb: scene_ops.settings_changes(sb, values)).text,
+                *[gr.skip()] * len(values)]  # fmt: skip
+    except InputError as exc:
+        storyboard = _parse(text)
+        gr.Warning(f"Not changed, the settings show the storyboard again:\n{without_paths(str(exc))}")
+        return [gr.skip(), *scene_ops.settings_of(storyboard)]
 
 
 def add_scene(text: str, number: float) -> str:
@@ -914,7 +922,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     storyboard_box.change(form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden")
     scenes_table.input(text_from_table, [storyboard_box, scenes_table], [storyboard_box, scenes_table], api_name=False)
     for box in settings:
-        box.input(text_from_settings, [storyboard_box, *settings], [storyboard_box], api_name=False)
+        box.input(text_from_settings, [storyboard_box, *settings], [storyboard_box, *settings], api_name=False)
     pref_boxes = [settings[scene_ops.SETTING_FIELDS.index(n)] for n in PREFERENCES]
     for box in pref_boxes:
         box.input(remember_preferences, pref_boxes, [prefs], api_name=False)
