@@ -76,8 +76,10 @@ CSS = (
     ".dark .board td.cached{background:#123457;color:#dcecff}.dark .board td.failed{background:#5c1111;color:#ffd6d6}"
     ".dark .board td.stopped{background:#3a3a3a;color:#eee}"
     ".dark .board-failed .board-status b{color:#ff9e9e}.dark .board-done .board-status b{color:#9be59b}"
-    # A phone stacks the two columns: the render's (Render, Stop, board, video) comes first.
-    "@media (max-width:760px){#render-column{order:-1}}"
+    # A phone stacks the two columns: the render's (Render, Stop, board, video) comes first, its previews folded
+    # to their labels until they have something to show (else the storyboard sat ~1000 px of empty boxes down).
+    "@media (max-width:760px){#render-column{order:-1}#render-column .block:has(.empty){max-height:48px;"
+    "min-height:0;overflow:hidden}}"
     "#render-actions{flex-wrap:wrap;gap:8px}#render-actions button{white-space:nowrap;padding-left:6px;"
     "padding-right:6px}@media (max-width:480px){#render-actions>button{flex:1 1 40%!important}}"
     # Gradio lays checkboxes out with no minimum width: on a phone their labels were cut to "Subti…".
