@@ -203,6 +203,8 @@ def test_render_is_in_the_first_viewport(browser, launched_studio, screenshots, 
     assert render["y"] + render["height"] <= near_the_top and stop["y"] + stop["height"] <= near_the_top, (render, stop)
     assert render["x"] >= 0 and render["x"] + render["width"] <= width
     assert board["y"] < height, "the board starts in the first viewport"
+    editor = page.locator("#editor-column").bounding_box()
+    assert editor["y"] < height, "the storyboard starts within the first screen too (on a phone: under the render)"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "nothing sticks out sideways"
     # The manifest is a small download in a closed accordion, not a box as large as the video.
     assert not page.get_by_text("Manifest", exact=True).is_visible()
