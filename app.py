@@ -76,15 +76,24 @@ CSS = (
     ".board td.running{background:#fff3c4;color:#3d3000}.board td.done{background:#d9f7d9;color:#0f3d0f}"
     ".board td.cached{background:#dcecff;color:#0d2b52}.board td.failed{background:#ffd6d6;color:#5c0000}"
     ".board td.stopped{background:#e6e6e6;color:#222}"
-    ".board-failed .board-status{color:#a00000}.board-done .board-status{color:#17621b}"
+    # Scrolled sideways on a phone, the scene names stay in view.
+    ".board tr>th:first-child{position:sticky;left:0;z-index:1;background:var(--block-background-fill)}"
+    ".board-failed .board-status b{color:#a00000}.board-done .board-status b{color:#17621b}"
     ".dark .board td.running{background:#4a3d00;color:#fff3c4}.dark .board td.done{background:#14401a;color:#d9f7d9}"
     ".dark .board td.cached{background:#123457;color:#dcecff}.dark .board td.failed{background:#5c1111;color:#ffd6d6}"
     ".dark .board td.stopped{background:#3a3a3a;color:#eee}"
-    ".dark .board-failed .board-status{color:#ff9e9e}.dark .board-done .board-status{color:#9be59b}"
-    # A phone stacks the two columns: the render's (Render, Stop, board, video) comes first.
-    "@media (max-width:760px){#render-column{order:-1}}"
+    ".dark .board-failed .board-status b{color:#ff9e9e}.dark .board-done .board-status b{color:#9be59b}"
+    # A phone stacks the two columns: the render's (Render, Stop, board, video) comes first, its previews folded
+    # to their labels until they have something to show (else the storyboard sat ~1000 px of empty boxes down).
+    "@media (max-width:760px){#render-column{order:-1}#render-column .block:has(.empty){max-height:48px;"
+    "min-height:0;overflow:hidden}}"
     "#render-actions{flex-wrap:wrap;gap:8px}#render-actions button{white-space:nowrap;padding-left:6px;"
-    "padding-right:6px}"
+    "padding-right:6px}@media (max-width:480px){#render-actions>button{flex:1 1 40%!important}}"
+    # Gradio lays checkboxes out with no minimum width: on a phone their labels were cut to "Subti…".
+    ".wide-check{min-width:min(200px,100%)!important}"
+    # A failed render: the board says "Failed: <reason>" and a toast says it too; Gradio's own "Error" badge over
+    # every output (the board's text included) would hide the reason and mark the previews as broken.
+    "#render-column .wrap:has(> .error){display:none!important}"
     # Gradio fits the grid to the number of pictures (two scenes = two half-width tiles): keep thumbnails small.
     "#scene-gallery .grid-container{grid-template-columns:repeat(8,minmax(90px,1fr))!important}"
 )
@@ -239,8 +248,16 @@ def text_from_table(text: str, rows: Any) -> tuple[Any, Any]:
         return gr.skip(), scene_ops.scene_table(storyboard)
 
 
-def text_from_settings(text: str, *values: Any) -> str:
-    return _edit(text, lambda sb: scene_ops.settings_changes(sb, values))
+def text_from_settings(text: str, *values: Any) -> list[Any]:
+    """A setting written into the storyboard; a refused one (a transition longer than its scenes) leaves the
+    storyboard as it was and puts the storyboard's values back in the settings, with the reason."""
+    try:
+        return [scene_ops.edit(text or "", lambda sb: scene_ops.settings_changes(sb, values)).text,
+                *[gr.skip()] * len(values)]  # fmt: skip
+    except InputError as exc:
+        storyboard = _parse(text)
+        gr.Warning(f"Not changed, the settings show the storyboard again:\n{without_paths(str(exc))}")
+        return [gr.skip(), *scene_ops.settings_of(storyboard)]
 
 
 def add_scene(text: str, number: float) -> str:
@@ -821,8 +838,8 @@ def _finishing_components() -> list[gr.components.Component]:
     with gr.Accordion("Captions", open=False):
         with gr.Row():
             captions = [
-                gr.Checkbox(label="Subtitle files (.srt, .vtt)"),
-                gr.Checkbox(label="Burn captions into the video"),
+                gr.Checkbox(label="Subtitle files (.srt, .vtt)", elem_classes=["wide-check"]),
+                gr.Checkbox(label="Burn captions into the video", elem_classes=["wide-check"]),
                 gr.Dropdown([("Boxed", "boxed"), ("Outlined", "outline"), ("Karaoke (spoken word highlighted)",
                                                                            "karaoke")], label="Caption style"),
                 gr.Dropdown([("Bottom", "bottom"), ("Middle", "middle"), ("Top", "top")], label="Caption position"),
@@ -875,7 +892,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                     column_count=(len(scene_ops.TABLE_HEADERS), "fixed"),
                     elem_id="scene-table",
                     show_row_numbers=True, max_height=420,
-                    column_widths=["28%", "18%", "28%", "7%", "6%", "7%", "6%"],
+                    column_widths=["25%", "16%", "25%", "9%", "11%", "7%", "7%"],
                 )  # fmt: skip
                 with gr.Row():
                     scene_number = gr.Number(1, label="Scene", precision=0, minimum=1, scale=1, min_width=80)
@@ -993,7 +1010,7 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     storyboard_box.change(form_from_text, [storyboard_box], form, api_name=False, show_progress="hidden")
     scenes_table.input(text_from_table, [storyboard_box, scenes_table], [storyboard_box, scenes_table], api_name=False)
     for box in settings:
-        box.input(text_from_settings, [storyboard_box, *settings], [storyboard_box], api_name=False)
+        box.input(text_from_settings, [storyboard_box, *settings], [storyboard_box, *settings], api_name=False)
     pref_boxes = [settings[scene_ops.SETTING_FIELDS.index(n)] for n in PREFERENCES]
     for box in pref_boxes:
         box.input(remember_preferences, pref_boxes, [prefs], api_name=False)

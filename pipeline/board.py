@@ -197,6 +197,8 @@ class RenderBoard:
         tail = ("<tr><th>All</th>" + (f"<td colspan='{spare}'></td>" if spare > 0 else "")
                 + "".join(self._cell(self.state(None, k), f"{step_title(k)} ") for k in self.render_kinds) + "</tr>")
         status = html.escape(self.headline)
+        if not self.scenes:  # nothing planned (yet, or a storyboard refused at once): no empty table
+            return f"<div class='board board-{self.status}'><p class='board-status'><b>{status}</b></p></div>"
         # The table sits in its own scroller: on a narrow screen it scrolls sideways instead of being cut off.
         return (f"<div class='board board-{self.status}'><p class='board-status'><b>{status}</b></p>"
                 f"<div class='board-scroll'><table><tr><th></th>{head}</tr>{''.join(rows)}{tail}</table></div></div>")

@@ -106,3 +106,7 @@ def test_a_failure_says_why_and_a_stop_says_stopped():
 def test_the_table_scrolls_on_its_own_on_a_narrow_screen():
     page = RenderBoard(scenes=1).html()
     assert "<div class='board-scroll'><table>" in page
+
+
+def test_before_a_render_the_board_is_only_its_headline():
+    assert RenderBoard().html() == "<div class='board board-waiting'><p class='board-status'><b>Ready</b></p></div>"
