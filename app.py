@@ -96,6 +96,14 @@ CSS = (
     "#render-column .wrap:has(> .error){display:none!important}"
     # Gradio fits the grid to the number of pictures (two scenes = two half-width tiles): keep thumbnails small.
     "#scene-gallery .grid-container{grid-template-columns:repeat(8,minmax(90px,1fr))!important}"
+    # History cards: 16:9 thumbnails, their whole caption (title, length, cost, date) readable under each.
+    "#history-gallery .grid-wrap{height:auto!important;max-height:none!important;min-height:0!important}"
+    "#history-gallery .grid-container{padding-top:2.4rem!important}"
+    "#history-gallery .thumbnail-item{aspect-ratio:auto!important;height:auto!important;display:flex;"
+    "flex-direction:column}#history-gallery .thumbnail-item img{aspect-ratio:16/9;height:auto!important}"
+    "#history-gallery .caption-label{position:static!important;white-space:normal!important;max-width:none!important;"
+    "overflow:visible!important;transform:none!important;margin:0!important;border-radius:0!important;"
+    "text-align:left;padding:6px 8px!important;line-height:1.35}"
 )
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -945,9 +953,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
 
             with gr.Tab("History"):
                 history_empty = gr.Markdown(EMPTY_HISTORY, elem_id="history-empty")
-                history_gallery = gr.Gallery(label="Your videos: click one to open it", columns=3, height="auto",
-                                             object_fit="cover", allow_preview=False, interactive=False,
-                                             visible=False, elem_id="history-gallery")  # fmt: skip
+                history_gallery = gr.Gallery(label="Your videos: click one to open it", columns=3, fit_columns=False,
+                                             height="auto", object_fit="cover", allow_preview=False,
+                                             interactive=False, buttons=[], visible=False,
+                                             elem_id="history-gallery")  # fmt: skip
                 history_ids = gr.State([])  # the project each card opens, in the cards' order (the server's)
                 with gr.Accordion("All projects as a table", open=False, visible=False) as history_details:
                     with gr.Row():
@@ -1047,8 +1056,9 @@ with gr.Blocks(title="Reelsmith studio") as demo:
     # The history follows every render (finished, failed or stopped) by itself: its table, then its cards.
     history_outputs = [history_gallery, history_empty, history_details, history_ids]
     for finished in (render_event, preview_event):
-        finished.then(history, [owner_shadow], [history_table], api_name=False).then(
-            history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
+        for after in (finished.then, finished.failure):
+            after(history, [owner_shadow], [history_table], api_name=False).then(
+                history_view, [owner_shadow], history_outputs, api_name=False)  # fmt: skip
 
     gen_image_event = gen_image_btn.click(generate_image, [storyboard_box, step_scene, new_seed, session_keys, owner_shadow],
                                           [step_image, step_status, storyboard_box], api_name="generate_image",

@@ -42,7 +42,7 @@ def provider_choices(kind: str, credentials: "Credentials") -> list[tuple[str, s
     choices = [(AS_STORYBOARD_LABEL, AS_STORYBOARD)]
     for name in registry.names(kind):
         usable, why = availability(kind, name, credentials)
-        choices.append((f"{shown_as(kind, name)} — {why}" + ("" if usable else " (not usable now)"), name))
+        choices.append((f"{shown_as(kind, name)} — {why}", name))  # "needs your … key" says it cannot run yet
     return choices
 
 

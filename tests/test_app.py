@@ -307,26 +307,30 @@ def test_clicking_a_history_card_opens_its_project_in_place(test_providers):
 
 
 def test_the_history_refreshes_by_itself_after_every_render_and_preview():
-    """The page chains history → history_view after the render and preview events (and the page load): no
-    Refresh needed. Read from the Blocks' own event graph, the one the browser runs."""
+    """The page chains history → history_view after the render and preview events, whether they finish, are
+    stopped or fail (Gradio 6's page runs a .then after a success or a Stop, a .failure after an error), and after
+    Refresh and the page load: no Refresh needed. Read from the Blocks' own event graph, the one the browser runs."""
     import app
 
     deps = app.demo.config["dependencies"]
     by_id = {d["id"]: d for d in deps}
 
-    def chained_outputs(api_name: str) -> set[int]:
+    def chained_outputs(api_name: str, on_failure: bool = False) -> set[int]:
         [start] = [d["id"] for d in deps if d["api_name"] == api_name]
-        found, frontier = set(), {start}
+        frontier = {d["id"] for d in deps if d["trigger_after"] == start and d["trigger_only_on_failure"] == on_failure
+                    and not d["trigger_only_on_success"]}  # fmt: skip
+        found: set[int] = set()
         while frontier:
-            frontier = {d["id"] for d in deps if d["trigger_after"] in frontier}
             found |= {o for i in frontier for o in by_id[i]["outputs"]}
+            frontier = {d["id"] for d in deps if d["trigger_after"] in frontier}
         return found
 
-    for event in ("render", "render_preview", "history"):
-        outputs = chained_outputs(event)
-        assert app.history_gallery._id in outputs and app.history_empty._id in outputs, event
-    for event in ("render", "render_preview"):
-        assert app.history_table._id in chained_outputs(event), event
+    for event, on_failure in [("render", False), ("render", True), ("render_preview", False),
+                              ("render_preview", True), ("history", False)]:  # fmt: skip
+        outputs = chained_outputs(event, on_failure)
+        assert app.history_gallery._id in outputs and app.history_empty._id in outputs, (event, on_failure)
+        if event != "history":
+            assert app.history_table._id in outputs, (event, on_failure)
 
 
 # -- words a creator uses (issue 15): handler-level ------------------------------------------------------------

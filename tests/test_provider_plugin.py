@@ -127,7 +127,7 @@ def test_the_studio_offers_it_with_a_key_box_of_its_own(acme):
     import app
 
     # Named by its own label, its key by its label too (the environment variable only in the key box's small print).
-    assert ("Acme Voices — needs your Acme Voices API key (not usable now)", "acme") in app._provider_choices(
+    assert ("Acme Voices — needs your Acme Voices API key", "acme") in app._provider_choices(
         "voice", Credentials())  # fmt: skip
     assert ("Acme Voices — paid, your Acme Voices API key", "acme") in app._provider_choices(
         "voice", Credentials({"ACME_API_KEY": KEY}))  # fmt: skip

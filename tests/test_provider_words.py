@@ -37,7 +37,7 @@ def test_a_dropdown_shows_the_words_and_keeps_the_registry_name_as_its_value():
     assert [value for _, value in choices[1:]] == registry.names("image")
     labels = dict((value, label) for label, value in choices)
     assert labels["draft"] == "offline sketch — free, runs on this server"
-    assert labels["bfl"] == "Flux (Black Forest Labs) — needs your Black Forest Labs API key (not usable now)"
+    assert labels["bfl"] == "Flux (Black Forest Labs) — needs your Black Forest Labs API key"
     with_key = dict((v, label) for label, v in provider_choices("video", Credentials({"RUNWAYML_API_SECRET": "k"})))
     assert with_key["runway"] == "Runway gen4_turbo — paid, your Runway API key"
     server = Credentials({"HF_TOKEN": "k"}, source="server")
