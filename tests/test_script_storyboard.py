@@ -220,3 +220,12 @@ def test_whatever_is_pasted_is_a_storyboard_or_a_clear_refusal(script):
         return
     assert "".join("".join(s.audio_script for s in storyboard.scenes).split()) == "".join(script.split())
     assert all(MIN_SCENE_SECONDS <= s.duration <= MAX_SCENE_SECONDS for s in storyboard.scenes)
+
+
+def test_image_prompts_are_the_scenes_own_words():
+    storyboard = script_to_storyboard('And Elias, at last, slept.\n\n"Go home," she said. ' + "x" * 400)
+
+    prompts = [s.image_prompt for s in storyboard.scenes]
+    assert prompts[0] == "Elias, at last, slept"
+    assert prompts[1] == "Go home, she said"
+    assert all(len(p) <= 300 for p in prompts) and all(p.strip() for p in prompts)
