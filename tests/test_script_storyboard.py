@@ -229,3 +229,26 @@ def test_image_prompts_are_the_scenes_own_words():
     assert prompts[0] == "Elias, at last, slept"
     assert prompts[1] == "Go home, she said"
     assert all(len(p) <= 300 for p in prompts) and all(p.strip() for p in prompts)
+
+
+@pytest.mark.slow
+def test_the_cli_writes_a_storyboard_from_a_script(tmp_path):
+    from tests.studio import run_cli
+
+    script, out = tmp_path / "story.txt", tmp_path / "story.yaml"
+    script.write_text(STORY, encoding="utf-8")
+    res = run_cli("storyboard", "--from-script", str(script), "-o", str(out), "--style", "anime")
+    assert res.returncode == 0, res.stderr
+    storyboard = parse_storyboard(out.read_text(encoding="utf-8"))
+    assert storyboard.style == "anime" and " ".join(s.audio_script for s in storyboard.scenes) == normalised(STORY)
+    assert res.stdout.startswith(f"wrote {out}: '{storyboard.title}', {len(storyboard.scenes)} scenes, ")
+    assert res.stderr == ""
+
+    script.write_text(" \n", encoding="utf-8")
+    res = run_cli("storyboard", "--from-script", str(script), "-o", str(out))
+    assert (res.returncode, res.stderr) == (2, "invalid script (1 problem):\n  - script: is empty: paste the "
+                                               "narration, a sentence or more\n")  # fmt: skip
+
+    script.write_text("山后的太阳慢慢落下。渔夫回到了家。", encoding="utf-8")
+    res = run_cli("storyboard", "--from-script", str(script), "-o", str(out))
+    assert res.returncode == 0 and res.stderr.startswith("warning: scenes[0].audio_script looks like Chinese")
