@@ -181,7 +181,8 @@ def test_the_piper_voice_speaks_every_scene_within_its_duration(tmp_path):
     for i, scene in enumerate(storyboard.scenes):
         workdir = tmp_path / f"scene{i}"
         workdir.mkdir()
-        out = piper.generate(VoiceRequest(scene.audio_script, None, None, 0.5, 0.75), StepContext(workdir, CancelToken()))
+        request = VoiceRequest(scene.audio_script, None, None, 0.5, 0.75)
+        out = piper.generate(request, StepContext(workdir, CancelToken()))
         spoken = out.meta["duration"]
         assert spoken <= rate.seconds(scene.audio_script), (scene.audio_script, spoken)
         assert spoken + MARGIN_SECONDS <= scene.duration
