@@ -24,7 +24,7 @@ from pipeline.board import RenderBoard
 from pipeline.captions.language import voice_language_warnings
 from pipeline.credentials import Credentials, key_vars
 from pipeline.errors import InputError, MediaError, StudioError
-from pipeline.idea_storyboard import idea_to_storyboard
+from pipeline.idea_storyboard import estimate_idea, idea_to_storyboard
 from pipeline.estimate import estimate_cost
 from pipeline.events import RenderFailed, RenderFinished, SceneStepDone, StepCached, StepFinished, StepWarning
 from pipeline.filenames import safe_stem
@@ -929,7 +929,10 @@ with gr.Blocks(title="Reelsmith studio") as demo:
                         idea_box = gr.Textbox(label="What is the video about? A language model drafts the scenes",
                                               lines=2, max_length=2000, elem_id="idea-box")  # fmt: skip
                         idea_btn = gr.Button("Draft scenes from my idea (Hugging Face token and budget)", size="sm")
-                    draft_note = gr.Markdown()
+                    draft_note = gr.Markdown(
+                        "From a script: free and instant. From an idea: a language model at Hugging Face drafts the "
+                        f"scenes for up to ${estimate_idea('an idea').max_usd:.2f}; it needs a token (Keys & "
+                        "providers) and a budget (Cost).")  # fmt: skip
 
             with gr.Tab("Step by step"):
                 gr.Markdown("Generate one scene's image, look at it, regenerate or upload your own, **approve** it, "

@@ -195,7 +195,9 @@ def _check_output(output: Path, fmt: str) -> None:
 
 def _print_problems(exc: InputError) -> None:
     count = len(exc.problems) + exc.more
-    what = "invalid option" if all(p.path.startswith("-") for p in exc.problems) else "invalid storyboard"
+    paths = {p.path for p in exc.problems}
+    what = "invalid option" if all(path.startswith("-") for path in paths) else \
+        f"invalid {paths.pop()}" if paths in ({"script"}, {"idea"}) else "invalid storyboard"  # fmt: skip
     print(f"{what} ({count} problem{'s' if count != 1 else ''}):", file=sys.stderr)
     for problem in exc.problems:
         print(f"  - {problem}", file=sys.stderr)

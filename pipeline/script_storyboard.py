@@ -235,13 +235,18 @@ def scene_duration(narration: str, voice_provider: str = "piper") -> int:
     return max(MIN_SCENE_SECONDS, min(MAX_SCENE_SECONDS, math.ceil(planned - 1e-9)))
 
 
+_LEADING_LINK = re.compile(r"^(and|but|so|then|or|yet)\b[,]?\s+", re.IGNORECASE)
+
+
 def image_prompt(narration: str) -> str:
-    """What the scene's picture shows: its own words, without quotation marks, at most IMAGE_PROMPT_CHARS."""
-    text = " ".join(re.sub(r"[\"“”«»„]", "", narration).split()).strip(" -—–") or narration.strip()
+    """What the scene's picture shows: its own words without quotation marks, a leading "And"/"But"/"Then" or the
+    closing full stop, at most IMAGE_PROMPT_CHARS (the storyboard's style adds the look when the image is made)."""
+    text = " ".join(re.sub(r"[\"“”«»„]", "", narration).split()).strip(" -—–")
+    text = _LEADING_LINK.sub("", text).rstrip(".。 ") or narration.strip()
     if len(text) > IMAGE_PROMPT_CHARS:
-        text = text[:IMAGE_PROMPT_CHARS].rsplit(" ", 1)[0] if " " in text[:IMAGE_PROMPT_CHARS] \
-            else text[:IMAGE_PROMPT_CHARS]  # fmt: skip
-    return text
+        cut = text[:IMAGE_PROMPT_CHARS]
+        text = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return text[:1].upper() + text[1:]
 
 
 def camera_move(index: int, count: int, seconds: int) -> str:

@@ -234,5 +234,6 @@ def test_the_cli_drafts_from_an_idea(fake, tmp_path):
 
     assert res.returncode == 0, res.stderr
     assert parse_storyboard(out.read_text()).title == "The Last Lighthouse"
-    assert res.stdout.startswith(f"wrote {out}: 'The Last Lighthouse', 3 scenes, 13 s; drafted by {DEFAULT_MODEL} for $")
+    wrote = f"wrote {out}: 'The Last Lighthouse', 3 scenes, 13 s; drafted by {DEFAULT_MODEL} for $"
+    assert res.stdout.startswith(wrote)
     assert "costs at most $" in res.stderr and TOKEN not in res.stdout + res.stderr

@@ -181,7 +181,8 @@ def test_the_piper_voice_speaks_every_scene_within_its_duration(tmp_path):
     for i, scene in enumerate(storyboard.scenes):
         workdir = tmp_path / f"scene{i}"
         workdir.mkdir()
-        out = piper.generate(VoiceRequest(scene.audio_script, None, None, 0.5, 0.75), StepContext(workdir, CancelToken()))
+        request = VoiceRequest(scene.audio_script, None, None, 0.5, 0.75)
+        out = piper.generate(request, StepContext(workdir, CancelToken()))
         spoken = out.meta["duration"]
         assert spoken <= rate.seconds(scene.audio_script), (scene.audio_script, spoken)
         assert spoken + MARGIN_SECONDS <= scene.duration
@@ -220,3 +221,35 @@ def test_whatever_is_pasted_is_a_storyboard_or_a_clear_refusal(script):
         return
     assert "".join("".join(s.audio_script for s in storyboard.scenes).split()) == "".join(script.split())
     assert all(MIN_SCENE_SECONDS <= s.duration <= MAX_SCENE_SECONDS for s in storyboard.scenes)
+
+
+def test_image_prompts_are_the_scenes_own_words():
+    storyboard = script_to_storyboard('And Elias, at last, slept.\n\n"Go home," she said. ' + "x" * 400)
+
+    prompts = [s.image_prompt for s in storyboard.scenes]
+    assert prompts[0] == "Elias, at last, slept"
+    assert prompts[1] == "Go home, she said"
+    assert all(len(p) <= 300 for p in prompts) and all(p.strip() for p in prompts)
+
+
+@pytest.mark.slow
+def test_the_cli_writes_a_storyboard_from_a_script(tmp_path):
+    from tests.studio import run_cli
+
+    script, out = tmp_path / "story.txt", tmp_path / "story.yaml"
+    script.write_text(STORY, encoding="utf-8")
+    res = run_cli("storyboard", "--from-script", str(script), "-o", str(out), "--style", "anime")
+    assert res.returncode == 0, res.stderr
+    storyboard = parse_storyboard(out.read_text(encoding="utf-8"))
+    assert storyboard.style == "anime" and " ".join(s.audio_script for s in storyboard.scenes) == normalised(STORY)
+    assert res.stdout.startswith(f"wrote {out}: '{storyboard.title}', {len(storyboard.scenes)} scenes, ")
+    assert res.stderr == ""
+
+    script.write_text(" \n", encoding="utf-8")
+    res = run_cli("storyboard", "--from-script", str(script), "-o", str(out))
+    assert (res.returncode, res.stderr) == (2, "invalid script (1 problem):\n  - script: is empty: paste the "
+                                               "narration, a sentence or more\n")  # fmt: skip
+
+    script.write_text("山后的太阳慢慢落下。渔夫回到了家。", encoding="utf-8")
+    res = run_cli("storyboard", "--from-script", str(script), "-o", str(out))
+    assert res.returncode == 0 and res.stderr.startswith("warning: scenes[0].audio_script looks like Chinese")
