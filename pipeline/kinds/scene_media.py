@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from pipeline.captions.steps import burns_captions
 from pipeline.kinds.base import Planning, Step, StepKind, key_for, kinds, step_id
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import (
@@ -84,9 +85,10 @@ def _plan_segment(planning: Planning, scene: ScenePlan | None) -> Step:
     clip = planning.output_of("video", i)
     assert clip is not None, "every scene has a clip"
     narration = (length["narration"],) if length["narration"] else ()
+    # A scene whose captions are burned in gets its label drawn with them (one encode less); the others here.
+    label = None if burns_captions(planning.plan, scene) else planning.plan.storyboard.output.label
     return Step(step_id("segment", i), "segment", i, "ffmpeg", (clip, *narration),
-                {**length, "watermark": planning.plan.storyboard.output.watermark,
-                 "label": planning.plan.storyboard.output.label})  # fmt: skip
+                {**length, "watermark": planning.plan.storyboard.output.watermark, "label": label})  # fmt: skip
 
 
 def _plan_mix(planning: Planning, scene: ScenePlan | None) -> Step:
