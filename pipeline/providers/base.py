@@ -111,6 +111,9 @@ class VideoRequest:
     public_figure_threshold: str
     # A hint: providers that encode locally may deliver in this format so the segment step needs no re-encode.
     delivery: EncodeProfile
+    # A draft picture's slate (its style and prompt) to draw at the top edge of the clip, after any camera move;
+    # None when the picture has none or the scene's captions are burned in. Providers that cannot draw ignore it.
+    slate: str | None = None
 
 
 @dataclass(frozen=True)
