@@ -117,6 +117,18 @@ def test_the_still_has_no_slate_and_hands_its_text_on(tmp_path):
     assert not hasattr(frame, "draw_title_card")
 
 
+@pytest.mark.parametrize("width, height", [(640, 360), (360, 640), (1280, 720), (720, 1280)])
+def test_the_slate_leaves_the_top_right_corner_to_the_preview_label(width, height):
+    from pipeline.media.watermark import label_position, label_tag
+    from pipeline.providers.draft.title_card import slate_image
+
+    slate, x, y = slate_image("PHOTOREAL · draft · " + "a very long prompt that goes on " * 4, width, height)
+    tag = label_tag("PREVIEW", height)
+    tag_x, tag_y = label_position(width, height, tag.width)
+    assert x > 0 and y > 0 and y + slate.height < 0.12 * height, "a small label at the top edge"
+    assert x + slate.width < tag_x, "clear of the PREVIEW label"
+
+
 def test_the_plan_asks_for_a_slate_only_where_no_captions_are_burned_in():
     from pipeline.credentials import Credentials
     from pipeline.plan import plan_render

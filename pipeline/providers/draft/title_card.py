@@ -15,8 +15,8 @@ from PIL import Image
 
 STYLE_LABELS = {"photorealistic": "PHOTOREAL", "artistic": "ARTISTIC", "anime": "ANIME", "3d": "3D"}
 # The slate's widest extent, as a share of the frame's width, from the left edge: the top-right corner stays
-# free for `output.label` (a preview's PREVIEW).
-SLATE_MAX_WIDTH = 0.6
+# free for `output.label` (a preview's PREVIEW, sized by the frame's height, so wider on vertical video).
+SLATE_MAX_WIDTH, SLATE_MAX_WIDTH_VERTICAL = 0.6, 0.45
 
 
 def slate_text(prompt: str, style: str) -> str:
@@ -30,5 +30,6 @@ def slate_image(text: str, width: int, height: int) -> tuple[Image.Image, int, i
     from pipeline.captions.render import label_image
 
     size = max(10, round(min(width, height) * 0.026))
-    label = label_image(text, size, round(width * SLATE_MAX_WIDTH))
+    share = SLATE_MAX_WIDTH_VERTICAL if height > width else SLATE_MAX_WIDTH
+    label = label_image(text, size, round(width * share))
     return label, width // 60, height // 40
