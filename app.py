@@ -834,7 +834,7 @@ def _settings_components() -> list[gr.components.Component]:
             output = [
                 gr.Dropdown([("MP4 (H.264/AAC, stream copy)", "mp4"), ("MOV (stream copy)", "mov"),
                              ("WebM (VP9/Opus, transcoded)", "webm")], label="Format"),  # fmt: skip
-                gr.Dropdown(["low", "medium", "high"], label="Quality"),
+                gr.Dropdown(["draft", "low", "medium", "high"], label="Quality"),
                 gr.Checkbox(label="Watermark"),
             ]
     return [*project, *providers, *image, *video, *voice, *output, *_finishing_components()]

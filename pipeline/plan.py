@@ -23,7 +23,12 @@ from pipeline.styles import enhance_prompt
 # cost 28% more CPU for ~7% smaller files; sliced threads with a 5-frame lookahead hold one frame in flight
 # instead of several (1080p encoder 335 MB -> 217 MB) at the same size and slightly less CPU.
 _LEAN = "sliced-threads=1:rc-lookahead=5"
-QUALITY_PRESETS = {
+# draft: the preview's animatic (pipeline/preview.py). Measured on the bundled examples at 640x360: 12 fps halves
+# the frames every picture step warps, draws and encodes; ultrafast encodes in half superfast's CPU (files ~1.7x
+# larger, still small at that size); the fast AAC coder encodes the sound in half the default's CPU.
+QUALITY_PRESETS: dict[str, dict] = {
+    "draft": {"crf": 26, "preset": "ultrafast", "x264_params": "sliced-threads=1", "fps": 12, "gop": 24,
+              "aac_coder": "fast"},
     "low": {"crf": 26, "preset": "superfast", "x264_params": "sliced-threads=1"},
     "medium": {"crf": 21, "preset": "veryfast", "x264_params": f"subme=1:me=dia:partitions=none:{_LEAN}"},
     "high": {"crf": 18, "preset": "faster", "x264_params": _LEAN},

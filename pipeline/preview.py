@@ -8,19 +8,20 @@ keys, same cache). What it changes, and why:
 - providers: draft picture, motion clip, piper voice, whatever the storyboard names: never a paid request, with or
   without keys. Models and voice ids belong to the provider they were chosen for, so they are dropped with it
   (as `Storyboard.with_providers` does); an approved (pinned) image stays: it is already paid for and in the store.
-- size: half of 720p (640x360, or 360x640 for vertical video), encoded at `quality: low`.
+- size: half of 720p (640x360, or 360x640 for vertical video), encoded at `quality: draft` (12 frames a second,
+  the fastest encoder settings: pipeline/plan.py QUALITY_PRESETS).
 - length: every scene at most PREVIEW_SCENE_SECONDS, narration included (`output.max_scene_seconds`: a longer
   narration is cut with a short fade instead of lengthening the scene further).
 - marked: `output.label: PREVIEW` in the top-right corner of every picture; captions burnt in where the storyboard
-  has captions.
+  has captions (a narrated scene's label is drawn in the same pass as its captions: one encode, not two).
 - title: "<title>-preview", so the studio's file, project and manifest say what they are.
 
 What a full offline render of the same storyboard reuses (same request → same key): every narration (the voice
 request is unchanged: same text, and the same piper voice once the paid provider's voice id is dropped, because
-piper falls back to its default voice for an id it does not know), every approved image, and each silent or
-short scene's sound (its `mix`, when the scene already fits in PREVIEW_SCENE_SECONDS: same narration, same frame
-count) and with them the whole sound track when every scene fits. Pictures cannot be shared: the image, clip,
-segment and join are made at a different size (that is most of the saving), and the segments carry the label.
+piper falls back to its default voice for an id it does not know) and every approved image. Pictures cannot be
+shared: the image, clip, segment and join are made at a different size and frame rate (that is most of the
+saving), and the captioned segments carry the label; nor can each scene's sound (`mix`), laid out in frames of
+the animatic's rate. Measured: the narration is about half of a preview's CPU time (bench/preview.py).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def preview_storyboard(storyboard: Storyboard) -> Storyboard:
                     scene["voice_id"] = None
     width, height = storyboard.size
     data["resolution"] = PREVIEW_PORTRAIT if height > width else PREVIEW_LANDSCAPE
-    data["output"].update(quality="low", label=PREVIEW_LABEL, max_scene_seconds=PREVIEW_SCENE_SECONDS)
+    data["output"].update(quality="draft", label=PREVIEW_LABEL, max_scene_seconds=PREVIEW_SCENE_SECONDS)
     for scene in data["scenes"]:
         scene["duration"] = min(scene["duration"], PREVIEW_SCENE_SECONDS)
     if "captions" in data:  # a preview is watched muted as often as not: its captions are always burned in

@@ -58,6 +58,7 @@ from pipeline.music_track import resolve_track
 from pipeline.owners import OwnedImages, pinned_image
 from pipeline.plan import RenderPlan, plan_render, unapproved_images
 from pipeline.projects import ProjectRecorder
+from pipeline.providers import registry
 from pipeline.providers.base import CancelToken, StepContext, StepOutput
 from pipeline.local_steps import GenerationAudit, LocalStepRunner
 from pipeline.ratelimit import Quota
@@ -77,6 +78,17 @@ async def take_render_slot(quota: Quota, services: Services, owner: str, client:
     except RateLimitExceeded as exc:
         await asyncio.to_thread(services.audit_log.refusal, "render", str(exc), owner=owner, client=client)
         raise
+
+
+def _warm_up_voice(storyboard: Storyboard) -> None:
+    """A narrated storyboard's voice provider loads its model in the background while the render plans."""
+    if not any(scene.audio_script.strip() for scene in storyboard.scenes):
+        return
+    try:
+        provider = registry.get("voice", storyboard.voice.provider)
+    except Exception:  # noqa: BLE001 - an unknown provider is refused by planning, with its message
+        return
+    threading.Thread(target=provider.warm_up, args=(storyboard.voice.voice_id,), name="warm-up", daemon=True).start()
 
 
 class Render:
@@ -148,6 +160,7 @@ class Render:
 
     async def _run(self) -> RenderResult:
         started = time.monotonic()
+        _warm_up_voice(self.storyboard)
         # 1. validate and plan (providers' pre-flight checks run before anything slow or paid)
         plan = await self._plan()
         if problems := unapproved_images(plan):

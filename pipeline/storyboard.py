@@ -156,7 +156,11 @@ class OutputSettings(_Model):
     """How the final video is delivered."""
 
     format: Literal["mp4", "mov", "webm"] = "mp4"
-    quality: Literal["low", "medium", "high"] = "medium"
+    quality: Literal["draft", "low", "medium", "high"] = Field(
+        "medium",
+        description="low, medium (default) or high; draft is the preview's animatic: 12 frames a second, the "
+        "fastest encoder settings.",
+    )
     watermark: bool = False
     label: str | None = Field(
         None,
@@ -823,6 +827,13 @@ def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
 _SCENE_FIELD = re.compile(r"^(scenes\[\d+\](?:\.\w+)?): ")
 
 
+def _on_its_scene(path: str, msg: str) -> tuple[str, str]:
+    """A check over the whole scene list that found one scene's field at fault says so ("scenes[1].duration:
+    …"): the problem is placed there, so it reads "Scene 2, duration (scenes[1].duration): …"."""
+    placed = _SCENE_FIELD.match(msg) if path == "scenes" else None
+    return (placed.group(1), msg[placed.end():]) if placed is not None else (path, msg)
+
+
 def _problem(err: dict[str, Any], line: int | None) -> Problem:
     """One pydantic error as a person reads it; it quotes the value only through _quote (a short preview)."""
     loc = tuple(err["loc"])
@@ -875,12 +886,7 @@ def _problem(err: dict[str, Any], line: int | None) -> Problem:
     elif kind == "string_too_long":
         msg = f"is {len(value)} characters; the maximum is {ctx.get('max_length')}"
     elif kind == "value_error":
-        msg = _truncate(str(ctx.get("error", err["msg"])), 300)
-        # A check over the whole scene list that found one scene's field at fault says so ("scenes[1].duration:
-        # …"): the problem is placed there, so it reads "Scene 2, duration (scenes[1].duration): …".
-        placed = _SCENE_FIELD.match(msg) if path == "scenes" else None
-        if placed is not None:
-            path, msg = placed.group(1), msg[placed.end():]
+        path, msg = _on_its_scene(path, _truncate(str(ctx.get("error", err["msg"])), 300))
     else:
         msg = _truncate(err["msg"], 300)
     return Problem(path, msg, line)

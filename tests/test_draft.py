@@ -74,7 +74,7 @@ def test_same_request_gives_the_same_bytes(tmp_path, frames):
 def test_writes_an_rgb_png_of_exactly_the_requested_size(tmp_path, width, height):
     out = DraftImageProvider().generate(_request(PROMPTS[2], "anime", width, height), StepContext(tmp_path, CancelToken()))
     assert out.path == tmp_path / "image.png"
-    assert out.meta == {"width": width, "height": height}
+    assert out.meta == {"width": width, "height": height, "slate": f"ANIME · draft · {PROMPTS[2]}"}
     with Image.open(out.path) as im:
         assert (im.format, im.mode, im.size) == ("PNG", "RGB", (width, height))
         im.load()  # decodes completely: a valid stream
@@ -105,41 +105,41 @@ def test_frames_are_pictures_not_flat_fills(frames):
         assert np.abs(pixels[..., 0] - pixels[..., 2]).mean() > 8, (prompt, style)
 
 
-def _kept_by_every_camera_move() -> tuple[float, float, float, float]:
-    """The part of a picture (fractions: left, top, right, bottom) in view in every frame of every camera move
-    the motion provider makes (every speed, zoom and pan it reads from a prompt)."""
-    from pipeline.providers.motion import camera_path, parse_camera_move
+def test_the_still_has_no_slate_and_hands_its_text_on(tmp_path):
+    """Issue 13: the prompt is no longer painted into the still (a camera move would carry it off the frame, and
+    a band of text read as a subtitle); the provider hands the slate's text on for the motion provider to draw at
+    the top edge of the video (tests/test_motion.py)."""
+    from pipeline.providers.draft import frame
 
-    prompts = ["static", *(" ".join(p).strip() for p in itertools.product(
-        ("slow", "", "fast"), ("", "zoom in", "zoom out"), ("", "pan left", "pan right"), ("", "tilt up", "tilt down")))]
-    left = top = 0.0
-    right = bottom = 1.0
-    for prompt in prompts:
-        for zoom, cx, cy in camera_path(parse_camera_move(prompt), 100):
-            left, right = max(left, cx - 0.5 / zoom), min(right, cx + 0.5 / zoom)
-            top, bottom = max(top, cy - 0.5 / zoom), min(bottom, cy + 0.5 / zoom)
-    return left, top, right, bottom
+    request = _request(PROMPTS[1], "anime", 640, 360)
+    out = DraftImageProvider().generate(request, StepContext(tmp_path, CancelToken()))
+    assert out.meta["slate"] == f"ANIME · draft · {PROMPTS[1]}"
+    assert not hasattr(frame, "draw_title_card")
 
 
-def test_the_slate_stays_in_the_part_every_camera_move_keeps(monkeypatch, tmp_path):
-    """The prompt is a small label near the top of what stays in view (never a subtitle-like band at the
-    bottom, never cut off by a pan or a push-in): the picture with and without it differs only there."""
-    from pipeline.providers.draft import frame, title_card
+@pytest.mark.parametrize("width, height", [(640, 360), (360, 640), (1280, 720), (720, 1280)])
+def test_the_slate_leaves_the_top_right_corner_to_the_preview_label(width, height):
+    from pipeline.media.watermark import label_position, label_tag
+    from pipeline.providers.draft.title_card import slate_image
 
-    left, top, right, bottom = _kept_by_every_camera_move()
-    kl, kt, kr, kb = title_card.KEPT_IN_VIEW
-    assert kl >= left and kt >= top and kr <= right and kb <= bottom
-    for width, height in ((1280, 720), (720, 1280), (1920, 1080)):
-        request = _request(PROMPTS[0] + " and a very long tail of words that cannot fit on one line", "anime",
-                           width, height)  # fmt: skip
-        with_slate = np.asarray(frame.render(request, StepContext(tmp_path, CancelToken())), np.int16)
-        monkeypatch.setattr(frame, "draw_title_card", lambda *a: None)
-        bare = np.asarray(frame.render(request, StepContext(tmp_path, CancelToken())), np.int16)
-        monkeypatch.undo()
-        ys, xs = np.nonzero(np.abs(with_slate - bare).max(axis=2) > 0)
-        assert len(ys) > 0.002 * width * height, "the slate is drawn"
-        assert xs.min() >= kl * width and xs.max() < kr * width, (width, height)
-        assert ys.min() >= kt * height and ys.max() < kt * height + 0.1 * height, "a small label at the top"
+    slate, x, y = slate_image("PHOTOREAL · draft · " + "a very long prompt that goes on " * 4, width, height)
+    tag = label_tag("PREVIEW", height)
+    tag_x, tag_y = label_position(width, height, tag.width)
+    assert x > 0 and y > 0 and y + slate.height < 0.12 * height, "a small label at the top edge"
+    assert x + slate.width < tag_x, "clear of the PREVIEW label"
+
+
+def test_the_plan_asks_for_a_slate_only_where_no_captions_are_burned_in():
+    from pipeline.credentials import Credentials
+    from pipeline.plan import plan_render
+    from pipeline.steps import plan_steps
+    from pipeline.storyboard import validate_storyboard
+
+    data = {"scenes": [{"image_prompt": "a sea", "audio_script": "Hello there."}, {"image_prompt": "a hill"}]}
+    for burn_in, wanted in ((True, [False, True]), (False, [True, True])):
+        plan = plan_render(validate_storyboard({**data, "captions": {"burn_in": burn_in}}), Credentials({}))
+        steps = [s for s in plan_steps(plan, Credentials({})) if s.kind == "video"]
+        assert [s.params["slate"] for s in steps] == wanted
 
 
 def test_reports_progress_up_to_done(tmp_path):

@@ -63,12 +63,13 @@ def test_the_path_is_smooth_and_eased():
     assert np.max(np.abs(np.diff(velocity))) < 0.1 * np.max(velocity), "no sudden change of speed"
 
 
-def _grid_image(path: Path, w: int, h: int) -> Path:
+def _grid_image(path: Path, w: int, h: int, top: float = 0.0) -> Path:
+    """Random discs on a dark ground; none in the top `top` share of the picture."""
     img = Image.new("RGB", (w, h), (20, 30, 60))
     d = ImageDraw.Draw(img)
     rng = np.random.default_rng(3)
     for _ in range(200):
-        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(4, 30))
+        x, y, r = int(rng.integers(0, w)), int(rng.integers(round(top * h) + 30, h)), int(rng.integers(4, 30))
         d.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in rng.integers(60, 255, 3)))
     img.save(path)
     return path
@@ -80,12 +81,13 @@ def _frames(clip: Path, w: int, h: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w)
 
 
-def _render(tmp_path: Path, prompt: str, duration: int = 2, size=(640, 360)) -> tuple[Path, dict]:
+def _render(tmp_path: Path, prompt: str, duration: int = 2, size=(640, 360), slate: str | None = None,
+            plain_top: float = 0.0) -> tuple[Path, dict]:  # fmt: skip
     w, h = size
-    image = _grid_image(tmp_path / "src.png", w, h)
+    image = _grid_image(tmp_path / "src.png", w, h, plain_top)
     profile = EncodeProfile(w, h, crf=12)
-    req = VideoRequest(image, "x", prompt, duration, w, h, 1, None, "auto", profile)
-    work = tmp_path / "work"
+    req = VideoRequest(image, "x", prompt, duration, w, h, 1, None, "auto", profile, slate=slate)
+    work = tmp_path / f"work-{prompt}-{slate is not None}"
     work.mkdir()
     out = MotionVideoProvider().generate(req, StepContext(work, CancelToken()))
     return out.path, out.meta
@@ -116,6 +118,37 @@ def test_a_rendered_push_in_changes_the_picture(tmp_path):
     clip, _ = _render(tmp_path, "", duration=2)
     frames = _frames(clip, 640, 360).astype(np.int16)
     assert np.abs(frames[-1] - frames[0]).mean() > 5.0
+
+
+@pytest.mark.parametrize("prompt", ["fast pan left", "fast zoom in", "zoom in and pan right", "fast tilt up"])
+def test_a_draft_slate_stays_at_the_top_edge_through_every_move(tmp_path, prompt):
+    """Issue 13: the draft picture's slate is a small label at the top edge of the video that never leaves the
+    frame: drawn after the camera move, it is in the same place in the first and the last frame of a pan and a
+    zoom, and the clip differs from the same move without it only there."""
+    w, h = 640, 360
+    # A plain ground where the slate goes (whatever the move shows there), so every pixel of it stands out.
+    with_slate = _frames(_render(tmp_path, prompt, 1, slate="ANIME · draft · A stormy sea", plain_top=0.35)[0], w, h)
+    bare = _frames(_render(tmp_path, prompt, 1, plain_top=0.35)[0], w, h)
+    boxes = []
+    for k in (0, len(bare) - 1):  # first and last frame of the move
+        changed = np.abs(with_slate[k].astype(np.int16) - bare[k]) > 4
+        band = round(0.12 * h)
+        assert changed[band:].sum() < 0.001 * w * h, "nothing drawn below the top band (encoder noise aside)"
+        ys, xs = np.nonzero(changed[:band])
+        assert len(ys) > 0.004 * w * h, "the slate is drawn"
+        assert ys.min() >= 2, "a small label in the top band, inside the frame"
+        assert xs.min() >= 2 and xs.max() < 0.62 * w, "on the left: the top-right corner is the label's (PREVIEW)"
+        boxes.append((ys.min(), ys.max(), xs.min(), xs.max()))
+    assert np.abs(np.subtract(boxes[0], boxes[1])).max() <= 2, "it does not move with the camera"
+
+
+def test_the_slate_enters_the_clips_key_only_when_drawn():
+    provider = MotionVideoProvider()
+    profile = EncodeProfile(640, 360)
+    plain = VideoRequest(Path("x.png"), "abc", "pan left", 5, 640, 360, 1, None, "auto", profile)
+    assert "slate" not in provider.cache_fields(plain)
+    assert provider.cache_fields(plain) != provider.cache_fields(VideoRequest(
+        Path("x.png"), "abc", "pan left", 5, 640, 360, 1, None, "auto", profile, slate="ANIME · draft · a"))
 
 
 def test_cache_fields_follow_the_move_not_the_wording():

@@ -63,3 +63,14 @@ def test_cancelled_before_speaking(tmp_path):
     token.cancel()
     with pytest.raises(Cancelled):
         PiperVoiceProvider().generate(_request(), StepContext(tmp_path, token))
+
+
+def test_warm_up_loads_the_voice_a_render_will_use_once():
+    """Provider.warm_up (called in the background as a narrated render plans) leaves the model loaded, so the
+    first voice step does not wait for it; an id piper does not know warms its default voice, as a step would."""
+    provider = PiperVoiceProvider()
+    provider.warm_up("21m00Tcm4TlvDq8ikWAM")  # an ElevenLabs id, as a preview of a paid storyboard keeps none
+    assert set(provider._loaded) == {"joe"}
+    model = provider._loaded["joe"]
+    provider.warm_up()
+    assert provider._loaded["joe"] is model, "loaded once"

@@ -65,7 +65,7 @@ def test_a_preview_is_offline_half_size_short_and_marked():
     assert preview.resolution == "640x360"
     assert [s.duration for s in preview.scenes] == [5, 3]
     assert preview.output.max_scene_seconds == 5, "a long narration is cut, never lengthening the scene past 5 s"
-    assert (preview.output.label, preview.output.quality) == (PREVIEW_LABEL, "low")
+    assert (preview.output.label, preview.output.quality) == (PREVIEW_LABEL, "draft")
     assert preview.title == "Paid trip-preview"
     # What is the same: the scenes' words and pictures, and an approved image (already paid for, in the store).
     assert [s.audio_script for s in preview.scenes] == [s.audio_script for s in _paid().scenes]
@@ -105,6 +105,22 @@ def test_a_label_is_in_the_segment_key_and_absent_leaves_it_unchanged():
     plain = segment_key(profile, "c" * 64, 120, False)
     assert segment_key(profile, "c" * 64, 120, False, None) == plain
     assert segment_key(profile, "c" * 64, 120, False, PREVIEW_LABEL) != plain
+
+
+def test_a_narrated_scenes_label_is_drawn_with_its_captions_in_one_encode():
+    """The PREVIEW label of a scene whose captions are burned in is drawn in the captions' pass (the segment then
+    uses the motion clip as it is), so the scene is encoded once after its clip, not twice; a silent scene's
+    segment still draws it."""
+    from pipeline.credentials import Credentials
+    from pipeline.plan import plan_render
+    from pipeline.steps import plan_steps
+
+    data = _paid().model_dump()
+    data["scenes"][1].update(audio_script="", image=None)
+    preview = preview_storyboard(Storyboard.model_validate(data))
+    steps = {s.id: s for s in plan_steps(plan_render(preview, Credentials({})), Credentials({}))}
+    assert steps["segment:0"].params["label"] is None and steps["captioned:0"].params["label"] == PREVIEW_LABEL
+    assert steps["segment:1"].params["label"] == PREVIEW_LABEL and "captioned:1" not in steps
 
 
 def test_a_capped_scene_stops_at_the_cap_and_fades_its_narration_out(tmp_path):
@@ -181,9 +197,10 @@ def test_a_full_offline_render_after_a_preview_reuses_the_narration_and_the_shor
     assert sum(preview.cached.values()) == 0
 
     full = render(board.with_providers(voice="piper"), tmp_path / "full.mp4")
-    # Shared: both narrations; the 3 s scene's sound (same narration, same length). Not shared: every picture (half
-    # size), the 8 s scene's sound (cut to 5 s in the preview), hence the sound track, and the join.
-    assert full.cached == {"voice": 2, "mix": 1}
+    # Shared: both narrations (the paid part of a real render, and most of a preview's time). Not shared: every
+    # picture (half size, 12 frames a second), each scene's sound (laid out at the animatic's frame rate; the 8 s
+    # scene's is also cut to 5 s), hence the sound track, and the join.
+    assert full.cached == {"voice": 2}
     assert full.executed["image"] == 2 and full.executed["segment"] == 2
     assert [s.frames for s in full.scenes][0] > 5 * 24, "the full render keeps the whole narration"
 

@@ -43,7 +43,8 @@ def shown_frames(start: float, end: float, fps: int) -> tuple[int, int]:
     return int(np.ceil(start * fps - 1e-6)), int(np.ceil(end * fps - 1e-6))
 
 
-def _patch(frame: CueFrame, fps: int, width: int, height: int) -> _Patch | None:
+def cue_patch(frame: CueFrame, fps: int, width: int, height: int) -> _Patch | None:
+    """`frame`'s image ready to blend into a `width` x `height` picture's planes (None: nothing of it shows)."""
     image = frame.image.image
     x, y = frame.image.x // 2 * 2, frame.image.y // 2 * 2
     w, h = min(image.width, width - x) // 2 * 2, min(image.height, height - y) // 2 * 2
@@ -83,13 +84,20 @@ def _blend(plane: np.ndarray, x: int, y: int, over: np.ndarray, alpha: np.ndarra
     plane[y : y + h, x : x + w] = np.round(region + (over - region) * alpha).astype(np.uint8)
 
 
+def blend_patch(p: _Patch, py: np.ndarray, pu: np.ndarray, pv: np.ndarray) -> None:
+    """Lay `p` over a frame's Y, U and V planes, in place."""
+    _blend(py, p.x, p.y, p.luma, p.alpha)
+    _blend(pu, p.x // 2, p.y // 2, p.chroma_u, p.alpha_half)
+    _blend(pv, p.x // 2, p.y // 2, p.chroma_v, p.alpha_half)
+
+
 def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue_frames: Sequence[CueFrame],
               cancel: CancelToken | None = None, keyframes: Sequence[int] = (),
               encoders: EncoderBudget | None = None) -> Path:  # fmt: skip
     """`segment` (in `profile`, `frames` long) with `cue_frames` drawn over it, encoded to `out`, with a keyframe
     at each of `keyframes` (a transition's cut points: the join copies the middle between them)."""
     w, h = profile.width, profile.height
-    patches = [p for p in (_patch(f, profile.fps, w, h) for f in cue_frames) if p is not None]
+    patches = [p for p in (cue_patch(f, profile.fps, w, h) for f in cue_frames) if p is not None]
     luma, chroma = w * h, (w // 2) * (h // 2)
     size = luma + 2 * chroma
     decode = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(segment), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
@@ -108,9 +116,7 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
                 pv[:] = np.frombuffer(raw, np.uint8, chroma, luma + chroma).reshape(h // 2, w // 2)
                 for p in patches:
                     if p.first <= written < p.last:
-                        _blend(py, p.x, p.y, p.luma, p.alpha)
-                        _blend(pu, p.x // 2, p.y // 2, p.chroma_u, p.alpha_half)
-                        _blend(pv, p.x // 2, p.y // 2, p.chroma_v, p.alpha_half)
+                        blend_patch(p, py, pu, pv)
                 encoder.write_planar_frame()
                 written += 1
             if written < frames:  # raised inside: the encoder is aborted, not finished

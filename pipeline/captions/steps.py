@@ -36,6 +36,7 @@ from pipeline.store import Asset, step_key
 from pipeline.transition_plan import cut_fields
 
 if TYPE_CHECKING:
+    from pipeline.captions.render import CueFrame
     from pipeline.plan import RenderPlan, ScenePlan
 
 KIND = "captioned"
@@ -63,15 +64,24 @@ def captioned_params(plan: "RenderPlan", scene: "ScenePlan") -> dict[str, Any] |
     """The settings of a scene's `captioned` step, or None when the scene gets none (not narrated, or the
     storyboard does not burn captions in)."""
     settings = plan.storyboard.captions
-    if scene.voice is None or not settings.burn_in:
+    if not burns_captions(plan, scene):
         return None
+    assert scene.voice is not None
     from pipeline.transition_plan import scene_cuts
 
     # head/tail: the neighbours' transition overlaps (none between cuts, so those keys are unchanged): the voice
     # starts after the head, and the burn-in puts keyframes at both cut points like the segment it replaces.
+    # label: `output.label` (a preview's PREVIEW), drawn here in the same pass as the cues instead of by the
+    # segment, so the scene is encoded once more, not twice (the segment then uses the clip as it is).
+    label = {"label": plan.storyboard.output.label} if plan.storyboard.output.label else {}
     return {"profile": plan.profile, "style": settings.style, "position": settings.position,
-            "text": scene.voice.text,
+            "text": scene.voice.text, **label,
             **scene_cuts(plan.boundaries, scene.index)}  # fmt: skip
+
+
+def burns_captions(plan: "RenderPlan", scene: "ScenePlan") -> bool:
+    """Whether the scene gets a `captioned` step: it is narrated and the storyboard burns captions in."""
+    return scene.voice is not None and plan.storyboard.captions.burn_in
 
 
 def timing_sha256(voice: Asset, text: str) -> str:
@@ -88,6 +98,7 @@ def captioned_key(step: Any, outputs: Mapping[str, Asset]) -> str:
     return step_key(KIND, version=CAPTIONS_VERSION, segment=segment.sha256, timing=timing,
                     frames=segment.meta.get("frames"), profile=profile.id, style=step.params["style"],
                     position=step.params["position"], fonts=font_version(),
+                    **({"label": step.params["label"]} if step.params.get("label") else {}),
                     **cut_fields(step.params))  # fmt: skip
 
 
@@ -136,6 +147,8 @@ async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) ->
                                   head=step.params.get("head", 0))  # fmt: skip
         drawn = [f for cue in cues for f in cue_frames(cue, *size, style=step.params["style"],
                                                        position=step.params["position"])]  # fmt: skip
+        if step.params.get("label"):
+            drawn.append(label_frame(step.params["label"], *size, seconds=frames / profile.fps))
         ctx.progress(0.2, "burning the captions in")
         out = burn_cues(segment.path, ctx.workdir / "captioned.mp4", frames, profile, drawn, ctx.cancel,
                         cut_keyframes(frames, step.params.get("head", 0), step.params.get("tail", 0)),
@@ -143,6 +156,16 @@ async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) ->
         return StepOutput(out, {"frames": frames, "cues": len(cues), "reencoded": True})
 
     return await run.cached_step(step, captioned_key(step, inputs), produce)
+
+
+def label_frame(text: str, width: int, height: int, seconds: float) -> "CueFrame":
+    """`output.label` as an image shown on every frame of a scene `seconds` long, where the segment would have
+    overlaid it."""
+    from pipeline.captions.render import CueFrame, CueImage
+    from pipeline.media.watermark import label_position, label_tag
+
+    tag = label_tag(text, height)
+    return CueFrame(0.0, seconds + 1.0, CueImage(tag, *label_position(width, height, tag.width)))
 
 
 def video_caption_cues(plan: "RenderPlan", outputs: Mapping[str, Asset]) -> list[Cue]:

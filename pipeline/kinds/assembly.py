@@ -26,8 +26,9 @@ from pipeline.transition_plan import (
 
 # `transition`: the key fields of the transitions (pipeline.transition_plan), empty when every boundary is a cut.
 def soundtrack_key(profile: EncodeProfile, fmt: str, mix_sha256s: Sequence[str], **transition: Any) -> str:
+    coder = {"aac_coder": profile.aac_coder} if profile.aac_coder != "twoloop" else {}  # default: keys as before
     return step_key("soundtrack", version=JOIN_VERSION, format=fmt, bitrate=AUDIO_BITRATE, rate=profile.audio_rate,
-                    mixes=list(mix_sha256s), **transition)  # fmt: skip
+                    mixes=list(mix_sha256s), **coder, **transition)  # fmt: skip
 
 
 def join_key(profile: EncodeProfile, fmt: str, segment_sha256s: Sequence[str], soundtrack_sha256: str,

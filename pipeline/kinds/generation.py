@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from pipeline.credentials import Credentials
 from pipeline.errors import InputError
 from pipeline.kinds.base import Planning, Step, StepKind, kinds, key_for, step_id
+from pipeline.captions.steps import burns_captions
 from pipeline.plan import ScenePlan, video_request
 from pipeline.pricing import StepCost, step_cost
 from pipeline.providers import registry
@@ -54,7 +55,9 @@ def voice_key(provider: Provider, request: Any, owner: str | None) -> str:
 
 def clip_request(step: Step, image: Asset) -> VideoRequest:
     """A video step's request once its image exists (the planned one carries an empty image)."""
-    return dataclasses.replace(step.params["request"], image_path=image.path, image_sha256=image.sha256)
+    slate = image.meta.get("slate") if step.params.get("slate") else None  # a draft picture's, unless captioned
+    return dataclasses.replace(step.params["request"], image_path=image.path, image_sha256=image.sha256,
+                               slate=slate)  # fmt: skip
 
 
 def _video_key(step: Step, outputs: Mapping[str, Asset]) -> str:
@@ -81,8 +84,10 @@ def _plan_video(planning: Planning, scene: ScenePlan | None) -> Step:
     image = planning.output_of("image", i)
     assert image is not None, "every scene has a picture"
     planned_clip = video_request(plan.storyboard, scene, provider, plan.profile, Path(), "")
+    # The slate goes where no captions are burned in (captions already say what is heard).
     return Step(step_id("video", i), "video", i, provider.name, (image,),
-                {"request": planned_clip, "owner": paying_key(provider, planning.credentials)})  # fmt: skip
+                {"request": planned_clip, "owner": paying_key(provider, planning.credentials),
+                 "slate": not burns_captions(plan, scene)})  # fmt: skip
 
 
 def _plan_voice(planning: Planning, scene: ScenePlan | None) -> Step | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from pipeline.captions.steps import burns_captions
 from pipeline.kinds.base import Planning, Step, StepKind, key_for, kinds, step_id
 from pipeline.media.profile import EncodeProfile
 from pipeline.media.segment import (
@@ -84,9 +85,10 @@ def _plan_segment(planning: Planning, scene: ScenePlan | None) -> Step:
     clip = planning.output_of("video", i)
     assert clip is not None, "every scene has a clip"
     narration = (length["narration"],) if length["narration"] else ()
+    # A scene whose captions are burned in gets its label drawn with them (one encode less); the others here.
+    label = None if burns_captions(planning.plan, scene) else planning.plan.storyboard.output.label
     return Step(step_id("segment", i), "segment", i, "ffmpeg", (clip, *narration),
-                {**length, "watermark": planning.plan.storyboard.output.watermark,
-                 "label": planning.plan.storyboard.output.label})  # fmt: skip
+                {**length, "watermark": planning.plan.storyboard.output.watermark, "label": label})  # fmt: skip
 
 
 def _plan_mix(planning: Planning, scene: ScenePlan | None) -> Step:
@@ -138,11 +140,27 @@ def make_segment(profile: EncodeProfile, clip: Asset, frames: int, watermark: bo
             out = hold_last_frame(clip.path, clip_frames, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel,
                                   ctx.encoders)  # fmt: skip
             return StepOutput(out, {"frames": frames, "reencoded": False, "held": frames - clip_frames})
+    if label and not watermark and copyable and clip_frames == frames:
+        return _labelled(clip, frames, profile, label, ctx, cuts)
     mark = render_watermark(ctx.workdir / "mark.png", profile.height) if watermark else None
     tag = render_label(ctx.workdir / "label.png", label, profile.height) if label else None
     ctx.progress(0.1, "encoding the segment")
     out = fit_clip(clip.path, ctx.workdir / "segment.mp4", frames, profile, ctx.cancel, mark,
                    cut_keyframes(frames, *cuts), tag, ctx.encoders)  # fmt: skip
+    return StepOutput(out, {"frames": frames, "reencoded": True})
+
+
+def _labelled(clip: Asset, frames: int, profile: EncodeProfile, label: str, ctx: StepContext,
+              cuts: tuple[int, int]) -> StepOutput:  # fmt: skip
+    """A clip already in the profile and of the scene's length, with the label drawn in: decoded, blended and
+    encoded once like a caption burn-in (no probe, no scaling filter: half the time of the general re-encode)."""
+    from pipeline.captions.burn import burn_cues
+    from pipeline.captions.steps import label_frame
+
+    ctx.progress(0.1, "drawing the label")
+    tag = label_frame(label, profile.width, profile.height, frames / profile.fps)
+    out = burn_cues(clip.path, ctx.workdir / "segment.mp4", frames, profile, [tag], ctx.cancel,
+                    cut_keyframes(frames, *cuts), ctx.encoders)  # fmt: skip
     return StepOutput(out, {"frames": frames, "reencoded": True})
 
 

@@ -56,7 +56,7 @@ def encode_soundtrack(
     if fmt == "webm":
         codec = ["-c:a", "libopus", "-b:a", "128k"]
     else:
-        codec = ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
+        codec = ["-c:a", "aac", "-aac_coder", profile.aac_coder, "-b:a", AUDIO_BITRATE]
     args = ["-i", str(track), *codec, "-ar", str(profile.audio_rate), "-ac", str(profile.audio_channels), str(out)]
     run_ffmpeg(args, cancel, what="encoding the sound track")
     return out

@@ -21,6 +21,7 @@ class EncodeProfile:
     timescale: int = 12288
     audio_rate: int = 48000
     audio_channels: int = 2
+    aac_coder: str = "twoloop"  # ffmpeg's AAC coder for the sound track (`fast` for a draft: half the CPU)
 
     @property
     def id(self) -> str:

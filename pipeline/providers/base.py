@@ -111,6 +111,9 @@ class VideoRequest:
     public_figure_threshold: str
     # A hint: providers that encode locally may deliver in this format so the segment step needs no re-encode.
     delivery: EncodeProfile
+    # A draft picture's slate (its style and prompt) to draw at the top edge of the clip, after any camera move;
+    # None when the picture has none or the scene's captions are burned in. Providers that cannot draw ignore it.
+    slate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -333,7 +336,13 @@ class Provider(ABC):
         """Everything in the request that changes the output; paths are replaced by content hashes upstream."""
         data = dataclasses.asdict(request)
         data.pop("image_path", None)
+        data.pop("slate", None)  # drawn only by a provider that says so in its own cache_fields (motion)
         return data
+
+    def warm_up(self, voice_id: str | None = None) -> None:
+        """Prepare what the first step will need (a local model), called in a background thread as a render
+        starts planning, so loading overlaps the planning and the first pictures. Never raises: the step itself
+        reports any problem."""
 
     def model_problem(self, model: str | None) -> str | None:
         """The one model check: what is wrong with `model` (None: the default) for this provider, or None.

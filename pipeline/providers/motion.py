@@ -1,7 +1,8 @@
 """Offline video provider `motion`: a camera move over the still image, read from the motion prompt.
 
 The move is a sub-pixel affine warp per frame (OpenCV) with an ease-in-out curve, so it glides with no jitter;
-frames stream into x264 in the delivery profile, so the segment step can use the clip without re-encoding.
+frames stream into x264 in the delivery profile, so the segment step can use the clip without re-encoding. A
+draft picture's slate (`VideoRequest.slate`) is drawn into each frame after the move, at the top edge.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.captions.burn import blend_patch
 from pipeline.media.ffmpeg import FrameEncoder, rgb_to_yuv420
 from pipeline.providers.base import StepContext, StepOutput, VideoProvider, VideoRequest, register
 
@@ -112,6 +114,16 @@ def _load_cover(path, width: int, height: int, max_zoom: float) -> np.ndarray:
         return np.asarray(resized.crop((left, top, left + target_w, top + target_h)))
 
 
+def _slate_patch(text: str, profile: Any) -> Any:
+    """A draft picture's slate (pipeline/providers/draft/title_card.py) ready to blend into every frame."""
+    from pipeline.captions.burn import cue_patch
+    from pipeline.captions.render import CueFrame, CueImage
+    from pipeline.providers.draft.title_card import slate_image
+
+    image, x, y = slate_image(text, profile.width, profile.height)
+    return cue_patch(CueFrame(0.0, 1e9, CueImage(image, x, y)), profile.fps, profile.width, profile.height)
+
+
 @register
 class MotionVideoProvider(VideoProvider):
     name = "motion"
@@ -130,6 +142,7 @@ class MotionVideoProvider(VideoProvider):
             "duration": request.duration,
             "size": [request.width, request.height],
             "delivery": request.delivery.id,
+            **({"slate": request.slate} if request.slate else {}),  # only when drawn: other clips keep their keys
         }
 
     def generate(self, request: VideoRequest, ctx: StepContext) -> StepOutput:
@@ -149,6 +162,7 @@ class MotionVideoProvider(VideoProvider):
         out = ctx.workdir / "clip.mp4"
         path = camera_path(move, frames)
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        slate = _slate_patch(request.slate, profile) if request.slate else None
         ctx.progress(0.0, f"camera: {move.label}")
         with FrameEncoder(out, profile, ctx.cancel, planar=True, encoders=ctx.encoders) as encoder:
             for i, (zoom, cx, cy) in enumerate(path):
@@ -164,6 +178,8 @@ class MotionVideoProvider(VideoProvider):
                 for plane, out_plane in ((planes[1], u), (planes[2], v)):
                     cv2.warpAffine(plane, chroma, (width // 2, height // 2), dst=out_plane, flags=flags,
                                    borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+                if slate is not None:  # after the move: the slate stays at the top edge whatever the camera does
+                    blend_patch(slate, y, u, v)
                 encoder.write_planar_frame()
                 ctx.progress((i + 1) / frames)
         return StepOutput(

@@ -1,8 +1,8 @@
-"""One frame, start to finish: read the request, paint the scene's layers, apply the style's finish, scale it to
-the requested size and draw the title card.
+"""One frame, start to finish: read the request, paint the scene's layers, apply the style's finish and scale it
+to the requested size (the slate is drawn later, over the video: title_card.py).
 
 Drawing happens at a fixed internal size (short side 540 px, so every output size shows the same picture); the
-result is scaled up and the text is drawn crisply at full size.
+result is scaled up.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from pipeline.providers.draft.finishes import apply_finish
 from pipeline.providers.draft.layers import paint_scene
 from pipeline.providers.draft.prompt import stable_hash
 from pipeline.providers.draft.scene import Scene
-from pipeline.providers.draft.title_card import STYLE_LABELS, draw_title_card
+from pipeline.providers.draft.title_card import STYLE_LABELS
 
 INTERNAL_SHORT_SIDE = 540
 
 
 def render(request: ImageRequest, ctx: StepContext) -> Image.Image:
-    """The finished frame for a request (title card included)."""
+    """The finished frame for a request."""
     w, h = request.width, request.height
     scene, style_noise = prepare(request)
     painter = scene.painter
@@ -34,7 +34,6 @@ def render(request: ImageRequest, ctx: StepContext) -> Image.Image:
     ctx.progress(0.75)
     if (painter.w, painter.h) != (w, h):
         picture = picture.resize((w, h), Image.BICUBIC if painter.style == "anime" else Image.BILINEAR)
-    draw_title_card(picture, request.scene_prompt or scene.prompt, painter.style)
     return picture
 
 
