@@ -74,6 +74,14 @@ def _graph(text: str):
     return plan_steps(plan_render(parse_storyboard(text)), Credentials())
 
 
+def test_the_studio_offers_every_transition_type_with_a_label():
+    from pipeline.transition_plan import transition_choices
+
+    schema = storyboard_schema()["$defs"]["TransitionSettings"]["properties"]["type"]["enum"]
+    assert [value for _, value in transition_choices()] == schema == ["cut", "crossfade", "fade_black"]
+    assert all(label and label[0].isupper() for label, _ in transition_choices())
+
+
 def test_cuts_add_no_step_and_no_param():
     graph = _graph(_cut(STORY))
     assert not [s for s in graph if s.kind == "transition"]
