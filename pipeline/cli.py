@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, metavar="USD",
                    help="refuse to start above this estimate, and never spend past it during the render")  # fmt: skip
     p.add_argument("--timeline", type=Path, metavar="OUT.otio",
-                   help="also write the edit as an OpenTimelineIO timeline (opens in Resolve, Premiere, Kdenlive)")
+                   help="also write the edit as a timeline for editors (Resolve, Premiere, Kdenlive): .otio "
+                   "(OpenTimelineIO), .xml (FCP 7 XML), .fcpxml (FCP X) or .edl (CMX 3600, the cut list only)")
     p.add_argument("--preview", action="store_true",
                    help="a free, fast animatic instead: offline providers whatever the storyboard names, half "
                    "size, scenes of at most 5 s, marked PREVIEW; written to OUTPUT with -preview added to its name"
@@ -395,6 +396,10 @@ def _render(args: argparse.Namespace, services: Services) -> int:
     if args.preview:
         storyboard, args.output = for_preview(storyboard, args.output)
     _check_output(args.output, storyboard.output.format)
+    if args.timeline:
+        from pipeline.timeline import timeline_adapter
+
+        timeline_adapter(args.timeline)  # a suffix no adapter writes is refused before any work
     # Providers' pre-flight runs in the render itself; its problems come back as RenderFailed(kind="input").
     # The render records itself in the storyboard file's project (owner "cli"), as it starts and when it ends.
     project = ProjectRecorder(args.storyboard.read_text(encoding="utf-8"), source=args.storyboard)
@@ -442,15 +447,16 @@ def _follow(job: Any, view: "_View") -> Event | None:
 def _write_extras(args: argparse.Namespace, result: Any, summary: Any, store: Any) -> None:
     """The timeline and stems asked for (from `store`, the render's), and the caption files' names (before "done:",
     which stays last)."""
-    if args.timeline:
-        from pipeline.timeline import write_timeline
-
-        write_timeline(result, args.timeline)
+    stems = None
     if args.stems and result.finished_sound is not None:
         from pipeline.finish_step import write_stems
 
         stems = write_stems(result.finished_sound, store, args.stems)
         print(f"stems: {', '.join(str(p) for p in stems.values())}", file=summary)
+    if args.timeline:
+        from pipeline.timeline import export_timeline
+
+        print(f"timeline: {export_timeline(result, args.timeline, store, stems)}", file=summary)
     if result.captions:
         print(f"captions: {', '.join(str(p) for p in result.captions)}", file=summary)
 

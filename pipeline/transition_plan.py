@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, get_args
 
 from pipeline.cancel import CancelToken
 from pipeline.media.budget import EncoderBudget
@@ -36,7 +36,18 @@ from pipeline.media.transitions import (
     overlap_mixes,
 )
 from pipeline.store import step_key
-from pipeline.storyboard import Storyboard, transition_into_next
+from pipeline.storyboard import Storyboard, TransitionSettings, transition_into_next
+
+
+# What a person picks from (the studio's transition controls; the CLI and YAML take the values).
+TRANSITION_LABELS = {"cut": "Cut", "crossfade": "Crossfade", "fade_black": "Fade through black"}
+
+
+def transition_choices() -> list[tuple[str, str]]:
+    """(label, value) per transition type, in the storyboard schema's order: a dropdown's choices (gradio takes
+    (label, value) pairs). A type added to the schema without a label here fails loudly (KeyError)."""
+    values = get_args(TransitionSettings.model_fields["type"].annotation)
+    return [(TRANSITION_LABELS[v], v) for v in values]
 
 
 @dataclass(frozen=True)

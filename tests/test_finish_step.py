@@ -124,6 +124,7 @@ def short(sb: Storyboard, track: str, **music) -> Storyboard:
     data = sb.model_dump(mode="json")
     for scene in data["scenes"]:
         scene["duration"] = 2  # the narration stretches a scene: its picture is kept short
+        scene.pop("transition")  # a long one of the example's would not fit a 2 s scene; its project-wide one does
     data["music"] = {"track": track, **music}
     return validate_storyboard(data)
 

@@ -46,6 +46,16 @@ def _variant(sb: Storyboard, change: dict[str, Any]) -> Storyboard:
     return Storyboard.model_validate(data)
 
 
+def _as_before_music_and_transitions(sb: Storyboard) -> Storyboard:
+    """An example as it was bundled before it had a music bed and transitions (issue 14), so the pinned keys of
+    every other step kind stay the ones users' caches hold."""
+    data = sb.model_dump(mode="json")
+    data.pop("music"), data.pop("transition")
+    for scene in data["scenes"]:
+        scene.pop("transition")
+    return Storyboard.model_validate(data)
+
+
 def _pinned_sha256() -> str:
     return hashlib.sha256(PINNED_PNG).hexdigest()
 
@@ -55,8 +65,9 @@ def storyboards() -> dict[str, Storyboard]:
     the watermark, other formats and qualities, a scene without narration)."""
     out: dict[str, Storyboard] = {}
     for path in sorted(EXAMPLES.glob("*.yaml")):
-        out[path.stem] = load_storyboard(path)
+        out[path.stem] = _as_before_music_and_transitions(load_storyboard(path))
     story = out["short-story"]
+    out["short-story+bed+transitions"] = load_storyboard(EXAMPLES / "short-story.yaml")  # as bundled today
     out["paid"] = _variant(story, {"image": {"provider": "bfl"}, "voice": {"provider": "elevenlabs"},
                                    "video": {"provider": "runway", "require_approval": False}})  # fmt: skip
     out["hf"] = _variant(story, {"image": {"provider": "hf"}})
@@ -74,7 +85,9 @@ def _fake_asset(key: str, tmp: Path, scene: int | None) -> Asset:
     path = tmp / f"{key[:16]}.bin"
     path.write_bytes(key.encode())
     duration = 3.7 + (scene or 0)  # narration lengths that change the segment's frames
-    return Asset(key, hashlib.sha256(key.encode()).hexdigest(), path, {"duration": duration, "frames": 120})
+    # a_from, b_to: where a transition piece's frames start in the scene before and end in the scene after.
+    meta = {"duration": duration, "frames": 120, "a_from": 108, "b_to": 12}
+    return Asset(key, hashlib.sha256(key.encode()).hexdigest(), path, meta)
 
 
 def runner_keys(storyboard: Storyboard, tmp: Path) -> dict[str, str]:

@@ -22,7 +22,7 @@ from pipeline.media.transitions import (
     overlap_mixes,
     render_transition,
 )
-from pipeline.plan import plan_render
+from pipeline.plan import QUALITY_PRESETS, plan_render
 from pipeline.steps import plan_steps
 from pipeline.storyboard import parse_storyboard, storyboard_schema
 from tests.media import frame_at, sound
@@ -74,6 +74,14 @@ def _graph(text: str):
     return plan_steps(plan_render(parse_storyboard(text)), Credentials())
 
 
+def test_the_studio_offers_every_transition_type_with_a_label():
+    from pipeline.transition_plan import transition_choices
+
+    schema = storyboard_schema()["$defs"]["TransitionSettings"]["properties"]["type"]["enum"]
+    assert [value for _, value in transition_choices()] == schema == ["cut", "crossfade", "fade_black"]
+    assert all(label and label[0].isupper() for label, _ in transition_choices())
+
+
 def test_cuts_add_no_step_and_no_param():
     graph = _graph(_cut(STORY))
     assert not [s for s in graph if s.kind == "transition"]
@@ -121,7 +129,7 @@ def _pattern(index: int) -> np.ndarray:
     return np.clip(base + ripple, 0, 255).astype(np.uint8)
 
 
-def _segment(path: Path, frames: int, index: int, keyframes: tuple[int, ...]) -> Path:
+def _segment(path: Path, frames: int, index: int, keyframes: tuple[int, ...], profile: EncodeProfile = PROFILE) -> Path:
     """A segment as the segment step makes it: in the profile, moving, GOPs forced at the cut points."""
     from pipeline.media.transitions import force_keyframes_args
 
@@ -132,7 +140,7 @@ def _segment(path: Path, frames: int, index: int, keyframes: tuple[int, ...]) ->
     from pipeline.media.ffmpeg import x264_args
 
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "320x180",
-                    "-r", str(FPS), "-i", str(raw), "-vf", "format=yuv420p", *x264_args(PROFILE),
+                    "-r", str(FPS), "-i", str(raw), "-vf", "format=yuv420p", *x264_args(profile),
                     *force_keyframes_args(keyframes), str(path)], check=True)  # fmt: skip
     return path
 
@@ -208,6 +216,25 @@ def test_frames_away_from_the_boundaries_are_the_copied_segments_bit_for_bit(joi
     assert len(expected) == len(ours)
     mismatched = [n for n, (a, b) in enumerate(zip(ours, expected)) if b is not None and a != b]
     assert not mismatched and sum(e is not None for e in expected) == len(ours) - sum(OVERLAPS)
+
+
+def _stream_headers(path: Path) -> str:
+    """The H.264 parameter sets (avcC) as Debian's ffprobe reads them."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "stream=extradata",
+                          "-show_data", str(path)], check=True, capture_output=True, text=True).stdout  # fmt: skip
+    assert "extradata=" in out
+    return out
+
+
+@pytest.mark.parametrize("quality", sorted(QUALITY_PRESETS))
+def test_pieces_encode_cheaper_but_with_the_segments_stream_headers(quality, tmp_path):
+    """The pieces' encoder analysis differs from the segments' (piece_x264_args), their parameter sets must not:
+    the join copies both into one stream under the first segment's headers."""
+    profile = EncodeProfile(320, 180, **QUALITY_PRESETS[quality])
+    a = _segment(tmp_path / "a.mp4", 24, 0, cut_keyframes(24, 0, 6), profile)
+    b = _segment(tmp_path / "b.mp4", 24, 1, cut_keyframes(24, 6, 0), profile)
+    piece = render_transition(a, b, "crossfade", 6, profile, tmp_path / "t.mp4")
+    assert _stream_headers(piece.path) == _stream_headers(a)
 
 
 def _means(path: Path, frame: int) -> np.ndarray:

@@ -20,7 +20,7 @@ soft edges meet: no word is cut or spoken over.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -34,7 +34,7 @@ from pipeline.media.join import VP9_ARGS
 from pipeline.media.mp4index import read_video_index
 from pipeline.media.profile import EncodeProfile
 
-TRANSITION_VERSION = "2"  # 2: fade_black reaches black at its midpoint
+TRANSITION_VERSION = "3"  # 2: fade_black reaches black at its midpoint; 3: crossfade by overlay (exact chroma)
 TransitionType = Literal["cut", "crossfade", "fade_black"]
 
 
@@ -87,25 +87,56 @@ def render_transition(
     fps = profile.fps
     frames = (ia.frames - a_from) + b_to - overlap
     # Input seeking to a's keyframe (rounded up to the microsecond, so the seek lands on it, not the one before);
-    # decoding a from its start would cost a whole scene per boundary.
+    # decoding a from its start would cost a whole scene per boundary. One decoding and one filter thread each:
+    # the pieces are a dozen frames, run two at a time, where threads cost more in set-up than they save.
     seek = ["-ss", _seconds(math.ceil(a_from * 1_000_000 / fps))] if a_from else []
-    chain = _blend(kind, ia.frames - overlap - a_from, overlap, b_to, fps) + f",format={profile.pix_fmt}[v]"
-    args = [*seek, "-i", str(a), "-i", str(b), "-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames),
-            *x264_args(profile), "-movflags", "+faststart", str(out)]  # fmt: skip
+    chain = _blend(kind, ia.frames - overlap - a_from, overlap, b_to) + f",format={profile.pix_fmt}[v]"
+    args = ["-threads", "1", *seek, "-i", str(a), "-threads", "1", "-i", str(b), "-filter_complex_threads", "1",
+            "-filter_complex", chain, "-map", "[v]", "-frames:v", str(frames), *piece_x264_args(profile),
+            "-movflags", "+faststart", str(out)]  # fmt: skip
     run_ffmpeg(args, cancel, what="rendering a transition", encodes=(profile.width, profile.height), encoders=encoders)
     return TransitionPiece(out, a_from, b_to, frames)
 
 
-def _blend(kind: TransitionType, a_plain: int, overlap: int, b_to: int, fps: int) -> str:
-    """The filter graph from a (from its keyframe: `a_plain` frames before the overlap) and b (up to `b_to`).
+# What the pieces change of the segments' encoder settings: only analysis, never the stream's headers (SPS/PPS:
+# entropy coder, reference and B-frame counts, weighted prediction, 8x8 transform), so the join still copies them
+# into one stream. Full-pel motion search and a fixed B-frame pattern: on the bench's 720p crossfade, 0.149 ->
+# 0.114 CPU s for 12 frames at the same size (214 vs 213 KB) and PSNR (44.6 vs 44.8 dB).
+PIECE_X264_PARAMS = "subme=0:b-adapt=0"
 
-    crossfade: the overlap's frames are both scenes mixed (ffmpeg's xfade). fade_black: a fades out over the
-    overlap's first half and b fades in over its second, so the midpoint is black (xfade's fadeblack only dims
-    it): a's frames up to the middle, then b's from the middle on, the same number of frames as a crossfade."""
+
+def piece_x264_args(profile: EncodeProfile) -> list[str]:
+    """The segments' x264 arguments with the pieces' cheaper analysis (PIECE_X264_PARAMS) appended."""
+    params = f"{profile.x264_params}:{PIECE_X264_PARAMS}" if profile.x264_params else PIECE_X264_PARAMS
+    return x264_args(replace(profile, x264_params=params))
+
+
+def _blend(kind: TransitionType, a_plain: int, overlap: int, b_to: int) -> str:
+    """The filter graph from a (from its keyframe: `a_plain` frames before the overlap) and b (up to `b_to`): a's
+    plain frames, the overlap, then b's plain frames after it.
+
+    crossfade: b laid over a with an opacity rising frame by frame (frame k of the overlap is k/overlap b, the
+    weights of ffmpeg's xfade fade). An alpha fade and overlay, not xfade: a third of the CPU per frame (xfade's
+    fade is plain C in floats), and xfade also misplaces chroma (up to 45 levels off in a 4:2:0 frame) where the
+    overlay is exact to rounding. fade_black: a fades out over the overlap's first half and b fades in over its
+    second, so the midpoint is black (xfade's fadeblack only dims it): a's frames up to the middle, then b's from
+    the middle on, the same number of frames as a crossfade."""
     if kind == "crossfade":
-        return ("[0:v]setpts=PTS-STARTPTS[a];"
-                f"[1:v]trim=end_frame={b_to},setpts=PTS-STARTPTS[b];"
-                f"[a][b]xfade=transition=fade:duration={overlap / fps:.6f}:offset={a_plain / fps:.6f}")  # fmt: skip
+        parts = []
+        a_over, b_over = "[0:v]setpts=PTS-STARTPTS", "[1:v]setpts=PTS-STARTPTS"
+        if a_plain:
+            parts.append(f"{a_over},split[a0][a1];[a0]trim=end_frame={a_plain}[pre]")
+            a_over = f"[a1]trim=start_frame={a_plain},setpts=PTS-STARTPTS"
+        if b_to > overlap:
+            parts.append(f"{b_over},trim=end_frame={b_to},split[b0][b1];"
+                         f"[b1]trim=start_frame={overlap},setpts=PTS-STARTPTS[post]")  # fmt: skip
+            b_over = "[b0]null"
+        parts.append(f"{a_over}[ao];{b_over},trim=end_frame={overlap},format=yuva420p,"
+                     f"fade=t=in:alpha=1:start_frame=0:nb_frames={overlap}[bo];"
+                     "[ao][bo]overlay=format=yuv420:eof_action=pass[mid]")  # fmt: skip
+        pieces = ["[pre]"] * bool(a_plain) + ["[mid]"] + ["[post]"] * (b_to > overlap)
+        joined = "".join(pieces) + f"concat=n={len(pieces)}" if len(pieces) > 1 else "[mid]null"
+        return ";".join(parts) + ";" + joined
     out, into = overlap // 2, overlap - overlap // 2  # a one-frame overlap is b's first frame, from black
     fade_out = f",fade=t=out:start_frame={a_plain}:nb_frames={out}" if out else ""
     return (f"[0:v]trim=end_frame={a_plain + out},setpts=PTS-STARTPTS{fade_out}[a];"
