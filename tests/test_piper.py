@@ -63,3 +63,16 @@ def test_cancelled_before_speaking(tmp_path):
     token.cancel()
     with pytest.raises(Cancelled):
         PiperVoiceProvider().generate(_request(), StepContext(tmp_path, token))
+
+
+@pytest.mark.slow
+def test_release_drops_the_voice_and_the_next_narration_loads_it_again(tmp_path):
+    provider = PiperVoiceProvider()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = provider.generate(_request(), StepContext(tmp_path / "a", CancelToken()))
+    assert provider._loaded, "the voice stays loaded between narrations of a render"
+    provider.release()
+    assert not provider._loaded
+    again = provider.generate(_request(), StepContext(tmp_path / "b", CancelToken()))
+    assert again.path.read_bytes() == first.path.read_bytes()
