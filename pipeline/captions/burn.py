@@ -96,11 +96,14 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
     # and decoding is a fraction of the encode it feeds.
     decode = [ffmpeg_exe(), "-v", "error", "-nostdin", "-threads", "1", "-i", str(segment), "-f", "rawvideo", "-pix_fmt",
               "yuv420p", "-"]
-    decoder = subprocess.Popen(decode, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert decoder.stdout is not None
+    decoder: subprocess.Popen[bytes] | None = None
     written = 0
     try:
         with FrameEncoder(out, profile, cancel, planar=True, keyframes=keyframes, encoders=encoders) as encoder:
+            # Started once the encoder has room in the memory budget: a decoder started before would fill its
+            # buffers (~90 MB at 1080p) while the encoder waits its turn.
+            decoder = subprocess.Popen(decode, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            assert decoder.stdout is not None
             while written < frames:
                 raw = decoder.stdout.read(size)
                 if len(raw) < size:
@@ -119,6 +122,7 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
             if written < frames:  # raised inside: the encoder is aborted, not finished
                 raise MediaError(f"burning captions into {segment.name}: it has {written} frames, {frames} expected")
     finally:
-        decoder.kill()
-        decoder.wait()
+        if decoder is not None:
+            decoder.kill()
+            decoder.wait()
     return out
