@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The memory held at once does not grow with the number of scenes (encoders wait for room in the encoder budget,
 # frames stream, the voice model is dropped once the narrations are spoken), so a short 1080p render shows the
 # peak. Measured on this render: 558-623 MB before the voice model was released and the caption burn's decoder
-# made single-threaded, 491-509 MB after (the peak: a 1080p x264 encoder ~210 MB, the burn's decoder ~70-95 MB,
-# Python ~180 MB). Issue 17's goal is 400 MB (bench/render.py reports it on the 20-scene render); not met yet.
+# made single-threaded and started only once its encoder has room, 491-514 MB after (the peak: a 1080p x264
+# encoder ~210 MB, the burn's decoder ~90-110 MB, Python ~175-200 MB). Issue 17's goal is 400 MB (bench/render.py
+# reports it on the 20-scene render); not met yet.
 PEAK_PSS_MB = 540.0
 
 
