@@ -30,9 +30,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from pipeline.errors import MediaError
+from pipeline.media.budget import EncoderBudget, holding_budget
 from pipeline.media.ffmpeg import read_wav, write_wav
 from pipeline.media.music import MUSIC_VERSION, RATE, TRUE_PEAK_DB, FinishedSound, finish_sound
 from pipeline.media.profile import EncodeProfile
+from pipeline.media.segment import samples_for_frames
 from pipeline.music_track import MusicTrack, load_track, resolve_track, track_identity
 from pipeline.providers.base import StepContext, StepOutput
 from pipeline.store import Asset, Store, step_key
@@ -97,18 +99,21 @@ def make_finished_sound(mixes: list[Asset], track: MusicTrack, params: Mapping[s
                         store: Store, stems_at: str) -> StepOutput:  # fmt: skip
     """The mix as the step's output; the narration and music stems stored under `stems_at`."""
     ctx.progress(0.05, "mixing the music under the narration")
-    narration = _concatenated([m.path for m in mixes], params["profile"], params.get("overlaps"))
-    sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
-                         loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
-    del narration
-    if not sound.reached_target:
-        ctx.warn(_missed_target(sound, params["loudness_lufs"]))
-    ctx.progress(0.9, "writing the finished sound and its stems")
-    stems = ctx.workdir / "stems.wav"
-    write_wav(stems, np.concatenate([sound.narration, sound.music], axis=1), sound.rate)
-    store.put(stems_at, stems, {"stems": list(KEPT_STEMS), "samples": sound.samples})
-    out = ctx.workdir / "finished.wav"
-    write_wav(out, sound.mix, sound.rate)
+    samples = sum(samples_for_frames(m.meta["frames"], params["profile"]) for m in mixes)
+    # Its float arrays are held in the memory budget, so a long video's mix waits for room beside the encoders.
+    with holding_budget(ctx.encoders, EncoderBudget.sound_cost_mb(samples), ctx.cancel):
+        narration = _concatenated([m.path for m in mixes], params["profile"], params.get("overlaps"))
+        sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
+                             loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
+        del narration
+        if not sound.reached_target:
+            ctx.warn(_missed_target(sound, params["loudness_lufs"]))
+        ctx.progress(0.9, "writing the finished sound and its stems")
+        stems = ctx.workdir / "stems.wav"
+        write_wav(stems, np.concatenate([sound.narration, sound.music], axis=1), sound.rate)
+        store.put(stems_at, stems, {"stems": list(KEPT_STEMS), "samples": sound.samples})
+        out = ctx.workdir / "finished.wav"
+        write_wav(out, sound.mix, sound.rate)
     frames = sum(m.meta["frames"] for m in mixes) - sum(params.get("overlaps") or ())
     return StepOutput(out, {"frames": frames, **_sound_facts(sound, track)})
 

@@ -91,6 +91,13 @@ def _warm_up_voice(storyboard: Storyboard) -> None:
     threading.Thread(target=provider.warm_up, args=(storyboard.voice.voice_id,), name="warm-up", daemon=True).start()
 
 
+async def release_when_done(provider: Any, tasks: list[asyncio.Task[Any]]) -> None:
+    """Once `tasks` (a render's every step of one provider) have ended, made, stored or failed, the provider drops
+    what it keeps loaded (Provider.release), so the memory is free for the rest of the render (the encoders)."""
+    await asyncio.wait(tasks)
+    await asyncio.to_thread(provider.release)
+
+
 class Render:
     """One render of one storyboard. Use `iter_render` / `render` rather than this class directly."""
 
@@ -181,7 +188,7 @@ class Render:
         #    picture (image → video → segment) run concurrently, and the sound track is encoded as soon as every mix
         #    exists, while pictures may still be rendering. A failing step does not stop the others: their work is
         #    stored and a re-run reuses it.
-        outputs = await self._walk(list(self._graph))
+        outputs = await self._walk(list(self._graph), release=plan)
         scenes = [self._scene_result(s.index, outputs) for s in plan.scenes]
 
         # 3. assemble: the join stream-copied the pictures and the sound track into the final file
@@ -217,10 +224,10 @@ class Render:
                 raise e
         raise errors[0]
 
-    async def _walk(self, steps: list[Step]) -> dict[str, Asset]:
+    async def _walk(self, steps: list[Step], release: RenderPlan | None = None) -> dict[str, Asset]:
         """Run `steps` (each after its inputs, as soon as they exist) by their kinds' executors; their outputs by
         step id. Kinds that start first do (narration decides a scene's length); then scene order (first preview
-        first)."""
+        first). With `release` (a whole render's plan), each provider is released once its kind's steps end."""
         tasks: dict[str, asyncio.Task[Asset]] = {}
 
         async def execute(step: Step) -> Asset:
@@ -229,7 +236,11 @@ class Render:
 
         for step in sorted(steps, key=lambda s: not self._graph.kind(s.kind).starts_first):
             tasks[step.id] = asyncio.create_task(execute(step))
+        releases = [asyncio.create_task(release_when_done(getattr(release, f"{kind}_provider"), of_kind))
+                    for kind in ("image", "video", "voice") if release is not None
+                    and (of_kind := [tasks[s.id] for s in steps if s.kind == kind])]  # fmt: skip
         self._raise_first(await asyncio.gather(*tasks.values(), return_exceptions=True))
+        await asyncio.gather(*releases, return_exceptions=True)
         return {i: t.result() for i, t in tasks.items()}
 
     def _scene_result(self, index: int, outputs: dict[str, Asset]) -> SceneResult:

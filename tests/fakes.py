@@ -53,6 +53,7 @@ class TestProviders:
     running: int = 0  # calls running now
     peak: int = 0  # most calls running at once
     running_by_kind: dict[str, int] = field(default_factory=dict)
+    released: list[tuple[str, float]] = field(default_factory=list)  # (kind, when) of every Provider.release()
     peak_by_kind: dict[str, int] = field(default_factory=dict)
 
     def register(self) -> None:
@@ -116,6 +117,11 @@ class _FakeProvider:
     @property
     def key_env_var(self) -> str | None:  # type: ignore[override]
         return "ELEVENLABS_API_KEY" if self.key_concurrency else None
+
+    def release(self) -> None:
+        if ACTIVE is not None:
+            with ACTIVE.lock:
+                ACTIVE.released.append((self.kind, time.monotonic()))
 
 
 def _colour(text: str) -> tuple[int, int, int]:

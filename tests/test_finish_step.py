@@ -273,3 +273,24 @@ def test_a_video_too_quiet_to_reach_the_target_says_so(small_render, tmp_path):
     assert [w.step for w in warnings] == ["finish"]
     assert "output.loudness_lufs: the finished sound measures" in warnings[0].message
     assert "not -14" in warnings[0].message
+
+
+def test_the_finished_sound_holds_room_in_the_memory_budget(small_render, tmp_path, isolated_home):
+    """Its float arrays (~33 bytes a sample) wait for room beside the encoders, like an encoder, instead of landing
+    on top of a 1080p encode (a 20-scene 1080p render's peak)."""
+    from pipeline.media.budget import EncoderBudget
+    from pipeline.services import Services
+
+    asked: list[float] = []
+
+    class Recording(EncoderBudget):
+        def acquire(self, cost_mb, cancel=None):
+            asked.append(cost_mb)
+            super().acquire(cost_mb, cancel)
+
+    services = Services.for_home(isolated_home)
+    services.encoders = Recording(280.0)
+    result = render(storyboard(), tmp_path / "video.mp4", services=services)
+    samples = result.finished_sound.meta["samples"]
+    assert EncoderBudget.sound_cost_mb(samples) in asked
+    assert services.encoders.used_mb == 0, "every hold was given back"

@@ -74,3 +74,16 @@ def test_warm_up_loads_the_voice_a_render_will_use_once():
     model = provider._loaded["joe"]
     provider.warm_up()
     assert provider._loaded["joe"] is model, "loaded once"
+
+
+@pytest.mark.slow
+def test_release_drops_the_voice_and_the_next_narration_loads_it_again(tmp_path):
+    provider = PiperVoiceProvider()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = provider.generate(_request(), StepContext(tmp_path / "a", CancelToken()))
+    assert provider._loaded, "the voice stays loaded between narrations of a render"
+    provider.release()
+    assert not provider._loaded
+    again = provider.generate(_request(), StepContext(tmp_path / "b", CancelToken()))
+    assert again.path.read_bytes() == first.path.read_bytes()

@@ -312,3 +312,17 @@ def test_steps_remove_their_work_folders_and_release_their_locks_even_when_one_f
             render(validate_storyboard(storyboard_dict(scenes=2)), tmp_path / "a.mp4", store=store)
         assert list((isolated_home / "work").iterdir()) == []
         assert store._workdir_locks == {}, "every lock taken for a step was released"
+
+
+def test_a_render_releases_each_provider_once_its_steps_are_done(test_providers, tmp_path):
+    """The voice model is dropped as soon as the last narration is spoken, while pictures are still being made
+    (Provider.release), so its memory is the encoders' for the rest of the render."""
+    test_providers.delay = {"video": 0.5}
+    _run(validate_storyboard(storyboard_dict(3)), tmp_path / "out.mp4")
+    released = dict(test_providers.released)
+    assert sorted(k for k, _ in test_providers.released) == ["image", "video", "voice"], "each released once"
+    voices = [c for c in test_providers.calls if c.kind == "voice"]
+    videos = [c for c in test_providers.calls if c.kind == "video"]
+    assert released["voice"] >= max(c.end for c in voices)
+    assert released["voice"] < max(c.end for c in videos), "released while pictures were still being made"
+    assert released["video"] >= max(c.end for c in videos)

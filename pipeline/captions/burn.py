@@ -100,12 +100,18 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
     patches = [p for p in (cue_patch(f, profile.fps, w, h) for f in cue_frames) if p is not None]
     luma, chroma = w * h, (w // 2) * (h // 2)
     size = luma + 2 * chroma
-    decode = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(segment), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
-    decoder = subprocess.Popen(decode, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert decoder.stdout is not None
+    # Single-threaded, as in last_frame_planes: a frame-threaded decoder holds several frames (~40 MB more at 1080p)
+    # and decoding is a fraction of the encode it feeds.
+    decode = [ffmpeg_exe(), "-v", "error", "-nostdin", "-threads", "1", "-i", str(segment), "-f", "rawvideo", "-pix_fmt",
+              "yuv420p", "-"]
+    decoder: subprocess.Popen[bytes] | None = None
     written = 0
     try:
         with FrameEncoder(out, profile, cancel, planar=True, keyframes=keyframes, encoders=encoders) as encoder:
+            # Started once the encoder has room in the memory budget: a decoder started before would fill its
+            # buffers (~90 MB at 1080p) while the encoder waits its turn.
+            decoder = subprocess.Popen(decode, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            assert decoder.stdout is not None
             while written < frames:
                 raw = decoder.stdout.read(size)
                 if len(raw) < size:
@@ -122,6 +128,7 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
             if written < frames:  # raised inside: the encoder is aborted, not finished
                 raise MediaError(f"burning captions into {segment.name}: it has {written} frames, {frames} expected")
     finally:
-        decoder.kill()
-        decoder.wait()
+        if decoder is not None:
+            decoder.kill()
+            decoder.wait()
     return out

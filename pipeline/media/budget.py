@@ -15,7 +15,8 @@ from pipeline.errors import Cancelled
 
 
 class EncoderBudget:
-    """Limits how much memory x264 encoders may hold at once: one per Services, so one per process at the CLI and
+    """Limits how much memory x264 encoders (and the other large working sets: the finished sound's mix) may hold
+    at once: one per Services, so one per process at the CLI and
     the studio (every render they start shares it).
 
     An x264 encoder holds frames (lookahead, references, threads): with our settings (sliced threads, 5-frame
@@ -31,6 +32,13 @@ class EncoderBudget:
     @staticmethod
     def cost_mb(width: int, height: int) -> float:
         return 25.0 + 85.0 * (width * height) / (1280 * 720)
+
+    @staticmethod
+    def sound_cost_mb(samples: int) -> float:
+        """The finished sound's working memory (pipeline.media.music.finish_sound: narration, bed, gains and mix
+        as float arrays) for `samples` stereo samples: measured +171 MB for 110 s at 48 kHz, ~33 bytes a sample.
+        Held in the same budget, so a long video's mix does not land on top of a 1080p encoder."""
+        return 10.0 + 33.0 * samples / 1e6
 
     def acquire(self, cost_mb: float, cancel: CancelToken | None = None) -> None:
         with self._cond:

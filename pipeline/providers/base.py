@@ -329,6 +329,11 @@ class Provider(ABC):
         build their SDK or httpx client here (timeouts, no hidden retries) and nowhere else."""
         raise NotImplementedError(f"{type(self).__name__} has no API client")
 
+    def release(self) -> None:
+        """Drop what `generate` loaded and keeps for its next call (a model in memory). A render calls it once it has
+        no more steps for this provider, so its memory is free for the rest of the render (the encoders); a
+        `generate` running for another render keeps its own reference, and a later one loads again."""
+
     def resolve_model(self, model: str | None) -> str | None:
         return model or self.default_model
 
