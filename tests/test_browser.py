@@ -326,19 +326,19 @@ def test_transitions_are_set_in_the_studio_and_written_into_the_storyboard(brows
     page, _ = _open(browser, url, LAPTOP)
     page.get_by_text("Transitions between scenes", exact=True).click()
     page.get_by_label("Transition", exact=True).click()
-    page.get_by_role("option", name="Crossfade (the scenes dissolve)").click()
+    page.get_by_role("option", name="Fade through black").click()  # the example crossfades (0.75 s) project-wide
     page.get_by_text("Storyboard as YAML (import / export)").click()
-    page.wait_for_function("() => document.querySelector('.cm-content')?.innerText.includes('type: crossfade')",
+    page.wait_for_function("() => document.querySelector('.cm-content')?.innerText.includes('{type: fade_black, seconds: 0.75}')",
                            timeout=30_000)  # fmt: skip
     storyboard = page.locator(".cm-content").inner_text()
     assert storyboard.startswith("# A three-scene narrated short story"), "the person's comments stay"
     assert "transition:" in storyboard and "null" not in storyboard
-    # Longer than the 5-second scenes can hold: refused, and the slider shows the storyboard's 0.5 s again.
+    # Longer than the 5-second scenes can hold: refused, and the slider shows the storyboard's 0.75 s again.
     seconds = page.locator("#transition-seconds input[type='number']")
     seconds.fill("5")
     seconds.press("Enter")
     page.get_by_text("Not changed, the settings show the storyboard again").first.wait_for(timeout=30_000)
-    page.wait_for_function("() => document.querySelector('#transition-seconds input[type=number]').value === '0.5'",
+    page.wait_for_function("() => document.querySelector('#transition-seconds input[type=number]').value === '0.75'",
                            timeout=30_000)  # fmt: skip
     assert "seconds: 5" not in page.locator(".cm-content").inner_text()
     page.close()

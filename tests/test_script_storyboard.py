@@ -252,4 +252,4 @@ def test_the_cli_writes_a_storyboard_from_a_script(tmp_path):
 
     script.write_text("山后的太阳慢慢落下。渔夫回到了家。", encoding="utf-8")
     res = run_cli("storyboard", "--from-script", str(script), "-o", str(out))
-    assert res.returncode == 0 and res.stderr.startswith("warning: scenes[0].audio_script looks like Chinese")
+    assert res.returncode == 0 and res.stderr.startswith("warning: Scene 1, narration (scenes[0].audio_script): looks like Chinese")
