@@ -412,11 +412,13 @@ def test_preferences_are_remembered_in_the_browser(browser, launched_studio):
     page = context.new_page()
     page.goto(url)
     page.wait_for_function(PAGE_LOADED)
+    # BrowserState may store its (encrypted) default at load, so wait for the stored value to change, not to exist
+    stored_before = page.evaluate("() => localStorage.getItem('reelsmith-preferences')")
     style = page.get_by_label("Style")
     style.click()
     page.get_by_role("option", name="3D render").click()
-    page.wait_for_function("() => localStorage.getItem('reelsmith-preferences') !== null")
-    page.wait_for_timeout(500)
+    page.wait_for_function("(before) => { const now = localStorage.getItem('reelsmith-preferences');"
+                           " return now !== null && now !== before; }", arg=stored_before, timeout=30_000)
     page.reload()
     page.wait_for_function(PAGE_LOADED)
     style = page.get_by_label("Style")
