@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import Any, Callable
 
 from PIL import Image
 
@@ -45,6 +45,20 @@ def unauthorized() -> Reply:
     return Reply(401, {"error": "Invalid credentials in Authorization header"})
 
 
+def authorized_json(received: Received, token: str, problems_of: Callable[[Any], list[str]]) -> Any:
+    """The request's JSON body, or the Reply HF sends instead: 401 for a wrong token, 400 for a body that is not
+    JSON, 422 listing what `problems_of` finds wrong. Every HF route checks a request in this order."""
+    if received.headers.get("authorization") != f"Bearer {token}":
+        return unauthorized()
+    try:
+        body = received.json()
+    except ValueError:
+        return Reply(400, {"error": "Body is not valid JSON"})
+    if problems := problems_of(body):
+        return Reply(422, {"error": problems})
+    return body
+
+
 class FakeHfInference(FakeServer):
     def __init__(self, token: str, *, max_steps: int = 50) -> None:
         super().__init__()
@@ -74,16 +88,11 @@ class FakeHfInference(FakeServer):
         return problems
 
     def _text_to_image(self, received: Received, _match: re.Match[str]) -> Reply:
-        if received.headers.get("authorization") != f"Bearer {self.token}":
-            return unauthorized()
+        body = authorized_json(received, self.token, self._problems)
+        if isinstance(body, Reply):
+            return body
         if "image/png" not in received.headers.get("accept", ""):
             return Reply(400, {"error": "Accept must allow image/png"})
-        try:
-            body = received.json()
-        except ValueError:
-            return Reply(400, {"error": "Body is not valid JSON"})
-        if problems := self._problems(body):
-            return Reply(422, {"error": problems})
         params = body.get("parameters") or {}
         size = params.get("width", 1024), params.get("height", 1024)
         return Reply(200, make_png(*size), {"content-type": "image/png"})

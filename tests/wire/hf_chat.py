@@ -18,6 +18,7 @@ import re
 import threading
 from typing import Any
 
+from tests.wire.hf import authorized_json
 from tests.wire.server import FakeServer, Received, Reply
 
 CHAT = r"(/[^/]+)*/v1/chat/completions"
@@ -84,14 +85,9 @@ class FakeHfChat(FakeServer):
         return {"role": "assistant", "content": said} if isinstance(said, str) else {"role": "assistant", **said}
 
     def _chat(self, received: Received, _match: re.Match[str]) -> Reply:
-        if received.headers.get("authorization") != f"Bearer {self.token}":
-            return Reply(401, {"error": "Invalid credentials in Authorization header"})
-        try:
-            body = received.json()
-        except ValueError:
-            return Reply(400, {"error": "Body is not valid JSON"})
-        if problems := self._problems(body):
-            return Reply(422, {"error": problems})
+        body = authorized_json(received, self.token, self._problems)
+        if isinstance(body, Reply):
+            return body
         message = self._next_message()
         prompt = sum(len(m["content"]) for m in body["messages"]) // 4
         completion = len(message.get("content") or message.get("refusal") or "") // 4
