@@ -60,4 +60,7 @@ def estimate_plan(
         price = graph.kind(step.kind).cost
         if price is not None and step.scene is not None:
             estimate.scenes[step.scene].append(price(step, inputs, found is not None))
+    order = {name: i for i, name in enumerate(graph.kind_names)}  # a scene's narration is planned first
+    for costs in estimate.scenes:
+        costs.sort(key=lambda c: order.get(c.step, len(order)))
     return estimate

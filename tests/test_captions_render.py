@@ -128,12 +128,24 @@ def _assert_cues_in_speech(result) -> None:
     assert len(uncovered) * 0.01 < 0.1, f"speech without a caption at {uncovered[:5]}"
 
 
-def test_a_second_render_reuses_the_captioned_segments(story_render, monkeypatch, small_render):
+def test_each_narrated_offline_scene_is_encoded_once_with_its_captions(story_render):
+    """The camera move draws the captions in its own encode, at the scene's length: the segment is that clip as it
+    is, and nothing burns them in again."""
+    _, first = story_render
+    assert "captioned" not in first.executed and first.executed.get("video") == 3
+    for scene in first.scenes:
+        narrated = scene.index != 1
+        clip, segment = scene.outputs["video"], scene.outputs["segment"]
+        assert (clip.meta.get("cues", 0) > 0) == narrated, scene.index
+        assert segment.sha256 == clip.sha256 and segment.meta["reencoded"] is False, scene.index
+        assert clip.meta["frames"] == scene.frames
+
+
+def test_a_second_render_reuses_the_captioned_clips(story_render, monkeypatch, small_render):
     sb, first = story_render
-    assert first.executed.get("captioned") == 2  # the two narrated scenes, once each
     monkeypatch.setenv("REELSMITH_HOME", str(first.home))
     again = render(sb, first.output.with_name("again.mp4"))
-    assert again.cached.get("captioned") == 2 and not again.executed
+    assert again.cached.get("video") == 3 and not again.executed
     assert again.output.with_suffix(".srt").read_bytes() == first.output.with_suffix(".srt").read_bytes()
 
 

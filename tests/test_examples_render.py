@@ -191,4 +191,5 @@ def test_every_example_comes_out_with_captions_of_its_narration(rendered, exampl
     cues = pysubs2.load(str(result.output.with_suffix(".srt")))
     said = [w for scene in sb.scenes for w, _ in split_words(scene.audio_script)]
     assert [w for cue in cues for w, _ in split_words(cue.plaintext)] == said
-    assert result.executed.get("captioned") == sum(1 for s in sb.scenes if s.audio_script.strip())
+    # offline, each narrated scene's captions are drawn into its camera move (one encode): no captioned step
+    assert "captioned" not in result.executed and "captioned" not in result.cached

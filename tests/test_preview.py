@@ -108,9 +108,9 @@ def test_a_label_is_in_the_segment_key_and_absent_leaves_it_unchanged():
 
 
 def test_a_narrated_scenes_label_is_drawn_with_its_captions_in_one_encode():
-    """The PREVIEW label of a scene whose captions are burned in is drawn in the captions' pass (the segment then
-    uses the motion clip as it is), so the scene is encoded once after its clip, not twice; a silent scene's
-    segment still draws it."""
+    """The PREVIEW label of a scene whose captions are burned in is drawn with them, into the camera move's own
+    encode (the segment then uses the motion clip as it is, and there is no captioned step), so the scene is
+    encoded once; a silent scene's segment still draws it."""
     from pipeline.credentials import Credentials
     from pipeline.plan import plan_render
     from pipeline.steps import plan_steps
@@ -119,7 +119,8 @@ def test_a_narrated_scenes_label_is_drawn_with_its_captions_in_one_encode():
     data["scenes"][1].update(audio_script="", image=None)
     preview = preview_storyboard(Storyboard.model_validate(data))
     steps = {s.id: s for s in plan_steps(plan_render(preview, Credentials({})), Credentials({}))}
-    assert steps["segment:0"].params["label"] is None and steps["captioned:0"].params["label"] == PREVIEW_LABEL
+    assert steps["segment:0"].params["label"] is None and steps["video:0"].params["overlay"]["label"] == PREVIEW_LABEL
+    assert "captioned:0" not in steps and steps["video:0"].inputs == ("image:0", "voice:0")
     assert steps["segment:1"].params["label"] == PREVIEW_LABEL and "captioned:1" not in steps
 
 

@@ -83,10 +83,16 @@ def _plan(scenes: int = 2):
 def test_it_is_planned_after_the_kinds_before_it_from_their_outputs(test_providers, still):
     _, graph = _plan()
     assert graph.kind_names == (*BUILT_IN, "still") and graph.scene_kinds == (*SCENE_KINDS, "still")
-    assert [s.kind for s in graph if s.scene == 0] == [*SCENE_KINDS, "still"]
-    # the scene's segment as it is joined: with its captions burned in (captioned stands in for segment)
-    assert graph["still:1"].inputs == ("captioned:1",) and graph["still:1"].key is None
-    assert graph["join"].inputs == ("captioned:0", "captioned:1", "soundtrack"), "nothing else changes"
+    # in a scene, the kinds that start first (its narration decides its length) are planned first
+    first = [k for k in SCENE_KINDS if kinds.get(k).starts_first]
+    planned = [s.kind for s in graph if s.scene == 0]
+    assert planned == [*first, *(k for k in SCENE_KINDS if k not in first and k in planned), "still"]
+    # the scene's segment as it is joined: with its captions burned in (by the captioned step, or drawn into an
+    # offline camera move's clip, which is then the segment as it is)
+    joined = graph["join"].inputs[1]
+    assert joined in ("captioned:1", "segment:1") and graph["still:1"].inputs == (joined,)
+    assert graph["still:1"].key is None
+    assert graph["join"].inputs == (graph["still:0"].inputs[0], joined, "soundtrack"), "nothing else changes"
 
 
 def test_it_renders_shows_everywhere_and_is_cached_the_second_time(test_providers, still, tmp_path):

@@ -92,10 +92,10 @@ def test_cuts_add_no_step_and_no_param():
 def test_each_overlapping_boundary_is_a_step_from_its_two_segments():
     graph = _graph(STORY)
     transitions = [s for s in graph if s.kind == "transition"]
-    # Narrated scenes' captioned segments stand in for their segments (captions are burned in by default).
+    # Narrated scenes' captions are drawn into their offline clips (captions are burned in by default).
     assert [(s.id, s.inputs, s.params["type"], s.params["frames"]) for s in transitions] == [
-        ("transition:1", ("captioned:0", "captioned:1"), "crossfade", 12),
-        ("transition:2", ("captioned:1", "captioned:2"), "fade_black", 24),
+        ("transition:1", ("segment:0", "segment:1"), "crossfade", 12),
+        ("transition:2", ("segment:1", "segment:2"), "fade_black", 24),
     ]
     plain = _graph(STORY + "captions: {burn_in: false}\n")
     assert [s.inputs for s in plain if s.kind == "transition"] == [("segment:0", "segment:1"), ("segment:1", "segment:2")]
@@ -103,9 +103,10 @@ def test_each_overlapping_boundary_is_a_step_from_its_two_segments():
     assert graph["segment:1"].params["head"] == 12 and graph["segment:1"].params["tail"] == 24
     assert [(graph[f"mix:{i}"].params["head"], graph[f"mix:{i}"].params["tail"]) for i in range(3)] == [
         (0, 12), (12, 24), (24, 0)]
-    assert graph["join"].inputs == ("captioned:0", "captioned:1", "captioned:2", "transition:1", "transition:2",
+    assert graph["join"].inputs == ("segment:0", "segment:1", "segment:2", "transition:1", "transition:2",
                                     "soundtrack")  # fmt: skip
-    assert graph["captioned:1"].params["head"] == 12 and graph["captioned:1"].params["tail"] == 24
+    # the clip drawn with its captions is the segment: its GOPs start at both cut points
+    assert graph["video:1"].params["overlay"]["head"] == 12 and graph["video:1"].params["overlay"]["tail"] == 24
     # The music and loudness pass lays the mixes out with the overlaps crossfaded; the sound track adds none.
     assert graph["finish"].params["overlaps"] == (12, 24) and "overlaps" not in graph["soundtrack"].params
 

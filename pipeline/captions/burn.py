@@ -91,13 +91,34 @@ def blend_patch(p: _Patch, py: np.ndarray, pu: np.ndarray, pv: np.ndarray) -> No
     _blend(pv, p.x // 2, p.y // 2, p.chroma_v, p.alpha_half)
 
 
+class Overlays:
+    """Cue images blended into a clip's frames in turn: each is made ready when its first frame comes and dropped
+    after its last, so only the images on screen are held (a karaoke scene has one per word)."""
+
+    def __init__(self, cue_frames: Sequence[CueFrame], fps: int, width: int, height: int):
+        self._pending = sorted(cue_frames, key=lambda f: f.start, reverse=True)  # next to show last
+        self._fps, self._size = fps, (width, height)
+        self._on: list[_Patch] = []
+
+    def blend(self, index: int, py: np.ndarray, pu: np.ndarray, pv: np.ndarray) -> None:
+        """Lay every image shown on frame `index` over its planes, in place (frames come in order)."""
+        while self._pending and shown_frames(self._pending[-1].start, 0, self._fps)[0] <= index:
+            patch = cue_patch(self._pending.pop(), self._fps, *self._size)
+            if patch is not None:
+                self._on.append(patch)
+        self._on = [p for p in self._on if p.last > index]
+        for p in self._on:
+            if p.first <= index:
+                blend_patch(p, py, pu, pv)
+
+
 def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue_frames: Sequence[CueFrame],
               cancel: CancelToken | None = None, keyframes: Sequence[int] = (),
               encoders: EncoderBudget | None = None) -> Path:  # fmt: skip
     """`segment` (in `profile`, `frames` long) with `cue_frames` drawn over it, encoded to `out`, with a keyframe
     at each of `keyframes` (a transition's cut points: the join copies the middle between them)."""
     w, h = profile.width, profile.height
-    patches = [p for p in (cue_patch(f, profile.fps, w, h) for f in cue_frames) if p is not None]
+    overlays = Overlays(cue_frames, profile.fps, w, h)
     luma, chroma = w * h, (w // 2) * (h // 2)
     size = luma + 2 * chroma
     # Single-threaded, as in last_frame_planes: a frame-threaded decoder holds several frames (~40 MB more at 1080p)
@@ -120,9 +141,7 @@ def burn_cues(segment: Path, out: Path, frames: int, profile: EncodeProfile, cue
                 py[:] = np.frombuffer(raw, np.uint8, luma).reshape(h, w)
                 pu[:] = np.frombuffer(raw, np.uint8, chroma, luma).reshape(h // 2, w // 2)
                 pv[:] = np.frombuffer(raw, np.uint8, chroma, luma + chroma).reshape(h // 2, w // 2)
-                for p in patches:
-                    if p.first <= written < p.last:
-                        blend_patch(p, py, pu, pv)
+                overlays.blend(written, py, pu, pv)
                 encoder.write_planar_frame()
                 written += 1
             if written < frames:  # raised inside: the encoder is aborted, not finished

@@ -61,8 +61,16 @@ def font_version() -> str:
 
 
 def captioned_params(plan: "RenderPlan", scene: "ScenePlan") -> dict[str, Any] | None:
-    """The settings of a scene's `captioned` step, or None when the scene gets none (not narrated, or the
-    storyboard does not burn captions in)."""
+    """The settings of a scene's `captioned` step, or None when the scene gets none (not narrated, the storyboard
+    does not burn captions in, or its clip is drawn with them: `draws_captions`)."""
+    if draws_captions(plan, scene):
+        return None
+    return caption_settings(plan, scene)
+
+
+def caption_settings(plan: "RenderPlan", scene: "ScenePlan") -> dict[str, Any] | None:
+    """What decides a narrated scene's burned-in captions (and the label drawn with them), or None when it has
+    none: the `captioned` step's params, or a clip's drawn with them (`draws_captions`)."""
     settings = plan.storyboard.captions
     if not burns_captions(plan, scene):
         return None
@@ -82,6 +90,40 @@ def captioned_params(plan: "RenderPlan", scene: "ScenePlan") -> dict[str, Any] |
 def burns_captions(plan: "RenderPlan", scene: "ScenePlan") -> bool:
     """Whether the scene gets a `captioned` step: it is narrated and the storyboard burns captions in."""
     return scene.voice is not None and plan.storyboard.captions.burn_in
+
+
+def draws_captions(plan: "RenderPlan", scene: "ScenePlan") -> bool:
+    """Whether the scene's clip is made with its captions in it, in the clip's own encode (no `captioned` step, so
+    the scene is encoded once): its video provider draws overlays (the offline camera move) and nobody is paid
+    for its clip or its narration (a "generate clip" click then speaks the narration, free, but never pays for
+    it). A paid clip stays as it was delivered, and its captions are burned in by the `captioned` step."""
+    video, voice = plan.video_provider, plan.voice_provider
+    return (burns_captions(plan, scene) and getattr(video, "draws_overlays", False)
+            and not getattr(video, "paid", False) and not getattr(voice, "paid", False))  # fmt: skip
+
+
+def caption_key_fields(params: Mapping[str, Any], voice: Asset, frames: int) -> dict[str, Any]:
+    """The key fields of captions drawn into a scene `frames` long: what decides the cues (the narration's
+    timing, the frame size), how they are drawn (style, position, fonts, the caption code's version), the label
+    and the transitions' cut points."""
+    profile: EncodeProfile = params["profile"]
+    return {"captions": CAPTIONS_VERSION, "timing": timing_sha256(voice, params["text"]), "frames": frames,
+            "profile": profile.id, "style": params["style"], "position": params["position"], "fonts": font_version(),
+            **({"label": params["label"]} if params.get("label") else {}), **cut_fields(params)}  # fmt: skip
+
+
+def scene_overlays(params: Mapping[str, Any], voice: Asset, frames: int) -> tuple[list["CueFrame"], int]:
+    """The images drawn over a narrated scene `frames` long: its cues (one image per word for karaoke) and its
+    label; and how many cues there are."""
+    from pipeline.captions.render import cue_frames
+
+    profile: EncodeProfile = params["profile"]
+    size = (profile.width, profile.height)
+    cues = scene_caption_cues(voice, params["text"], frames, profile.fps, size, head=params.get("head", 0))
+    drawn = [f for cue in cues for f in cue_frames(cue, *size, style=params["style"], position=params["position"])]
+    if params.get("label"):
+        drawn.append(label_frame(params["label"], *size, seconds=frames / profile.fps))
+    return drawn, len(cues)
 
 
 def timing_sha256(voice: Asset, text: str) -> str:
@@ -133,7 +175,6 @@ def scene_caption_cues(voice: Asset, text: str, frames: int, fps: int, size: tup
 async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) -> Asset:
     """The scene's segment with its captions burned in (made once; cached by `captioned_key`)."""
     from pipeline.captions.burn import burn_cues
-    from pipeline.captions.render import cue_frames
     from pipeline.providers.base import StepContext, StepOutput
 
     segment, voice = (inputs[i] for i in step.inputs)
@@ -142,18 +183,12 @@ async def execute_captioned(run: Any, step: Any, inputs: Mapping[str, Asset]) ->
 
     def produce(ctx: StepContext) -> StepOutput:
         ctx.progress(0.05, "drawing the captions")
-        size = (profile.width, profile.height)
-        cues = scene_caption_cues(voice, step.params["text"], frames, profile.fps, size,
-                                  head=step.params.get("head", 0))  # fmt: skip
-        drawn = [f for cue in cues for f in cue_frames(cue, *size, style=step.params["style"],
-                                                       position=step.params["position"])]  # fmt: skip
-        if step.params.get("label"):
-            drawn.append(label_frame(step.params["label"], *size, seconds=frames / profile.fps))
+        drawn, cues = scene_overlays(step.params, voice, frames)
         ctx.progress(0.2, "burning the captions in")
         out = burn_cues(segment.path, ctx.workdir / "captioned.mp4", frames, profile, drawn, ctx.cancel,
                         cut_keyframes(frames, step.params.get("head", 0), step.params.get("tail", 0)),
                         ctx.encoders)  # fmt: skip
-        return StepOutput(out, {"frames": frames, "cues": len(cues), "reencoded": True})
+        return StepOutput(out, {"frames": frames, "cues": cues, "reencoded": True})
 
     return await run.cached_step(step, captioned_key(step, inputs), produce)
 

@@ -10,8 +10,9 @@ A `StepKind` is everything the engine knows about one kind of step, in one defin
     ))
 
 `plan_steps` asks every kind's planner for its steps, in the registry's order: per-scene kinds scene by scene
-(first scene first), then render-wide kinds. A planner sees the graph so far (`Planning`) and names its inputs
-through `planning.output_of(kind, scene)`: the step whose output a step planned *now* should take for that kind.
+(first scene first; in a scene, the kinds that start first before the others), then render-wide kinds. A
+planner sees the graph so far (`Planning`) and names its inputs through `planning.output_of(kind, scene)`: the
+step whose output a step planned *now* should take for that kind.
 
 Where a new kind sits: it is planned after the kinds registered before it, so it can take their outputs. To slot
 in between two existing kinds, it declares `wraps="<kind>"`: it is placed right after that kind (board column and
@@ -248,9 +249,12 @@ def plan_steps(plan: RenderPlan, credentials: Credentials) -> StepGraph:
     plan alone decides it."""
     order = kinds.ordered()
     planning = Planning(plan, credentials, order)
+    # A scene's kinds that start first are planned first, so any kind may take the scene's narration (the offline
+    # camera move draws the captions into its clip); the board keeps the registry's order.
+    scene_order = sorted((k for k in order if k.per_scene), key=lambda k: not k.starts_first)
     for scene in plan.scenes:
-        for kind in order:
-            if kind.per_scene and (step := kind.plan(planning, scene)) is not None:
+        for kind in scene_order:
+            if (step := kind.plan(planning, scene)) is not None:
                 planning.add(step)
     for kind in order:
         if not kind.per_scene and (step := kind.plan(planning, None)) is not None:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from pipeline.credentials import Credentials
 from pipeline.errors import InputError
 from pipeline.kinds.base import Planning, Step, StepKind, kinds, key_for, step_id
-from pipeline.captions.steps import burns_captions
+from pipeline.captions.steps import burns_captions, caption_key_fields, caption_settings, draws_captions
 from pipeline.plan import ScenePlan, video_request
 from pipeline.pricing import StepCost, step_cost
 from pipeline.providers import registry
@@ -62,7 +62,17 @@ def clip_request(step: Step, image: Asset) -> VideoRequest:
 
 def _video_key(step: Step, outputs: Mapping[str, Asset]) -> str:
     request = clip_request(step, outputs[step.inputs[0]])
-    return provider_key("video", registry.get("video", step.provider), request, step.params["owner"])
+    overlay = step.params.get("overlay")
+    extra = {"overlay": caption_key_fields(overlay, outputs[overlay["narration"]], overlay_frames(step, outputs))
+             } if overlay else {}  # fmt: skip
+    return provider_key("video", registry.get("video", step.provider), request, step.params["owner"], **extra)
+
+
+def overlay_frames(step: Step, outputs: Mapping[str, Asset]) -> int:
+    """A clip drawn with its scene's captions is the scene's segment: the scene's exact length in frames."""
+    from pipeline.kinds.scene_media import scene_frames
+
+    return scene_frames(dataclasses.replace(step, params=step.params["overlay"]), outputs)
 
 
 # -- planning ------------------------------------------------------------------------------------------------
@@ -85,9 +95,16 @@ def _plan_video(planning: Planning, scene: ScenePlan | None) -> Step:
     assert image is not None, "every scene has a picture"
     planned_clip = video_request(plan.storyboard, scene, provider, plan.profile, Path(), "")
     # The slate goes where no captions are burned in (captions already say what is heard).
-    return Step(step_id("video", i), "video", i, provider.name, (image,),
-                {"request": planned_clip, "owner": paying_key(provider, planning.credentials),
-                 "slate": not burns_captions(plan, scene)})  # fmt: skip
+    params = {"request": planned_clip, "owner": paying_key(provider, planning.credentials),
+              "slate": not burns_captions(plan, scene)}  # fmt: skip
+    if not draws_captions(plan, scene):
+        return Step(step_id("video", i), "video", i, provider.name, (image,), params)
+    # The clip is drawn with its captions at the scene's length: the scene's one encode (no `captioned` step).
+    from pipeline.kinds.scene_media import scene_length
+
+    overlay = {**(caption_settings(plan, scene) or {}), **scene_length(planning, scene)}
+    return Step(step_id("video", i), "video", i, provider.name, (image, overlay["narration"]),
+                {**params, "overlay": overlay})  # fmt: skip
 
 
 def _plan_voice(planning: Planning, scene: ScenePlan | None) -> Step | None:
@@ -140,8 +157,29 @@ async def _execute_image(run: Any, step: Step, inputs: Mapping[str, Asset]) -> A
 
 async def _execute_video(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:
     provider, request = registry.get("video", step.provider), clip_request(step, inputs[step.inputs[0]])
-    return await run.cached_step(step, key_for(step, inputs), lambda ctx: provider.generate(request, ctx),
-                                 cost=run.cost("video", provider, request), prompt=request.prompt)  # fmt: skip
+    produce = (lambda ctx: provider.generate(request, ctx)) if "overlay" not in step.params else \
+        _overlaid(provider, request, step, inputs)  # fmt: skip
+    return await run.cached_step(step, key_for(step, inputs), produce, cost=run.cost("video", provider, request),
+                                 prompt=request.prompt)  # fmt: skip
+
+
+def _overlaid(provider: Any, request: VideoRequest, step: Step, inputs: Mapping[str, Asset]) -> Any:
+    """The work of a clip drawn with its scene's captions (and label), at the scene's length, keyframes at the
+    transitions' cut points."""
+    from pipeline.captions.steps import scene_overlays
+    from pipeline.media.transitions import cut_keyframes
+
+    overlay, frames = step.params["overlay"], overlay_frames(step, inputs)
+
+    def produce(ctx: Any) -> Any:
+        ctx.progress(0.0, "drawing the captions")
+        drawn, cues = scene_overlays(overlay, inputs[overlay["narration"]], frames)
+        keyframes = cut_keyframes(frames, overlay.get("head", 0), overlay.get("tail", 0))
+        made = provider.generate_overlaid(request, ctx, frames, drawn, keyframes)
+        made.meta["cues"] = cues
+        return made
+
+    return produce
 
 
 async def _execute_voice(run: Any, step: Step, inputs: Mapping[str, Asset]) -> Asset:

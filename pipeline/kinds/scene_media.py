@@ -71,7 +71,9 @@ def _segment_key(step: Step, outputs: Mapping[str, Asset]) -> str:
                        step.params.get("label"), **cut_fields(step.params))  # fmt: skip
 
 
-def _length(planning: Planning, scene: ScenePlan) -> dict[str, Any]:
+def scene_length(planning: Planning, scene: ScenePlan) -> dict[str, Any]:
+    """What decides a scene's length in frames (`scene_frames`): its duration, the format's rate, the id of its
+    narration step (planned before), the storyboard's cap and the transitions' overlaps."""
     profile = planning.plan.profile
     narration = planning.output_of("voice", scene.index)
     return {"duration": scene.duration, "fps": profile.fps, "profile": profile, "narration": narration,
@@ -81,7 +83,7 @@ def _length(planning: Planning, scene: ScenePlan) -> dict[str, Any]:
 
 def _plan_segment(planning: Planning, scene: ScenePlan | None) -> Step:
     assert scene is not None
-    i, length = scene.index, _length(planning, scene)
+    i, length = scene.index, scene_length(planning, scene)
     clip = planning.output_of("video", i)
     assert clip is not None, "every scene has a clip"
     narration = (length["narration"],) if length["narration"] else ()
@@ -93,7 +95,7 @@ def _plan_segment(planning: Planning, scene: ScenePlan | None) -> Step:
 
 def _plan_mix(planning: Planning, scene: ScenePlan | None) -> Step:
     assert scene is not None
-    i, length = scene.index, _length(planning, scene)
+    i, length = scene.index, scene_length(planning, scene)
     narration = (length["narration"],) if length["narration"] else ()
     mix = Step(step_id("mix", i), "mix", i, "ffmpeg", narration, length)
     if not narration:  # a silent scene's sound follows from the plan alone

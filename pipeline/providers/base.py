@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol
+from typing import Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol, Sequence
 
 from pipeline.cancel import CancelToken
 from pipeline.errors import Cancelled, InputError, InvalidRequest, MissingKey, ProviderError, nothing_created
@@ -401,6 +401,17 @@ class VideoProvider(Provider):
         meta may carry `profile` (the EncodeProfile id it was encoded with) and `frames`, which lets the segment
         step reuse the file as is.
         """
+
+    # A provider that encodes frames itself may draw images over them in the same encode (a scene's captions):
+    # it declares `draws_overlays` and implements `generate_overlaid`.
+    draws_overlays: ClassVar[bool] = False
+
+    def generate_overlaid(self, request: VideoRequest, ctx: StepContext, frames: int, overlays: Sequence[Any],
+                          keyframes: Sequence[int] = ()) -> StepOutput:  # fmt: skip
+        """The clip `frames` long (held on its last frame past the requested duration) in the delivery profile,
+        with `overlays` (pipeline.captions.render.CueFrame: an image and when it shows) drawn over it and a GOP
+        starting at each of `keyframes`."""
+        raise NotImplementedError(f"{self.name} does not draw overlays")
 
 
 class VoiceProvider(Provider):

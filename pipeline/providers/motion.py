@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from pipeline.captions.burn import blend_patch
 from pipeline.media.ffmpeg import FrameEncoder, rgb_to_yuv420
 from pipeline.providers.base import StepContext, StepOutput, VideoProvider, VideoRequest, register
 
@@ -114,14 +113,13 @@ def _load_cover(path, width: int, height: int, max_zoom: float) -> np.ndarray:
         return np.asarray(resized.crop((left, top, left + target_w, top + target_h)))
 
 
-def _slate_patch(text: str, profile: Any) -> Any:
-    """A draft picture's slate (pipeline/providers/draft/title_card.py) ready to blend into every frame."""
-    from pipeline.captions.burn import cue_patch
+def _slate_frame(text: str, profile: Any) -> Any:
+    """A draft picture's slate (pipeline/providers/draft/title_card.py), shown on every frame."""
     from pipeline.captions.render import CueFrame, CueImage
     from pipeline.providers.draft.title_card import slate_image
 
     image, x, y = slate_image(text, profile.width, profile.height)
-    return cue_patch(CueFrame(0.0, 1e9, CueImage(image, x, y)), profile.fps, profile.width, profile.height)
+    return CueFrame(0.0, 1e9, CueImage(image, x, y))
 
 
 @register
@@ -145,27 +143,42 @@ class MotionVideoProvider(VideoProvider):
             **({"slate": request.slate} if request.slate else {}),  # only when drawn: other clips keep their keys
         }
 
+    draws_overlays = True
+
     def generate(self, request: VideoRequest, ctx: StepContext) -> StepOutput:
+        slate = [_slate_frame(request.slate, request.delivery)] if request.slate else []
+        return self._render(request, ctx, round(request.duration * request.delivery.fps), slate, ())
+
+    def generate_overlaid(self, request: VideoRequest, ctx: StepContext, frames: int, overlays: Sequence[Any],
+                          keyframes: Sequence[int] = ()) -> StepOutput:  # fmt: skip
+        """A scene's segment in one encode: the move over the requested duration, its last frame held for a
+        longer narration, the captions (and label) drawn in after the move, GOPs starting at the cut points."""
+        return self._render(request, ctx, frames, overlays, keyframes)
+
+    def _render(self, request: VideoRequest, ctx: StepContext, frames: int, overlays: Sequence[Any],
+                keyframes: Sequence[int]) -> StepOutput:  # fmt: skip
         import cv2
+
+        from pipeline.captions.burn import Overlays
 
         # One warp is ~2 ms of work: OpenCV's thread pool only adds sync overhead while x264 holds both cores.
         cv2.setNumThreads(1)
         profile = request.delivery
         width, height = profile.width, profile.height
         move = parse_camera_move(request.prompt)
-        frames = round(request.duration * profile.fps)
         max_zoom = max(move.zoom_from, move.zoom_to)
         # The still is converted to the delivery colour space once; each frame warps its three planes.
         planes = rgb_to_yuv420(_load_cover(request.image_path, width, height, max_zoom))
         k = planes[0].shape[1] / width  # source pixels per frame pixel at zoom 1
         src_w, src_h = planes[0].shape[1], planes[0].shape[0]
         out = ctx.workdir / "clip.mp4"
-        path = camera_path(move, frames)
+        path = camera_path(move, round(request.duration * profile.fps))  # past its end: its last frame, held
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        slate = _slate_patch(request.slate, profile) if request.slate else None
+        drawn = Overlays(overlays, profile.fps, width, height)  # after the move: they stay put whatever the camera does
         ctx.progress(0.0, f"camera: {move.label}")
-        with FrameEncoder(out, profile, ctx.cancel, planar=True, encoders=ctx.encoders) as encoder:
-            for i, (zoom, cx, cy) in enumerate(path):
+        with FrameEncoder(out, profile, ctx.cancel, planar=True, keyframes=keyframes, encoders=ctx.encoders) as encoder:
+            for i in range(frames):
+                zoom, cx, cy = path[min(i, len(path) - 1)]
                 s = k / zoom
                 # Inverse map (frame pixel → source pixel), pixel centres aligned.
                 tx = cx * src_w - (width / 2.0) * s + 0.5 * s - 0.5
@@ -178,8 +191,7 @@ class MotionVideoProvider(VideoProvider):
                 for plane, out_plane in ((planes[1], u), (planes[2], v)):
                     cv2.warpAffine(plane, chroma, (width // 2, height // 2), dst=out_plane, flags=flags,
                                    borderMode=cv2.BORDER_REFLECT)  # fmt: skip
-                if slate is not None:  # after the move: the slate stays at the top edge whatever the camera does
-                    blend_patch(slate, y, u, v)
+                drawn.blend(i, y, u, v)
                 encoder.write_planar_frame()
                 ctx.progress((i + 1) / frames)
         return StepOutput(
