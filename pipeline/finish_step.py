@@ -103,7 +103,8 @@ def make_finished_sound(mixes: list[Asset], track: MusicTrack, params: Mapping[s
     # Its float arrays are held in the memory budget, so a long video's mix waits for room beside the encoders.
     with holding_budget(ctx.encoders, EncoderBudget.sound_cost_mb(samples), ctx.cancel):
         narration = _concatenated([m.path for m in mixes], params["profile"], params.get("overlaps"))
-        sound = finish_sound(narration, load_track(track), volume_db=params["volume_db"], duck_db=params["duck_db"],
+        bed = load_track(track, store)  # a bundled bed: from the store after the first render that played it
+        sound = finish_sound(narration, bed, volume_db=params["volume_db"], duck_db=params["duck_db"],
                              loudness_lufs=params["loudness_lufs"], cancel=ctx.cancel)  # fmt: skip
         del narration
         if not sound.reached_target:
