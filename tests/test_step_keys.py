@@ -166,6 +166,19 @@ def test_burned_in_captions_change_only_the_pictures_of_narrated_scenes():
                                                              if k.endswith(":voice")}  # fmt: skip
 
 
+def test_captions_are_drawn_into_the_clip_only_when_nobody_is_paid_for_the_clip_or_the_narration():
+    """The free camera move draws a scene's captions in its own encode; a paid clip stays as delivered, and a paid
+    narration is not made by a "generate clip" click: both keep the separate captioned step."""
+    credentials = Credentials(KEYS)
+    story = storyboards()["short-story"]
+    for change, drawn in (({}, True), ({"voice": {"provider": "elevenlabs"}}, False),
+                          ({"video": {"provider": "runway", "require_approval": False}}, False)):  # fmt: skip
+        graph = plan_steps(plan_render(_variant(story, change), credentials), credentials)
+        assert ("captioned:0" not in graph) == drawn, change
+        assert graph["video:0"].inputs == (("image:0", "voice:0") if drawn else ("image:0",)), change
+        assert ("overlay" in graph["video:0"].params) == drawn, change
+
+
 def test_a_key_that_waits_for_its_inputs_says_which(tmp_path):
     credentials = Credentials(KEYS)
     graph = plan_steps(plan_render(storyboards()["short-story"], credentials), credentials)
