@@ -5,10 +5,20 @@ The kind itself is registered in pipeline/kinds/captioned.py (it wraps "segment"
     voice:i ────┴──► captioned:i (the segment, its cues drawn in) ──► join (instead of segment:i)
 
 A scene gets a `captioned` step only when it is narrated and the storyboard says `captions.burn_in` (the
-default); otherwise the join takes its segment as before, under the same key. The step re-encodes that one
-scene, once: its key is the segment's hash, what decides the cues (the narration's hash, its timing data and
-text, the caption code's version, the frame size) and how they are drawn (style, position, the fonts' package
-versions).
+default), and its clip is not drawn with them; otherwise the join takes its segment as before, under the same
+key. The step re-encodes that one scene, once: its key is the segment's hash, what decides the cues (the
+narration's hash, its timing data and text, the caption code's version, the frame size) and how they are drawn
+(style, position, the fonts' package versions).
+
+When nobody is paid for the clip or the narration and the video provider draws overlays (the offline camera
+move), the captions are drawn into the clip in its own encode instead (`draws_captions`): the video step takes
+the narration, makes the clip at the scene's exact length with the cues (and the label) blended in after the
+move, GOPs at the transitions' cut points, and the segment uses it as it is, so the scene is encoded once:
+
+    image:i ──┐
+    voice:i ──┴──► video:i (the move, its cues drawn in, the scene's length) ──► segment:i (the clip as it is)
+
+Its key adds the same cue fields (`caption_key_fields`). A paid clip (Runway) stays as it was delivered.
 
 The files are not a step: they are text computed from the same cues once the render's steps are done, written
 beside the video (`write_caption_files`), so their times match the burned-in captions to the frame.

@@ -2,7 +2,8 @@
 
 It wraps "segment", so the join (and anything planned later that takes a scene's segment) takes captioned:i
 instead; a scene without narration, or a storyboard with `captions.burn_in: false`, plans no captioned step and
-keeps its segment, under the key it had before captions existed.
+keeps its segment, under the key it had before captions existed. Nor does a scene whose clip is drawn with its
+captions (the offline camera move, when nobody is paid: pipeline.captions.steps.draws_captions).
 """
 
 from __future__ import annotations

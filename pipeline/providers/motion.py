@@ -2,7 +2,9 @@
 
 The move is a sub-pixel affine warp per frame (OpenCV) with an ease-in-out curve, so it glides with no jitter;
 frames stream into x264 in the delivery profile, so the segment step can use the clip without re-encoding. A
-draft picture's slate (`VideoRequest.slate`) is drawn into each frame after the move, at the top edge.
+draft picture's slate (`VideoRequest.slate`) is drawn into each frame after the move, at the top edge. With
+`generate_overlaid` the clip is a narrated scene's whole segment: its length, its captions drawn in after the
+move, GOPs at the cut points (the scene's one encode; pipeline/captions/steps.py).
 """
 
 from __future__ import annotations
