@@ -50,6 +50,7 @@ from pipeline.services import Services
 from pipeline.storyboard import MAX_TRANSITION_SECONDS, Storyboard, parse_storyboard, read_storyboard_text
 from pipeline.styles import STYLE_PRESETS
 from pipeline.thumbnails import placeholder
+from pipeline.warm import warm_in_background
 
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
 EXAMPLES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES_DIR.glob("*.yaml"))}
@@ -1120,6 +1121,7 @@ demo.queue(default_concurrency_limit=2)
 if __name__ == "__main__":
     SESSIONS.mkdir(parents=True, exist_ok=True, mode=0o700)
     _services()  # built at startup (already, for the Blocks' render pool): one read of the environment
+    warm_in_background(_services())  # the first render's one-time costs, paid before anyone clicks Render
     _limits()  # a malformed REELSMITH_*_PER_HOUR stops the launch instead of a stranger's first render
     # Uploads are storyboards (at most 2 MB) and pictures (at most 40 megapixels): nothing needs more than this,
     # and without it Gradio accepts any size onto the server's disk.

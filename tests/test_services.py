@@ -166,3 +166,23 @@ def test_the_executor_is_a_collaborator_the_render_is_handed(test_providers, tmp
 
     assert {"image", "video", "voice", "segment", "mix", "soundtrack", "join"} <= {step for step, _ in seen}
     assert result.final.key in {key for _, key in seen}
+
+
+def test_warming_pays_the_first_renders_one_time_costs_in_its_own_home(tmp_path):
+    """The studio warms its services at start-up (pipeline/warm.py): the blocklist compiled, the home's databases
+    open, in that server's home and nowhere else; a warm-up that fails is logged, never raised."""
+    from pipeline import blocklist
+    from pipeline.warm import warm_engine, warm_in_background
+
+    blocklist._compiled.cache_clear()
+    services = Services.for_home(tmp_path / "home")
+    warm_engine(services)
+    assert blocklist._compiled.cache_info().currsize >= 1
+    assert {"ledger", "journal", "audit_log", "projects", "owned_images"} <= set(vars(services))
+    assert (tmp_path / "home" / "ledger.sqlite3").exists()
+
+    broken = Services.for_home(tmp_path / "not-a-folder")
+    (tmp_path / "not-a-folder").write_text("a file where the home should be")
+    thread = warm_in_background(broken)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
